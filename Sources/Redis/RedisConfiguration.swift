@@ -1,0 +1,98 @@
+import Foundation
+
+/// Where and how to reach a Redis server, read from a `redis://[[user]:password@]host[:port][/db]` URL.
+public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
+    /// Host name or address of the server.
+    public var host: String
+    /// TCP port of the server.
+    public var port: Int
+    /// ACL user name (Redis 6+), sent with `AUTH user password`; `nil` for the default user.
+    public var username: String?
+    /// Password sent with `AUTH` after connecting; `nil` when the server needs none.
+    public var password: String?
+    /// Logical database selected with `SELECT` after connecting.
+    public var database: Int
+    /// How long establishing a TCP connection may take.
+    public var connectTimeout: Duration
+    /// How long one command (or one pipeline) may wait for its reply, on top of a blocking command's own timeout.
+    public var commandTimeout: Duration
+    /// How long a lost connection keeps being re-established, with backoff, before a call fails.
+    public var reconnectTimeout: Duration
+
+    /// A configuration with explicit fields; timeouts default to values fit for a server on the same network.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 6379,
+        username: String? = nil,
+        password: String? = nil,
+        database: Int = 0,
+        connectTimeout: Duration = .seconds(5),
+        commandTimeout: Duration = .seconds(10),
+        reconnectTimeout: Duration = .seconds(30)
+    ) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.reconnectTimeout = reconnectTimeout
+    }
+
+    /// Parses a `redis://` URL such as `redis://:secret@127.0.0.1:6380/2`.
+    ///
+    /// - Throws: ``RedisConfigurationError`` naming what is wrong with the URL (never echoing the password).
+    public init(url: String) throws(RedisConfigurationError) {
+        guard let components = URLComponents(string: url), let scheme = components.scheme else {
+            throw .invalidURL("not a URL; expected redis://[[user]:password@]host[:port][/db]")
+        }
+        switch scheme.lowercased() {
+        case "redis": break
+        case "rediss": throw .invalidURL("TLS (rediss://) is not supported by this client; use redis://")
+        default: throw .invalidURL("scheme '\(scheme)' is not redis://")
+        }
+        guard let host = components.host, !host.isEmpty else {
+            throw .invalidURL("no host; expected redis://[[user]:password@]host[:port][/db]")
+        }
+        var database = 0
+        let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        if !path.isEmpty {
+            guard let number = Int(path), number >= 0 else {
+                throw .invalidURL("database '\(path)' is not a non-negative number")
+            }
+            database = number
+        }
+        let port = components.port ?? 6379
+        guard (1...65535).contains(port) else { throw .invalidURL("port \(port) is out of range") }
+        let user = components.user.flatMap { $0.isEmpty ? nil : $0 }
+        self.init(
+            host: host,
+            port: port,
+            username: user,
+            password: components.password.flatMap { $0.isEmpty ? nil : $0 },
+            database: database
+        )
+    }
+
+    /// The URL with the password masked, safe to log.
+    public var description: String {
+        var auth = ""
+        if username != nil || password != nil {
+            auth = "\(username ?? ""):\(password == nil ? "" : "****")@"
+        }
+        return "redis://\(auth)\(host):\(port)/\(database)"
+    }
+}
+
+/// A Redis URL or setting that cannot be used.
+public enum RedisConfigurationError: Error, Equatable, CustomStringConvertible {
+    /// The URL is malformed; the text says which part.
+    case invalidURL(String)
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let reason): "invalid Redis URL: \(reason)"
+        }
+    }
+}

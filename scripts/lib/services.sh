@@ -1,0 +1,46 @@
+# Shared shell helpers: install missing Debian packages, start and stop private servers on loopback.
+# Sourced by scripts/test.sh (and later by the dev runner); every server it starts lives under $PHOENIX_RUN_DIR.
+
+# Installs the Debian packages that are not installed yet (apt-get update first, once).
+ensure_packages() {
+  local missing=()
+  for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing ${missing[*]}" >&2
+  $sudo apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}" >&2
+}
+
+# Prints a TCP port that nothing listens on right now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts a private redis-server on a free loopback port; exports PHOENIX_REDIS_PORT and PHOENIX_REDIS_URL.
+start_redis() {
+  local dir="$PHOENIX_RUN_DIR/redis"
+  mkdir -p "$dir"
+  PHOENIX_REDIS_PORT=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$PHOENIX_REDIS_PORT" --dir "$dir" \
+    --save "" --appendonly no --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+  for _ in $(seq 1 100); do
+    redis-cli -p "$PHOENIX_REDIS_PORT" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  redis-cli -p "$PHOENIX_REDIS_PORT" ping >/dev/null || { cat "$dir/redis.log" >&2; return 1; }
+  export PHOENIX_REDIS_PORT
+  export PHOENIX_REDIS_URL="redis://127.0.0.1:$PHOENIX_REDIS_PORT/0"
+  echo "redis-server listening on 127.0.0.1:$PHOENIX_REDIS_PORT" >&2
+}
+
+# Stops whatever start_* started and removes the run folder.
+stop_services() {
+  if [ -n "${PHOENIX_REDIS_PORT:-}" ]; then
+    redis-cli -p "$PHOENIX_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  fi
+  [ -n "${PHOENIX_RUN_DIR:-}" ] && rm -rf "$PHOENIX_RUN_DIR"
+}
