@@ -1,0 +1,248 @@
+public import Foundation
+public import Logging
+public import Redis
+
+/// The queue engine: every job state transition, each one Lua script run atomically by Redis.
+///
+/// Lifecycle: enqueue → ready (or delayed) → fetch leases it → ack completes it, or fail retries it
+/// (delayed) or buries it (dead); an expired lease is reaped back to ready. Batch calls move many jobs per
+/// round trip. docs/ARCHITECTURE.md has the state diagram and the key layout.
+public final class JobQueue: Sendable {
+    /// The Redis client the engine talks through.
+    public let redis: RedisClient
+    /// The key layout.
+    public let keys: QueueKeys
+    /// How long completed and cancelled jobs stay readable.
+    public let retention: Duration
+    /// How long an idempotency key keeps pointing at its first job.
+    public let idempotencyRetention: Duration
+    private let logger: Logger
+
+    /// Most jobs moved by one script call: keeps each call short, since Redis runs scripts one at a time.
+    static let scriptBatchSize = 500
+
+    /// An engine over `redis` with keys under `keys.prefix`.
+    public init(
+        redis: RedisClient,
+        keys: QueueKeys = QueueKeys(),
+        retention: Duration = .seconds(24 * 3600),
+        idempotencyRetention: Duration = .seconds(24 * 3600),
+        logger: Logger = Logger(label: "phoenix.queue")
+    ) {
+        self.redis = redis
+        self.keys = keys
+        self.retention = retention
+        self.idempotencyRetention = idempotencyRetention
+        self.logger = logger
+    }
+
+    // MARK: - Enqueue
+
+    /// Enqueues one job; returns its id, or the first job's id for a repeated idempotency key.
+    @discardableResult
+    public func enqueue(_ job: JobEnvelope) async throws(QueueError) -> EnqueueResult {
+        try await enqueue([job])[0]
+    }
+
+    /// Enqueues many jobs, one script call per queue and per batch of 500; results are in input order.
+    /// Every job is validated before any is stored.
+    @discardableResult
+    public func enqueue(_ jobs: [JobEnvelope]) async throws(QueueError) -> [EnqueueResult] {
+        for job in jobs { try job.validate() }
+        let encoder = JobEnvelope.makeEncoder()
+        var results = [EnqueueResult?](repeating: nil, count: jobs.count)
+        let byQueue = Dictionary(grouping: jobs.indices, by: { jobs[$0].queue })
+        for (queue, indices) in byQueue {
+            for chunk in indices.chunked(into: Self.scriptBatchSize) {
+                var arguments: [any RedisArgumentConvertible] = [keys.prefix, queue, idempotencyRetention.wholeSeconds]
+                for index in chunk {
+                    let job = jobs[index]
+                    let envelope: Data
+                    do { envelope = try encoder.encode(job) } catch {
+                        throw .invalidJob(id: job.id, reason: "cannot be encoded as JSON: \(error)")
+                    }
+                    arguments += [
+                        job.idString, envelope, job.type, job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0,
+                        job.priority, job.idempotencyKey ?? "", job.maxAttempts,
+                    ]
+                }
+                let reply = try await run(QueueScripts.enqueue, arguments)
+                let pairs = try Self.elements(of: reply, script: "enqueue")
+                guard pairs.count == chunk.count * 2 else {
+                    throw .unexpectedReply(script: "enqueue", detail: "\(pairs.count) values for \(chunk.count) jobs")
+                }
+                for (offset, index) in chunk.enumerated() {
+                    guard let idText = pairs[offset * 2].string, let id = UUID(uuidString: idText) else {
+                        throw .unexpectedReply(script: "enqueue", detail: "job id \(pairs[offset * 2])")
+                    }
+                    results[index] = EnqueueResult(id: id, created: pairs[offset * 2 + 1].int == 1)
+                }
+            }
+        }
+        return results.compactMap { $0 }
+    }
+
+    // MARK: - Fetch and finish
+
+    /// Leases up to `limit` ready jobs of `queue` to `worker` for `lease`; empty when the queue is empty or
+    /// paused. A job whose stored envelope does not decode goes to the dead set with the reason instead.
+    public func fetch(queue: String, limit: Int, lease: Duration, worker: String) async throws(QueueError) -> [LeasedJob] {
+        let reply = try await run(QueueScripts.fetch, [keys.prefix, queue, max(1, limit), lease.wholeMilliseconds, worker])
+        let values = try Self.elements(of: reply, script: "fetch")
+        guard values.first?.string == "ok" else { return [] }
+        let decoder = JobEnvelope.makeDecoder()
+        var jobs: [LeasedJob] = []
+        var malformed: [FailedAttempt] = []
+        for start in stride(from: 1, to: values.count - 2, by: 3) {
+            guard let id = values[start].string, let attempt = values[start + 2].int, case .bulk(let bytes) = values[start + 1] else {
+                throw .unexpectedReply(script: "fetch", detail: "job entry \(values[start...(start + 2)])")
+            }
+            let lease = JobLease(id: id, queue: queue, attempt: attempt)
+            do {
+                var envelope = try decoder.decode(JobEnvelope.self, from: Data(bytes))
+                guard envelope.idString == id.lowercased() else {
+                    throw Malformed("envelope id \(envelope.idString) does not match its job key \(id)")
+                }
+                guard envelope.queue == queue else {
+                    throw Malformed("envelope queue '\(envelope.queue)' does not match queue '\(queue)'")
+                }
+                envelope.attempt = attempt
+                jobs.append(LeasedJob(envelope: envelope, lease: lease))
+            } catch {
+                let reason = (error as? DecodingError)?.fieldDescription ?? "\(error)"
+                logger.error("Malformed job moved to the dead set", metadata: ["job": "\(id)", "queue": "\(queue)", "reason": "\(reason)"])
+                malformed.append(FailedAttempt(lease: lease, error: "malformed envelope: \(reason)", retryAfter: nil))
+            }
+        }
+        if !malformed.isEmpty { _ = try await fail(malformed) }
+        return jobs
+    }
+
+    /// Completes jobs; returns, per lease, whether it was still held (a lost lease changes nothing).
+    @discardableResult
+    public func ack(_ leases: [JobLease]) async throws(QueueError) -> [Bool] {
+        try await perQueue(leases, by: \.queue, script: QueueScripts.ack, leading: { [retention.wholeSeconds] }) {
+            [$0.id, $0.attempt]
+        }.map { $0.int == 1 }
+    }
+
+    /// Records failed attempts: each job is retried after its delay or buried in the dead set.
+    @discardableResult
+    public func fail(_ attempts: [FailedAttempt]) async throws(QueueError) -> [FailureOutcome] {
+        try await perQueue(attempts, by: \.lease.queue, script: QueueScripts.fail, leading: { [] }) { attempt in
+            [attempt.lease.id, attempt.lease.attempt, attempt.retryAfter.map(\.wholeMilliseconds) ?? -1, attempt.error]
+        }.map { FailureOutcome(rawValue: $0.string ?? "") ?? .stale }
+    }
+
+    /// Pushes the lease deadlines of running jobs `lease` into the future; `false` where a lease was lost.
+    @discardableResult
+    public func extendLeases(_ leases: [JobLease], by lease: Duration) async throws(QueueError) -> [Bool] {
+        try await perQueue(leases, by: \.queue, script: QueueScripts.extend, leading: { [lease.wholeMilliseconds] }) {
+            [$0.id, $0.attempt]
+        }.map { $0.int == 1 }
+    }
+
+    /// Hands leased jobs that will not run back to the front of their ready list, attempt given back.
+    @discardableResult
+    public func release(_ leases: [JobLease]) async throws(QueueError) -> Int {
+        var released = 0
+        for (queue, group) in Dictionary(grouping: leases, by: \.queue) {
+            for chunk in group.chunked(into: Self.scriptBatchSize) {
+                let reply = try await run(QueueScripts.release, [keys.prefix, queue] + chunk.flatMap { [$0.id, $0.attempt] as [any RedisArgumentConvertible] })
+                released += reply.int ?? 0
+            }
+        }
+        return released
+    }
+
+    // MARK: - Maintenance (run by every worker, safe in parallel)
+
+    /// Moves due delayed jobs of `queue` to ready; returns how many moved.
+    @discardableResult
+    public func promoteDueJobs(queue: String, limit: Int = 1000) async throws(QueueError) -> Int {
+        try await run(QueueScripts.promote, [keys.prefix, queue, limit]).int ?? 0
+    }
+
+    /// Returns jobs of `queue` whose lease expired to ready (or the dead set when out of attempts).
+    @discardableResult
+    public func reapExpiredLeases(queue: String, limit: Int = 1000) async throws(QueueError) -> (requeued: Int, buried: Int) {
+        let counts = try Self.elements(of: try await run(QueueScripts.reap, [keys.prefix, queue, limit]), script: "reap")
+        return (counts.first?.int ?? 0, counts.dropFirst().first?.int ?? 0)
+    }
+
+    /// Blocks (on a connection of its own) until one of `queues` signals ready jobs or `timeout` passes;
+    /// returns the queue that signalled. Idle workers call this instead of polling.
+    public func waitForJobs(queues: [String], timeout: Duration) async throws(QueueError) -> String? {
+        guard !queues.isEmpty else { return nil }
+        let seconds = String(format: "%.3f", max(0.001, Double(timeout.wholeMilliseconds) / 1000))
+        let command = RedisCommand("BLPOP", arguments: queues.map(keys.signal) + [seconds])
+        let reply: RedisValue
+        do { reply = try await redis.sendBlocking(command, timeout: timeout) } catch { throw .redis(error) }
+        guard let key = reply.array?.first?.string else { return nil }
+        return queues.first { keys.signal($0) == key }
+    }
+
+    // MARK: - Helpers
+
+    func run(_ script: RedisScript, _ arguments: [any RedisArgumentConvertible]) async throws(QueueError) -> RedisValue {
+        do { return try await redis.run(script, arguments: arguments) } catch { throw .redis(error) }
+    }
+
+    /// Runs `script` per queue and per batch over `items`, returning one reply element per item, in order.
+    private func perQueue<Item>(
+        _ items: [Item],
+        by queueOf: (Item) -> String,
+        script: RedisScript,
+        leading: () -> [any RedisArgumentConvertible],
+        arguments: (Item) -> [any RedisArgumentConvertible]
+    ) async throws(QueueError) -> [RedisValue] {
+        var results = [RedisValue](repeating: .null, count: items.count)
+        for (queue, indices) in Dictionary(grouping: items.indices, by: { queueOf(items[$0]) }) {
+            for chunk in indices.chunked(into: Self.scriptBatchSize) {
+                let reply = try await run(script, [keys.prefix, queue] + leading() + chunk.flatMap { arguments(items[$0]) })
+                let values = try Self.elements(of: reply, script: script.name)
+                guard values.count == chunk.count else {
+                    throw .unexpectedReply(script: script.name, detail: "\(values.count) results for \(chunk.count) jobs")
+                }
+                for (value, index) in zip(values, chunk) { results[index] = value }
+            }
+        }
+        return results
+    }
+
+    static func elements(of reply: RedisValue, script: String) throws(QueueError) -> [RedisValue] {
+        guard let values = reply.array else { throw .unexpectedReply(script: script, detail: "expected an array, got \(reply)") }
+        return values
+    }
+
+    private struct Malformed: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+/// The answer to an enqueue.
+public struct EnqueueResult: Sendable, Equatable {
+    /// The job's id: the new job's, or the first job's when the idempotency key (or id) was seen before.
+    public var id: UUID
+    /// Whether a job was added.
+    public var created: Bool
+
+    /// A result for job `id`.
+    public init(id: UUID, created: Bool) {
+        self.id = id
+        self.created = created
+    }
+}
+
+extension Duration {
+    var wholeMilliseconds: Int64 { max(0, milliseconds) }
+    var wholeSeconds: Int64 { max(1, components.seconds) }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements.
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

@@ -1,0 +1,47 @@
+import Redis
+
+extension QueueScripts {
+    /// Enqueues a batch of jobs into one queue.
+    ///
+    /// ARGV: prefix, queue, idempotency TTL (s), then 7 per job: id, envelope JSON, type, runAt (ms, 0 = now),
+    /// priority, idempotency key ('' for none), maxAttempts.
+    /// Returns: per job, the job id and 1 if created or 0 if it already existed (same id, or same idempotency
+    /// key: then the first job's id).
+    /// Invariant: a job id is in exactly one of ready / delayed as soon as its hash exists; replaying the
+    /// script (a retry after a lost reply) adds nothing twice.
+    static let enqueue = LuaPrelude.script("enqueue", """
+    local queue, ttl = ARGV[2], tonumber(ARGV[3])
+    local now = now_ms()
+    local out, ready, created = {}, false, 0
+    for i = 4, #ARGV, 7 do
+      local id, envelope, jobType, runAt = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+      local priority, idem, maxAttempts = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+      local existing = false
+      if idem ~= '' then existing = redis.call('GET', prefix .. ':idempotency:' .. idem) end
+      if existing then
+        out[#out + 1] = existing; out[#out + 1] = 0
+      elseif redis.call('EXISTS', job_key(id)) == 1 then
+        out[#out + 1] = id; out[#out + 1] = 0
+      else
+        if idem ~= '' then redis.call('SET', prefix .. ':idempotency:' .. idem, id, 'EX', ttl) end
+        redis.call('HSET', job_key(id), 'envelope', envelope, 'queue', queue, 'type', jobType,
+          'attempt', 0, 'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now, 'idempotencyKey', idem)
+        if runAt > now then
+          redis.call('ZADD', queue_key(queue, 'delayed'), runAt, id)
+          redis.call('HSET', job_key(id), 'state', 'delayed', 'runAt', runAt)
+        else
+          push_ready(queue, id, priority, now)
+          ready = true
+        end
+        created = created + 1
+        out[#out + 1] = id; out[#out + 1] = 1
+      end
+    end
+    if created > 0 then
+      redis.call('SADD', prefix .. ':queues', queue)
+      redis.call('HINCRBY', queue_key(queue, 'counters'), 'enqueued', created)
+    end
+    if ready then signal(queue) end
+    return out
+    """)
+}

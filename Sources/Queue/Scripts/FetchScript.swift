@@ -1,0 +1,44 @@
+import Redis
+
+extension QueueScripts {
+    /// Leases up to N ready jobs of a queue to a worker.
+    ///
+    /// ARGV: prefix, queue, max jobs, lease (ms), worker id.
+    /// Returns: `{'paused'}` for a paused queue, else `{'ok', id, envelope, attempt, id, envelope, attempt, …}`.
+    /// Ids whose job hash is missing, not a hash, or has no envelope go to the dead set with the reason (a key
+    /// of another type is renamed to `<job key>:corrupt`, kept for inspection), so garbage never stalls a queue.
+    /// Invariant: every popped id ends, in this same script, either leased (in `leased` with a deadline and
+    /// attempt + 1) or dead; if ready jobs remain, the signal is raised again so another idle worker wakes.
+    static let fetch = LuaPrelude.script("fetch", """
+    local queue, limit, lease, worker = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+    if redis.call('EXISTS', queue_key(queue, 'paused')) == 1 then return {'paused'} end
+    local ids = redis.call('RPOP', queue_key(queue, 'ready'), limit)
+    local out = {'ok'}
+    if not ids then return out end
+    local now = now_ms()
+    local deadline = now + lease
+    for _, id in ipairs(ids) do
+      local key = job_key(id)
+      local kind = redis.call('TYPE', key)['ok']
+      local envelope = false
+      if kind == 'hash' then envelope = redis.call('HGET', key, 'envelope') end
+      if envelope then
+        local attempt = redis.call('HINCRBY', key, 'attempt', 1)
+        redis.call('HSET', key, 'state', 'leased', 'worker', worker, 'leaseDeadline', deadline, 'startedAt', now)
+        redis.call('ZADD', queue_key(queue, 'leased'), deadline, id)
+        out[#out + 1] = id; out[#out + 1] = envelope; out[#out + 1] = attempt
+      else
+        local reason = 'job hash has no envelope'
+        if kind == 'none' then
+          reason = 'job data is missing (expired or deleted while queued)'
+        elseif kind ~= 'hash' then
+          redis.call('RENAME', key, key .. ':corrupt')
+          reason = 'job key held a ' .. kind .. ' instead of a hash; kept as ' .. key .. ':corrupt'
+        end
+        bury(queue, id, 'malformed job: ' .. reason, now)
+      end
+    end
+    if redis.call('LLEN', queue_key(queue, 'ready')) > 0 then signal(queue) end
+    return out
+    """)
+}

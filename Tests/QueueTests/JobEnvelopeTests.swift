@@ -1,0 +1,50 @@
+import Foundation
+import Queue
+import Testing
+
+@Suite struct JobEnvelopeTests {
+    @Test func encodesTheDocumentedJSON() throws {
+        let id = try #require(UUID(uuidString: "6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10"))
+        let envelope = JobEnvelope(
+            id: id, type: "letter.generate", queue: "letters", payload: .object(["user_id": .string("u1")]),
+            maxAttempts: 4, priority: 1, idempotencyKey: "k", correlationId: "c", enqueuedBy: "svc",
+            enqueuedAt: Date(timeIntervalSince1970: 1_795_000_000.5)
+        )
+        let json = String(decoding: try JobEnvelope.makeEncoder().encode(envelope), as: UTF8.self)
+        #expect(json == #"{"attempt":0,"correlationId":"c","enqueuedAt":"2026-11-18T11:06:40.500Z","enqueuedBy":"svc","id":"6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10","idempotencyKey":"k","maxAttempts":4,"payload":{"user_id":"u1"},"priority":1,"queue":"letters","type":"letter.generate"}"#)
+        #expect(try JobEnvelope.makeDecoder().decode(JobEnvelope.self, from: Data(json.utf8)) == envelope)
+    }
+
+    @Test func decodesAnEnvelopeWrittenByAnotherLanguage() throws {
+        let json = #"{"id":"6F1C1A52-3C39-4B1E-9A55-3C2F0F7E8D10","type":"cv.render","queue":"cv","payload":{"template":"classic"},"attempt":0,"maxAttempts":3,"enqueuedAt":"2026-11-25T10:00:00Z","runAt":"2026-11-25T10:05:00.250Z","priority":0}"#
+        let envelope = try JobEnvelope.makeDecoder().decode(JobEnvelope.self, from: Data(json.utf8))
+        #expect(envelope.idString == "6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10")
+        #expect(envelope.payload == .object(["template": .string("classic")]))
+        #expect(envelope.runAt == Date(timeIntervalSince1970: 1_795_601_100.25))
+        #expect(envelope.idempotencyKey == nil)
+    }
+
+    @Test func decodingErrorsNameTheField() {
+        let json = #"{"id":"6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10","type":"cv.render","queue":"cv","payload":{},"attempt":"one"}"#
+        #expect {
+            try JobEnvelope.makeDecoder().decode(JobEnvelope.self, from: Data(json.utf8))
+        } throws: { error in
+            (error as? DecodingError)?.fieldDescription.hasPrefix("field 'attempt'") == true
+        }
+    }
+
+    @Test func delaySetsRunAtRelativeToEnqueuedAt() {
+        let now = Date(timeIntervalSince1970: 1000)
+        let envelope = JobEnvelope(type: "a.b", queue: "q", delay: .milliseconds(1500), enqueuedAt: now)
+        #expect(envelope.runAt == Date(timeIntervalSince1970: 1001.5))
+    }
+
+    @Test func retryDelaysGrowExponentiallyWithFullJitterUpToTheCap() {
+        let policy = RetryPolicy(baseDelay: .seconds(1), maxDelay: .seconds(10))
+        #expect((1...6).map { policy.ceiling(afterAttempt: $0) } == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10), .seconds(10)])
+        var generator = SystemRandomNumberGenerator()
+        let delays = (0..<200).map { _ in policy.delay(afterAttempt: 3, using: &generator) }
+        #expect(delays.allSatisfy { $0 >= .zero && $0 <= .seconds(4) })
+        #expect(Set(delays).count > 100)
+    }
+}

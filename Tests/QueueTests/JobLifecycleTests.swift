@@ -1,0 +1,176 @@
+import Foundation
+import Queue
+import Redis
+import Testing
+import TestSupport
+
+@Suite struct JobLifecycleTests {
+    @Test func enqueueFetchAckCompletesAJob() async throws {
+        let queue = try makeQueue()
+        let new = job()
+        let result = try await queue.enqueue(new)
+        #expect(result == EnqueueResult(id: new.id, created: true))
+        #expect(try await queue.job(id: new.idString)?.state == .ready)
+
+        let fetched = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1")
+        #expect(fetched.count == 1)
+        let leased = try #require(fetched.first)
+        #expect(leased.envelope.id == new.id)
+        #expect(leased.envelope.attempt == 1)
+        #expect(leased.envelope.payload == new.payload)
+        let record = try #require(try await queue.job(id: new.idString))
+        #expect(record.state == .leased)
+        #expect(record.worker == "w1")
+
+        #expect(try await queue.ack([leased.lease]) == [true])
+        #expect(try await queue.job(id: new.idString)?.state == .completed)
+        let stats = try await queue.stats(queue: "letters")
+        #expect((stats.ready, stats.delayed, stats.leased, stats.dead) == (0, 0, 0, 0))
+        #expect(stats.enqueued == 1)
+        #expect(stats.completed == 1)
+        #expect(stats.completedPerMinute.reduce(0, +) == 1)
+        // A second ack of the same lease changes nothing.
+        #expect(try await queue.ack([leased.lease]) == [false])
+        #expect(try await queue.stats(queue: "letters").completed == 1)
+    }
+
+    @Test func completedJobsExpireAfterTheRetention() async throws {
+        let queue = try makeQueue(retention: .seconds(1))
+        let new = job()
+        try await queue.enqueue(new)
+        let leased = try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1")
+        try await queue.ack(leased.map(\.lease))
+        let ttl = try await queue.redis.send("TTL", queue.keys.job(new.idString)).int
+        #expect(ttl == 1)
+    }
+
+    @Test func expiredLeaseReturnsToReadyOnceAndIsFetchedWithTheNextAttempt() async throws {
+        let queue = try makeQueue()
+        let new = job(maxAttempts: 3)
+        try await queue.enqueue(new)
+        let first = try #require(try await queue.fetch(queue: "letters", limit: 1, lease: .milliseconds(100), worker: "crashed").first)
+        #expect(first.envelope.attempt == 1)
+        // Not expired yet: nothing to reap.
+        #expect(try await queue.reapExpiredLeases(queue: "letters") == (0, 0))
+        try await Task.sleep(for: .milliseconds(250))
+        #expect(try await queue.reapExpiredLeases(queue: "letters") == (1, 0))
+        #expect(try await queue.reapExpiredLeases(queue: "letters") == (0, 0))
+        #expect(try await queue.stats(queue: "letters").ready == 1)
+
+        let second = try #require(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "healthy").first)
+        #expect(second.envelope.id == new.id)
+        #expect(second.envelope.attempt == 2)
+        #expect(try await queue.job(id: new.idString)?.lastError?.contains("lease expired on attempt 1") == true)
+        // The crashed worker's late ack does not complete the job the healthy worker now holds.
+        #expect(try await queue.ack([first.lease]) == [false])
+        #expect(try await queue.ack([second.lease]) == [true])
+    }
+
+    @Test func expiredLeaseOnTheLastAttemptBuriesTheJob() async throws {
+        let queue = try makeQueue()
+        let new = job(maxAttempts: 1)
+        try await queue.enqueue(new)
+        _ = try await queue.fetch(queue: "letters", limit: 1, lease: .milliseconds(50), worker: "crashed")
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(try await queue.reapExpiredLeases(queue: "letters") == (0, 1))
+        let dead = try await queue.deadJobs(queue: "letters")
+        #expect(dead.map(\.id) == [new.idString])
+        #expect(dead.first?.error.contains("lease expired") == true)
+    }
+
+    @Test func extendedLeasesAreNotReaped() async throws {
+        let queue = try makeQueue()
+        try await queue.enqueue(job())
+        let leased = try await queue.fetch(queue: "letters", limit: 1, lease: .milliseconds(150), worker: "w1")
+        #expect(try await queue.extendLeases(leased.map(\.lease), by: .seconds(30)) == [true])
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await queue.reapExpiredLeases(queue: "letters") == (0, 0))
+        #expect(try await queue.stats(queue: "letters").leased == 1)
+    }
+
+    @Test func jobFailingMaxAttemptsTimesEndsDeadWithItsLastError() async throws {
+        let queue = try makeQueue()
+        let new = job(maxAttempts: 3)
+        try await queue.enqueue(new)
+        var outcomes: [FailureOutcome] = []
+        for round in 1...3 {
+            let leased = try #require(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").first)
+            #expect(leased.envelope.attempt == round)
+            outcomes += try await queue.fail([FailedAttempt(job: leased, error: "boom \(round)", policy: retryAtOnce)])
+        }
+        #expect(outcomes == [.retrying, .retrying, .dead])
+        #expect(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").isEmpty)
+        let dead = try await queue.deadJobs(queue: "letters")
+        #expect(dead.count == 1)
+        #expect(dead.first?.id == new.idString)
+        #expect(dead.first?.error == "boom 3")
+        #expect(dead.first?.attempts == 3)
+        #expect(dead.first?.type == "test.noop")
+        let stats = try await queue.stats(queue: "letters")
+        #expect((stats.ready, stats.delayed, stats.leased, stats.dead) == (0, 0, 0, 1))
+        #expect(stats.failed == 3)
+        #expect(stats.buried == 1)
+        #expect(stats.failedPerMinute.reduce(0, +) == 3)
+    }
+
+    @Test func permanentFailureGoesStraightToDead() async throws {
+        let queue = try makeQueue()
+        try await queue.enqueue(job(maxAttempts: 5))
+        let leased = try #require(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").first)
+        #expect(try await queue.fail([FailedAttempt(job: leased, error: "payload field 'user_id' missing", permanent: true)]) == [.dead])
+        #expect(try await queue.deadJobs(queue: "letters").first?.error == "payload field 'user_id' missing")
+    }
+
+    @Test func failedJobWaitsForItsBackoffBeforeTheNextAttempt() async throws {
+        let queue = try makeQueue()
+        let new = job()
+        try await queue.enqueue(new)
+        let leased = try #require(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").first)
+        #expect(try await queue.fail([FailedAttempt(lease: leased.lease, error: "timeout", retryAfter: .milliseconds(300))]) == [.retrying])
+        #expect(try await queue.job(id: new.idString)?.state == .delayed)
+        #expect(try await queue.promoteDueJobs(queue: "letters") == 0)
+        #expect(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").isEmpty)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await queue.promoteDueJobs(queue: "letters") == 1)
+        let again = try #require(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").first)
+        #expect(again.envelope.attempt == 2)
+        // A failure reported on a lease that is no longer held changes nothing.
+        #expect(try await queue.fail([FailedAttempt(lease: leased.lease, error: "late", retryAfter: nil)]) == [.stale])
+    }
+
+    @Test func delayedJobIsNotFetchableBeforeItIsDueAndIsAfter() async throws {
+        let queue = try makeQueue()
+        let later = job(delay: .milliseconds(400))
+        try await queue.enqueue(later)
+        #expect(try await queue.job(id: later.idString)?.state == .delayed)
+        #expect(try await queue.promoteDueJobs(queue: "letters") == 0)
+        #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1").isEmpty)
+        #expect(try await queue.stats(queue: "letters").delayed == 1)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await queue.promoteDueJobs(queue: "letters") == 1)
+        let fetched = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1")
+        #expect(fetched.map(\.envelope.id) == [later.id])
+    }
+
+    @Test func priorityJobsAreFetchedFirstAndOthersInOrder() async throws {
+        let queue = try makeQueue()
+        let a = job(), b = job(), urgent = job(priority: 10)
+        try await queue.enqueue([a, b])
+        try await queue.enqueue(urgent)
+        let fetched = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1")
+        #expect(fetched.map(\.envelope.id) == [urgent.id, a.id, b.id])
+    }
+
+    @Test func releasedJobsGoBackToTheFrontWithTheirAttemptGivenBack() async throws {
+        let queue = try makeQueue()
+        let jobs = (0..<3).map { _ in job() }
+        try await queue.enqueue(jobs)
+        let fetched = try await queue.fetch(queue: "letters", limit: 3, lease: .seconds(30), worker: "w1")
+        #expect(try await queue.release(Array(fetched.dropFirst()).map(\.lease)) == 2)
+        let stats = try await queue.stats(queue: "letters")
+        #expect((stats.ready, stats.leased) == (2, 1))
+        let again = try await queue.fetch(queue: "letters", limit: 3, lease: .seconds(30), worker: "w2")
+        #expect(Set(again.map(\.envelope.id)) == Set(jobs.dropFirst().map(\.id)))
+        #expect(again.allSatisfy { $0.envelope.attempt == 1 })
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import Queue
+import Redis
+import TestSupport
+
+/// A queue engine on the test server under a prefix of its own, so tests run in parallel.
+func makeQueue(retention: Duration = .seconds(3600)) throws -> JobQueue {
+    JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")), retention: retention)
+}
+
+/// A small job for `queue`.
+func job(
+    _ queue: String = "letters",
+    type: String = "test.noop",
+    maxAttempts: Int = 3,
+    delay: Duration? = nil,
+    priority: Int = 0,
+    idempotencyKey: String? = nil,
+    payload: [String: JSONValue] = ["n": .number(1)]
+) -> JobEnvelope {
+    JobEnvelope(type: type, queue: queue, payload: .object(payload), maxAttempts: maxAttempts, delay: delay, priority: priority, idempotencyKey: idempotencyKey)
+}
+
+/// A retry policy without waiting, so that a failed job is ready again at once.
+let retryAtOnce = RetryPolicy(baseDelay: .zero, maxDelay: .zero)
