@@ -172,3 +172,23 @@ actor Counter {
     private(set) var value = 0
     func increment() { value += 1 }
 }
+
+@Suite struct RedisReconnectTests {
+    @Test func reconnectsWithBackoffWhileTheServerRestarts() async throws {
+        let server = try RedisServerProcess()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
+        try await redis.send("SET", "kept", "across restarts")
+        server.stop()
+        // The call waits, retrying with backoff, until the server is back.
+        let restart = Task {
+            try await Task.sleep(for: .milliseconds(500))
+            try server.start()
+        }
+        #expect(try await redis.send("GET", "kept").string == "across restarts")
+        try await restart.value
+        // An idle connection the restarted server never knew is replaced without the caller noticing.
+        server.stop()
+        try server.start()
+        #expect(try await redis.send("PING") == .status("PONG"))
+    }
+}

@@ -1,0 +1,70 @@
+public import Foundation
+
+/// A child process started with `posix_spawn`, with every signal unblocked and at its default action
+/// (threads of the Swift runtime block signals, and a plain spawn would pass that mask on), so that tests
+/// can stop it with SIGTERM or SIGKILL and wait for it.
+public final class ChildProcess: @unchecked Sendable {
+    /// The child's process id.
+    public let pid: pid_t
+    private var exitStatus: Int32?
+
+    /// Starts `executable` with `arguments` (not counting argv[0]) and the current environment plus `environment`.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { $1 }
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, nil, &attributes, argv, envp)
+        guard result == 0 else { throw SpawnFailed(executable: executable, code: result) }
+        self.pid = pid
+    }
+
+    deinit {
+        if exitStatus == nil {
+            kill(pid, SIGKILL)
+            _ = waitForExit()
+        }
+    }
+
+    /// Sends `signal` to the child.
+    public func send(_ signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// Waits for the child to exit and returns its raw wait status (see `exitCode`).
+    @discardableResult
+    public func waitForExit() -> Int32 {
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        exitStatus = status
+        return status
+    }
+
+    /// The exit code after a normal exit, `nil` when the child was killed by a signal.
+    public static func exitCode(ofStatus status: Int32) -> Int32? {
+        status & 0x7f == 0 ? (status >> 8) & 0xff : nil
+    }
+
+    /// `posix_spawn` refused to start the program.
+    public struct SpawnFailed: Error, CustomStringConvertible {
+        public let executable: String
+        public let code: Int32
+        public var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
+    }
+}
