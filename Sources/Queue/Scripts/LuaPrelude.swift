@@ -29,6 +29,12 @@ enum LuaPrelude {
       end
       redis.call('HSET', job_key(id), 'state', 'ready', 'readyAt', now)
     end
+    -- Puts a job that was leased back at the end workers pop from: it has waited already.
+    local function requeue_front(queue, id, now)
+      redis.call('HDEL', job_key(id), 'worker', 'leaseDeadline')
+      redis.call('RPUSH', queue_key(queue, 'ready'), id)
+      redis.call('HSET', job_key(id), 'state', 'ready', 'readyAt', now)
+    end
     -- Adds n to a per-minute throughput counter kept for two hours.
     local function count_minute(queue, name, n, now)
       if n > 0 then

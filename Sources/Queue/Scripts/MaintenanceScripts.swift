@@ -24,7 +24,8 @@ extension QueueScripts {
     ///
     /// ARGV: prefix, queue, max jobs.
     /// Returns: `{requeued, buried}`.
-    /// Invariant: an expired lease is handled once; the next fetch grants attempt + 1.
+    /// Invariant: an expired lease is handled once and counts as a failed attempt; the next fetch grants
+    /// attempt + 1.
     static let reap = LuaPrelude.script("reap", """
     local queue, limit = ARGV[2], tonumber(ARGV[3])
     local now = now_ms()
@@ -39,14 +40,18 @@ extension QueueScripts {
         bury(queue, id, reason, now)
         buried = buried + 1
       else
-        redis.call('HDEL', job_key(id), 'worker', 'leaseDeadline')
-        redis.call('RPUSH', queue_key(queue, 'ready'), id)
-        redis.call('HSET', job_key(id), 'state', 'ready', 'readyAt', now)
+        requeue_front(queue, id, now)
         requeued = requeued + 1
       end
     end
-    if buried > 0 then redis.call('HINCRBY', queue_key(queue, 'counters'), 'failed', buried) end
-    if requeued > 0 then signal(queue) end
+    if #expired > 0 then
+      redis.call('HINCRBY', queue_key(queue, 'counters'), 'failed', #expired)
+      count_minute(queue, 'failed', #expired, now)
+    end
+    if requeued > 0 then
+      redis.call('HINCRBY', queue_key(queue, 'counters'), 'retried', requeued)
+      signal(queue)
+    end
     return {requeued, buried}
     """)
 
@@ -85,9 +90,7 @@ extension QueueScripts {
       if holds_lease(queue, id, attempt) then
         redis.call('ZREM', queue_key(queue, 'leased'), id)
         redis.call('HINCRBY', job_key(id), 'attempt', -1)
-        redis.call('HDEL', job_key(id), 'worker', 'leaseDeadline')
-        redis.call('RPUSH', queue_key(queue, 'ready'), id)
-        redis.call('HSET', job_key(id), 'state', 'ready', 'readyAt', now)
+        requeue_front(queue, id, now)
         released = released + 1
       end
     end
