@@ -14,9 +14,13 @@ let package = Package(
     products: [
         .library(name: "Redis", targets: ["Redis"]),
         .library(name: "Queue", targets: ["Queue"]),
+        .library(name: "Worker", targets: ["Worker"]),
+        .executable(name: "phoenix", targets: ["phoenix"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Debian's libhiredis-dev (0.14.1), seen through pkg-config.
@@ -43,10 +47,44 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        // The worker runtime: typed jobs, concurrency, heartbeats, maintenance, periodic jobs, graceful shutdown.
+        .target(
+            name: "Worker",
+            dependencies: [
+                "Queue",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        // The one executable: work, enqueue, stats, dead, queue.
+        .executableTarget(
+            name: "phoenix",
+            dependencies: [
+                "Queue",
+                "Redis",
+                "Worker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
         // Helpers shared by the test targets: where the private test servers are.
         .target(name: "TestSupport", dependencies: ["Redis"], path: "Tests/TestSupport", swiftSettings: upcomingFeatures),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"], swiftSettings: upcomingFeatures),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "Redis", "TestSupport"], swiftSettings: upcomingFeatures),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: [
+                "Queue", "Redis", "Worker", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        // End-to-end tests: real `phoenix` processes against the test Redis.
+        .testTarget(name: "EndToEndTests", dependencies: ["Queue", "Redis", "TestSupport"], swiftSettings: upcomingFeatures),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -27,7 +27,7 @@ extension JobQueue {
 
     /// The stored record of a job, `nil` when there is none.
     public func job(id: String) async throws(QueueError) -> JobRecord? {
-        let fields = ["envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt"]
+        let fields = ["envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt", "progress", "progressMessage"]
         let reply: RedisValue
         do {
             reply = try await redis.send(RedisCommand("HMGET", arguments: [keys.job(id)] + fields))
@@ -51,7 +51,9 @@ extension JobQueue {
             lastError: values[4].string,
             worker: values[5].string,
             startedAt: values[6].int.map(Date.init(milliseconds:)),
-            finishedAt: (values[7].int ?? values[8].int).map(Date.init(milliseconds:))
+            finishedAt: (values[7].int ?? values[8].int).map(Date.init(milliseconds:)),
+            progress: values[9].string.flatMap(Double.init),
+            progressMessage: values[10].string
         )
     }
 

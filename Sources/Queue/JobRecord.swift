@@ -25,6 +25,10 @@ public struct JobRecord: Sendable, Equatable {
     public var startedAt: Date?
     /// When the job completed, was cancelled, or (`diedAt`) went to the dead set.
     public var finishedAt: Date?
+    /// The last progress its handler reported (0–1).
+    public var progress: Double?
+    /// The message that came with the last progress report.
+    public var progressMessage: String?
 }
 
 /// A job in the dead set.

@@ -1,0 +1,64 @@
+public import Foundation
+public import Logging
+public import Queue
+
+/// What a handler gets besides its payload: who the job is, a logger, and ways to act on the queue.
+public struct JobContext: Sendable {
+    /// The job's id.
+    public let jobID: UUID
+    /// The job type's name.
+    public let type: String
+    /// This delivery's attempt (1 for the first).
+    public let attempt: Int
+    /// The correlation id the job carries, passed on to follow-up jobs.
+    public let correlationId: String?
+    /// A logger whose metadata carries the job id, type, queue and attempt (never payload contents).
+    public let logger: Logger
+    private let lease: JobLease
+    private let queue: JobQueue
+
+    init(job: LeasedJob, queue: JobQueue, logger: Logger) {
+        self.jobID = job.envelope.id
+        self.type = job.envelope.type
+        self.attempt = job.envelope.attempt
+        self.correlationId = job.envelope.correlationId
+        self.lease = job.lease
+        self.queue = queue
+        var logger = logger
+        logger[metadataKey: "job.id"] = "\(job.envelope.idString)"
+        logger[metadataKey: "job.type"] = "\(job.envelope.type)"
+        logger[metadataKey: "job.queue"] = "\(job.envelope.queue)"
+        logger[metadataKey: "job.attempt"] = "\(job.envelope.attempt)"
+        self.logger = logger
+    }
+
+    /// Enqueues a follow-up job; it inherits this job's correlation id (or this job's id) and names this job
+    /// as its enqueuer.
+    @discardableResult
+    public func enqueue(_ job: JobEnvelope) async throws -> EnqueueResult {
+        var job = job
+        job.correlationId = job.correlationId ?? correlationId ?? jobID.uuidString.lowercased()
+        job.enqueuedBy = job.enqueuedBy ?? "job:\(jobID.uuidString.lowercased())"
+        return try await queue.enqueue(job)
+    }
+
+    /// Enqueues a follow-up job of a registered type with a typed payload.
+    @discardableResult
+    public func enqueue<T: JobType>(_ type: T.Type, _ payload: T.Payload, idempotencyKey: String? = nil) async throws -> EnqueueResult {
+        try await enqueue(try JobEnvelope(type, payload, idempotencyKey: idempotencyKey))
+    }
+
+    /// Records how far the job got (0–1), readable through the job's status.
+    public func reportProgress(_ fraction: Double, _ message: String = "") async throws {
+        try await queue.reportProgress(lease, fraction: fraction, message: message)
+    }
+}
+
+extension JobEnvelope {
+    /// A new job of a registered type: its name, default queue and attempts, with `payload` encoded.
+    public init<T: JobType>(_ type: T.Type, _ payload: T.Payload, queue: String? = nil, delay: Duration? = nil, idempotencyKey: String? = nil) throws {
+        let data = try JSONEncoder().encode(payload)
+        let json = try JSONDecoder().decode(JSONValue.self, from: data)
+        self.init(type: T.name, queue: queue ?? T.queue, payload: json, maxAttempts: T.maxAttempts, delay: delay, idempotencyKey: idempotencyKey)
+    }
+}

@@ -1,0 +1,39 @@
+/// How a worker process runs: what it serves, how many jobs at once, and its timings.
+public struct WorkerConfiguration: Sendable {
+    /// The worker types it was started as.
+    public var types: [WorkerType]
+    /// Most jobs running at once (`WORKER_CONCURRENCY`).
+    public var concurrency: Int
+    /// How long a fetched job stays leased without a heartbeat.
+    public var lease: Duration
+    /// Time between heartbeats (register, extend leases, promote due jobs, reap expired leases).
+    public var heartbeatInterval: Duration
+    /// A worker whose last heartbeat is older than this counts as gone.
+    public var staleAfter: Duration
+    /// How long running jobs may take to finish after SIGTERM before they are handed back.
+    public var gracePeriod: Duration
+    /// Longest wait on Redis for new jobs before looking again (an idle worker makes one call per wait).
+    public var idleWait: Duration
+
+    /// The queues it serves, in the order of `types`.
+    public var queues: [String] { types.map(\.queue) }
+
+    /// A configuration; the defaults suit production (30 s leases renewed every 5 s).
+    public init(
+        types: [WorkerType],
+        concurrency: Int = 10,
+        lease: Duration = .seconds(30),
+        heartbeatInterval: Duration = .seconds(5),
+        staleAfter: Duration = .seconds(30),
+        gracePeriod: Duration = .seconds(25),
+        idleWait: Duration = .seconds(5)
+    ) {
+        self.types = types
+        self.concurrency = concurrency
+        self.lease = lease
+        self.heartbeatInterval = heartbeatInterval
+        self.staleAfter = staleAfter
+        self.gracePeriod = gracePeriod
+        self.idleWait = idleWait
+    }
+}

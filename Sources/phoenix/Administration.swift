@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Queue
+import Redis
+
+/// `phoenix dead`: the dead set.
+struct Dead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List, retry or discard dead jobs.",
+        subcommands: [List.self, Retry.self, Discard.self]
+    )
+
+    /// The queue whose dead set to act on.
+    struct QueueOption: ParsableArguments {
+        @Option(name: .long, help: "The queue.")
+        var queue: String
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List dead jobs, most recent first.")
+        @OptionGroup var target: QueueOption
+        @Option(name: .long, help: "How many to show.")
+        var limit: Int = 50
+
+        func run() async throws {
+            let engine = try setUp()
+            defer { engine.redis.shutdown() }
+            let dead = try await engine.deadJobs(queue: target.queue, limit: limit)
+            guard !dead.isEmpty else {
+                print("no dead jobs in \(target.queue)")
+                return
+            }
+            let formatter = Date.ISO8601FormatStyle()
+            print(Table(header: ["ID", "TYPE", "ATTEMPTS", "DIED", "ERROR"], rows: dead.map {
+                [$0.id, $0.type ?? "?", "\($0.attempts)", $0.diedAt.formatted(formatter), $0.error]
+            }).text)
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give dead jobs a fresh set of attempts.")
+        @OptionGroup var target: QueueOption
+        @Flag(name: .long, help: "Every dead job of the queue.") var all = false
+        @Argument(help: "Job ids.") var ids: [String] = []
+
+        func validate() throws { try requireIDs(ids, all: all) }
+
+        func run() async throws {
+            let engine = try setUp()
+            defer { engine.redis.shutdown() }
+            let chosen = all ? try await allDeadIDs(engine, queue: target.queue) : ids
+            let done = try await engine.retryDead(queue: target.queue, ids: chosen)
+            report(done, ids: chosen, verb: "retried")
+        }
+    }
+
+    struct Discard: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete dead jobs for good.")
+        @OptionGroup var target: QueueOption
+        @Flag(name: .long, help: "Every dead job of the queue.") var all = false
+        @Argument(help: "Job ids.") var ids: [String] = []
+
+        func validate() throws { try requireIDs(ids, all: all) }
+
+        func run() async throws {
+            let engine = try setUp()
+            defer { engine.redis.shutdown() }
+            let chosen = all ? try await allDeadIDs(engine, queue: target.queue) : ids
+            let done = try await engine.discardDead(queue: target.queue, ids: chosen)
+            report(done, ids: chosen, verb: "discarded")
+        }
+    }
+}
+
+/// `phoenix queue`: pause and resume.
+struct QueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue",
+        abstract: "Pause or resume a queue.",
+        subcommands: [Pause.self, Resume.self]
+    )
+
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop workers from fetching the queue's jobs (enqueueing goes on).")
+        @Argument(help: "The queue.") var queue: String
+
+        func run() async throws {
+            let engine = try setUp()
+            defer { engine.redis.shutdown() }
+            try await engine.pause(queue: queue)
+            print("paused \(queue)")
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let workers fetch the queue's jobs again.")
+        @Argument(help: "The queue.") var queue: String
+
+        func run() async throws {
+            let engine = try setUp()
+            defer { engine.redis.shutdown() }
+            let wasPaused = try await engine.resume(queue: queue)
+            print(wasPaused ? "resumed \(queue)" : "\(queue) was not paused")
+        }
+    }
+}
+
+private func setUp() throws -> JobQueue {
+    let settings = Settings()
+    try bootstrapLogging(settings)
+    return try makeQueue(settings)
+}
+
+private func requireIDs(_ ids: [String], all: Bool) throws {
+    guard ids.isEmpty == all else { throw ValidationError("give job ids or --all, not both and not neither") }
+}
+
+private func allDeadIDs(_ engine: JobQueue, queue: String) async throws -> [String] {
+    var ids: [String] = []
+    while true {
+        let page = try await engine.deadJobs(queue: queue, offset: ids.count, limit: 500)
+        ids += page.map(\.id)
+        if page.count < 500 { return ids }
+    }
+}
+
+private func report(_ done: [Bool], ids: [String], verb: String) {
+    let missed = zip(ids, done).filter { !$0.1 }.map(\.0)
+    print("\(verb) \(done.filter { $0 }.count) job(s)")
+    if !missed.isEmpty { print("not in the dead set: \(missed.joined(separator: ", "))") }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `phoenix`: the one executable of Phoenix Jobs.
+@main
+struct Phoenix: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Phoenix Jobs: a job queue on Redis with typed Swift workers.",
+        discussion: "Configuration comes from the environment: REDIS_URL, WORKER_TYPE, WORKER_CONCURRENCY, LOG_LEVEL, PHOENIX_KEY_PREFIX.",
+        version: "0.1.0",
+        subcommands: [Work.self, Enqueue.self, Stats.self, Dead.self, QueueCommand.self]
+    )
+}

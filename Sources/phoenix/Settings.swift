@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import Queue
+import Redis
+import Worker
+
+/// A setting from the environment that is missing or malformed; printed as one line naming the variable.
+struct SettingError: Error, CustomStringConvertible {
+    let variable: String
+    let problem: String
+
+    var description: String { "\(variable): \(problem)" }
+}
+
+/// Bad input found while running a command (a file line, a payload): printed as one line, no usage text.
+struct InputError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// The process's configuration, read from the environment (DESIGN.md section 9 names).
+struct Settings {
+    let environment: [String: String]
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// `REDIS_URL`, required.
+    func redis() throws -> RedisConfiguration {
+        guard let url = environment["REDIS_URL"], !url.isEmpty else {
+            throw SettingError(variable: "REDIS_URL", problem: "not set; expected redis://[[user]:password@]host[:port][/db]")
+        }
+        do {
+            return try RedisConfiguration(url: url)
+        } catch {
+            throw SettingError(variable: "REDIS_URL", problem: "\(error)")
+        }
+    }
+
+    /// `PHOENIX_KEY_PREFIX`, the prefix of every Redis key (default `phx`).
+    func keys() throws -> QueueKeys {
+        let prefix = environment["PHOENIX_KEY_PREFIX"] ?? "phx"
+        guard !prefix.isEmpty, !prefix.contains(" ") else {
+            throw SettingError(variable: "PHOENIX_KEY_PREFIX", problem: "must be a non-empty word, got '\(prefix)'")
+        }
+        return QueueKeys(prefix: prefix)
+    }
+
+    /// `WORKER_TYPE`, overridden by `--type`.
+    func workerTypes(override: String?) throws -> [WorkerType] {
+        guard let text = override ?? environment["WORKER_TYPE"], !text.isEmpty else {
+            throw SettingError(variable: "WORKER_TYPE", problem: "not set (and no --type); expected event_bridge, user_profile, letters, cv, diagnostics, a comma-separated list, or all")
+        }
+        do {
+            return try WorkerType.parse(text)
+        } catch {
+            throw SettingError(variable: override == nil ? "WORKER_TYPE" : "--type", problem: "\(error)")
+        }
+    }
+
+    /// `WORKER_CONCURRENCY` (default 10), overridden by `--concurrency`.
+    func concurrency(override: Int?) throws -> Int {
+        if let override {
+            guard (1...1000).contains(override) else { throw SettingError(variable: "--concurrency", problem: "must be between 1 and 1000, got \(override)") }
+            return override
+        }
+        guard let text = environment["WORKER_CONCURRENCY"] else { return 10 }
+        guard let value = Int(text), (1...1000).contains(value) else {
+            throw SettingError(variable: "WORKER_CONCURRENCY", problem: "must be a whole number between 1 and 1000, got '\(text)'")
+        }
+        return value
+    }
+
+    /// `LOG_LEVEL` (default `info`): trace, debug, info, notice, warning, error, critical.
+    func logLevel() throws -> Logger.Level {
+        guard let text = environment["LOG_LEVEL"], !text.isEmpty else { return .info }
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw SettingError(variable: "LOG_LEVEL", problem: "expected trace, debug, info, notice, warning, error or critical, got '\(text)'")
+        }
+        return level
+    }
+}
+
+/// Sets up logging to standard error at `LOG_LEVEL`, once per process.
+func bootstrapLogging(_ settings: Settings) throws {
+    let level = try settings.logLevel()
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}
+
+/// The job types this build can run.
+func jobRegistry() -> JobRegistry {
+    var registry = JobRegistry()
+    DiagnosticJobs.register(in: &registry)
+    return registry
+}
+
+/// A queue engine over the configured Redis.
+func makeQueue(_ settings: Settings, poolSize: Int = 4) throws -> JobQueue {
+    JobQueue(redis: RedisClient(configuration: try settings.redis(), poolSize: poolSize), keys: try settings.keys())
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Logging
+import Queue
+import Redis
+import ServiceLifecycle
+import UnixSignals
+import Worker
+
+/// `phoenix work`: runs a worker until SIGTERM or SIGINT.
+struct Work: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a worker for WORKER_TYPE's queues until SIGTERM/SIGINT.")
+
+    @Option(name: .long, help: "Worker type(s): event_bridge, user_profile, letters, cv, diagnostics, a comma-separated list, or all (default: WORKER_TYPE).")
+    var type: String?
+
+    @Option(name: .long, help: "Jobs run at once (default: WORKER_CONCURRENCY, else 10).")
+    var concurrency: Int?
+
+    @Option(name: .long, help: "Seconds running jobs get to finish after SIGTERM before they are handed back.")
+    var grace: Double = 25
+
+    @Option(name: .long, help: "Seconds a fetched job stays leased without a heartbeat.")
+    var lease: Double = 30
+
+    @Option(name: .long, help: "Seconds between heartbeats.")
+    var heartbeat: Double = 5
+
+    @Option(name: .long, help: "Seconds after which a silent worker counts as gone.")
+    var staleAfter: Double = 30
+
+    func validate() throws {
+        for (name, value) in [("--grace", grace), ("--lease", lease), ("--heartbeat", heartbeat), ("--stale-after", staleAfter)] where value < 0.05 || value > 86_400 {
+            throw ValidationError("\(name) must be between 0.05 and 86400 seconds, got \(value)")
+        }
+        guard heartbeat < lease else { throw ValidationError("--heartbeat (\(heartbeat) s) must be shorter than --lease (\(lease) s), or leases expire between heartbeats") }
+    }
+
+    func run() async throws {
+        let settings = Settings()
+        try bootstrapLogging(settings)
+        let configuration = WorkerConfiguration(
+            types: try settings.workerTypes(override: type),
+            concurrency: try settings.concurrency(override: concurrency),
+            lease: .seconds(lease),
+            heartbeatInterval: .seconds(heartbeat),
+            staleAfter: .seconds(staleAfter),
+            gracePeriod: .seconds(grace),
+            idleWait: .seconds(2)
+        )
+        let queue = try makeQueue(settings, poolSize: 4)
+        defer { queue.redis.shutdown() }
+        let logger = Logger(label: "phoenix.worker")
+        let worker = Worker(queue: queue, registry: jobRegistry(), configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

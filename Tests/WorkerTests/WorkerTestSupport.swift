@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import Queue
+import Redis
+import ServiceLifecycle
+import TestSupport
+import Worker
+
+/// A worker running in this process under a ServiceGroup, on a queue engine of its own prefix.
+struct RunningWorker {
+    let worker: Worker
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    static func start(_ queue: JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, periodicJobs: [PeriodicJob] = []) -> RunningWorker {
+        var logger = Logger(label: "test.worker")
+        logger.logLevel = .warning
+        let worker = Worker(queue: queue, registry: registry, configuration: configuration, periodicJobs: periodicJobs, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
+        return RunningWorker(worker: worker, group: group, task: Task { try await group.run() })
+    }
+
+    /// Triggers a graceful shutdown (what SIGTERM does) and waits for the worker to return.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
+    }
+}
+
+/// A fast configuration for tests: short leases, heartbeats and idle waits.
+func testConfiguration(concurrency: Int = 4, grace: Duration = .seconds(5), lease: Duration = .seconds(5)) -> WorkerConfiguration {
+    WorkerConfiguration(
+        types: [.diagnostics], concurrency: concurrency, lease: lease, heartbeatInterval: .milliseconds(200),
+        staleAfter: .seconds(2), gracePeriod: grace, idleWait: .milliseconds(300)
+    )
+}
+
+func makeTestQueue() throws -> JobQueue {
+    JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")))
+}
+
+/// Polls `condition` every 50 ms until it holds; fails the test with `description` after `timeout`.
+func eventually(_ description: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TimedOut(description: description)
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let description: String
+}
+
+func registryWithDiagnostics() -> JobRegistry {
+    var registry = JobRegistry()
+    DiagnosticJobs.register(in: &registry)
+    return registry
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Queue
+import Redis
+import Testing
+import TestSupport
+import Worker
+
+@Suite struct WorkerTests {
+    @Test func runsEveryJobWithinItsConcurrency() async throws {
+        let queue = try makeTestQueue()
+        let overlap = Overlap()
+        var registry = registryWithDiagnostics()
+        registry.register(OverlapJob(overlap: overlap))
+        let jobs = try (0..<40).map { _ in try JobEnvelope(OverlapJob.self, .init()) }
+        try await queue.enqueue(jobs)
+        let progress = try JobEnvelope(DiagnosticJobs.Sleep.self, .init(ms: 20))
+        try await queue.enqueue(progress)
+        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration(concurrency: 4))
+        try await eventually("41 jobs completed") { try await queue.stats(queue: "diagnostics").completed == 41 }
+        try await running.stop()
+        let stats = try await queue.stats(queue: "diagnostics")
+        #expect((stats.ready, stats.leased, stats.dead, stats.failed) == (0, 0, 0, 0))
+        #expect(overlap.peak == 4)
+        #expect(try await queue.job(id: progress.idString)?.progress == 0.5)
+        // A stopped worker unregisters itself.
+        #expect(try await queue.liveWorkers(staleAfter: .seconds(60)).isEmpty)
+    }
+
+    @Test func heartbeatsRegisterTheWorkerWithItsDetails() async throws {
+        let queue = try makeTestQueue()
+        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(concurrency: 3))
+        try await eventually("the worker registered") { try await !queue.liveWorkers(staleAfter: .seconds(2)).isEmpty }
+        let info = try #require(try await queue.liveWorkers(staleAfter: .seconds(2)).first)
+        #expect(info.id == running.worker.id)
+        #expect(info.type == "diagnostics")
+        #expect(info.queues == ["diagnostics"])
+        #expect(info.pid == Int(getpid()))
+        #expect(info.concurrency == 3)
+        #expect(info.version == PhoenixVersion.current)
+        try await running.stop()
+    }
+
+    @Test func payloadThatDoesNotDecodeIsAPermanentFailureNamingTheField() async throws {
+        let queue = try makeTestQueue()
+        let bad = JobEnvelope(type: "diagnostic.sleep", queue: "diagnostics", payload: .object(["ms": .string("soon")]))
+        let unknown = JobEnvelope(type: "test.unregistered", queue: "diagnostics", payload: .object([:]))
+        try await queue.enqueue([bad, unknown])
+        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration())
+        try await eventually("both jobs dead") { try await queue.stats(queue: "diagnostics").dead == 2 }
+        try await running.stop()
+        let errors = Dictionary(uniqueKeysWithValues: try await queue.deadJobs(queue: "diagnostics").map { ($0.id, $0) })
+        #expect(errors[bad.idString]?.error.contains("field 'ms'") == true)
+        #expect(errors[bad.idString]?.attempts == 1)
+        #expect(errors[unknown.idString]?.error.contains("no handler for job type 'test.unregistered'") == true)
+    }
+
+    @Test func permanentFailuresDieAtOnceAndOthersAfterMaxAttempts() async throws {
+        let queue = try makeTestQueue()
+        var registry = registryWithDiagnostics()
+        registry.register(FlakyJob())
+        let permanent = try JobEnvelope(DiagnosticJobs.Fail.self, .init(message: "quota exceeded", permanent: true))
+        let flaky = try JobEnvelope(FlakyJob.self, .init())
+        try await queue.enqueue([permanent, flaky])
+        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration())
+        try await eventually("both jobs dead") { try await queue.stats(queue: "diagnostics").dead == 2 }
+        try await running.stop()
+        let dead = Dictionary(uniqueKeysWithValues: try await queue.deadJobs(queue: "diagnostics").map { ($0.id, $0) })
+        #expect(dead[permanent.idString]?.attempts == 1)
+        #expect(dead[permanent.idString]?.error == "quota exceeded")
+        #expect(dead[flaky.idString]?.attempts == 3)
+        #expect(dead[flaky.idString]?.error == "upstream said 503")
+        #expect(try await queue.stats(queue: "diagnostics").failed == 4)
+    }
+
+    @Test func jobPastItsTimeoutIsCancelledAndCountsAsAFailedAttempt() async throws {
+        let queue = try makeTestQueue()
+        let log = RunLog()
+        var registry = registryWithDiagnostics()
+        registry.register(SlowJob(log: log))
+        let slow = try JobEnvelope(SlowJob.self, .init())
+        try await queue.enqueue(slow)
+        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration())
+        try await eventually("the attempt failed") { try await queue.stats(queue: "diagnostics").failed == 1 }
+        try await eventually("the handler saw its cancellation") { log.cancellations == 1 }
+        try await running.stop()
+        let record = try #require(try await queue.job(id: slow.idString))
+        #expect(record.state == .delayed)
+        #expect(record.lastError == "timed out after 0.2 seconds")
+        #expect(record.attempt == 1)
+    }
+
+    @Test func handlersReportProgressAndEnqueueFollowUps() async throws {
+        let queue = try makeTestQueue()
+        var registry = registryWithDiagnostics()
+        registry.register(ParentJob())
+        var parent = try JobEnvelope(ParentJob.self, .init(label: "cv"))
+        parent.correlationId = "req-7"
+        try await queue.enqueue(parent)
+        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration())
+        try await eventually("parent and child completed") { try await queue.stats(queue: "diagnostics").completed == 2 }
+        try await running.stop()
+        let record = try #require(try await queue.job(id: parent.idString))
+        #expect(record.progress == 0.5)
+        #expect(record.progressMessage == "half of cv")
+        let childID = try #require(try await queue.redis.send("GET", queue.keys.idempotency("child-of-\(parent.id)")).string)
+        let child = try #require(try await queue.job(id: childID)?.envelope)
+        #expect(child.type == "diagnostic.noop")
+        #expect(child.correlationId == "req-7")
+        #expect(child.enqueuedBy == "job:\(parent.idString)")
+    }
+
+    @Test func gracefulShutdownLetsRunningJobsFinish() async throws {
+        let queue = try makeTestQueue()
+        let jobs = try (0..<3).map { _ in try JobEnvelope(DiagnosticJobs.Sleep.self, .init(ms: 600)) }
+        try await queue.enqueue(jobs)
+        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(concurrency: 3, grace: .seconds(10)))
+        try await eventually("jobs started") { try await queue.stats(queue: "diagnostics").leased == 3 }
+        try await running.stop()
+        let stats = try await queue.stats(queue: "diagnostics")
+        #expect((stats.completed, stats.leased, stats.ready, stats.failed) == (3, 0, 0, 0))
+    }
+
+    @Test func jobsStillRunningAfterTheGracePeriodAreHandedBack() async throws {
+        let queue = try makeTestQueue()
+        let jobs = try (0..<2).map { _ in try JobEnvelope(DiagnosticJobs.Sleep.self, .init(ms: 30_000)) }
+        try await queue.enqueue(jobs)
+        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(concurrency: 2, grace: .milliseconds(300)))
+        try await eventually("jobs started") { try await queue.stats(queue: "diagnostics").leased == 2 }
+        try await running.stop()
+        let stats = try await queue.stats(queue: "diagnostics")
+        #expect((stats.ready, stats.leased, stats.failed, stats.completed) == (2, 0, 0, 0))
+        // Handed back with the attempt given back: the next worker runs attempt 1 again.
+        #expect(try await queue.job(id: jobs[0].idString)?.attempt == 0)
+    }
+
+    @Test func periodicJobsFireOncePerPeriodAcrossWorkers() async throws {
+        let queue = try makeTestQueue()
+        let tick = PeriodicJob(name: "tick", every: .seconds(1)) { try JobEnvelope(DiagnosticJobs.Noop.self, .init()) }
+        let started = Date()
+        let workers = (0..<3).map { _ in
+            RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(), periodicJobs: [tick])
+        }
+        try await Task.sleep(for: .milliseconds(3500))
+        for worker in workers { try await worker.stop() }
+        let elapsedPeriods = Int(Date().timeIntervalSince1970) - Int(started.timeIntervalSince1970) + 1
+        let stats = try await queue.stats(queue: "diagnostics")
+        let keys = try await queue.redis.send("KEYS", queue.keys.idempotency("periodic:tick:*")).array ?? []
+        // One job per period that some worker saw, never more, however many workers looked.
+        #expect(stats.enqueued == keys.count)
+        #expect(stats.enqueued >= 3)
+        #expect(stats.enqueued <= elapsedPeriods)
+    }
+}
