@@ -1,4 +1,8 @@
-.PHONY: test build
+.PHONY: dev test build
+
+# Runs Phoenix Jobs on this machine: a private Redis (unless REDIS_URL is set), a worker of every type, demo jobs.
+dev:
+	scripts/dev.sh
 
 # Runs every test against a private Redis that the script starts and stops (see scripts/test.sh).
 test:

@@ -39,19 +39,6 @@ func makeTestQueue() throws -> JobQueue {
     JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")))
 }
 
-/// Polls `condition` every 50 ms until it holds; fails the test with `description` after `timeout`.
-func eventually(_ description: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw TimedOut(description: description)
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    let description: String
-}
 
 func registryWithDiagnostics() -> JobRegistry {
     var registry = JobRegistry()

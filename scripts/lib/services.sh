@@ -27,11 +27,26 @@ start_redis() {
   PHOENIX_REDIS_PORT=$(free_port)
   redis-server --bind 127.0.0.1 --port "$PHOENIX_REDIS_PORT" --dir "$dir" \
     --save "" --appendonly no --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+  wait_for_redis "$dir/redis.log"
+}
+
+# Starts a private redis-server on a free loopback port that keeps its data (append-only) in folder $1.
+start_persistent_redis() {
+  local data="$1"
+  mkdir -p "$data" "$PHOENIX_RUN_DIR/redis"
+  PHOENIX_REDIS_PORT=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$PHOENIX_REDIS_PORT" --dir "$data" \
+    --save "" --appendonly yes --daemonize yes --pidfile "$PHOENIX_RUN_DIR/redis/redis.pid" --logfile "$data/redis.log"
+  wait_for_redis "$data/redis.log"
+}
+
+# Waits until the redis-server on $PHOENIX_REDIS_PORT answers; exports its URL. $1: its log, shown on failure.
+wait_for_redis() {
   for _ in $(seq 1 100); do
     redis-cli -p "$PHOENIX_REDIS_PORT" ping >/dev/null 2>&1 && break
     sleep 0.1
   done
-  redis-cli -p "$PHOENIX_REDIS_PORT" ping >/dev/null || { cat "$dir/redis.log" >&2; return 1; }
+  redis-cli -p "$PHOENIX_REDIS_PORT" ping >/dev/null || { cat "$1" >&2; return 1; }
   export PHOENIX_REDIS_PORT
   export PHOENIX_REDIS_URL="redis://127.0.0.1:$PHOENIX_REDIS_PORT/0"
   echo "redis-server listening on 127.0.0.1:$PHOENIX_REDIS_PORT" >&2
@@ -40,7 +55,7 @@ start_redis() {
 # Stops whatever start_* started and removes the run folder.
 stop_services() {
   if [ -n "${PHOENIX_REDIS_PORT:-}" ]; then
-    redis-cli -p "$PHOENIX_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    redis-cli -p "$PHOENIX_REDIS_PORT" shutdown >/dev/null 2>&1 || true
   fi
   [ -n "${PHOENIX_RUN_DIR:-}" ] && rm -rf "$PHOENIX_RUN_DIR"
 }

@@ -1,0 +1,144 @@
+import Foundation
+import Queue
+import Redis
+import Testing
+import TestSupport
+
+/// Real `phoenix work` processes, killed and stopped with signals.
+@Suite(.serialized) struct WorkerProcessTests {
+    /// Worker flags that make leases expire and heartbeats go stale within seconds.
+    let fastWorker = ["work", "--type", "diagnostics", "--lease", "2", "--heartbeat", "0.5", "--stale-after", "2", "--grace", "10"]
+
+    @Test func jobsSurviveAWorkerKilledMidRunAndOnlyItsInFlightJobsRunTwice() async throws {
+        let cli = try PhoenixCLI()
+        let jobs = (0..<2000).map { _ in
+            JobEnvelope(type: "diagnostic.sleep", queue: "diagnostics", payload: .object(["ms": .number(10)]), maxAttempts: 5)
+        }
+        try await cli.queue.enqueue(jobs)
+        let victim = try cli.start(fastWorker + ["--concurrency", "10"], name: "victim")
+        let survivor = try cli.start(fastWorker + ["--concurrency", "10"], name: "survivor")
+
+        try await eventually("a quarter of the jobs completed") { try await cli.queue.stats(queue: "diagnostics").completed >= 500 }
+        victim.send(SIGKILL)
+        victim.waitForExit()
+        // What the killed worker held at that moment: leased to it, not yet acked.
+        let inFlight = Set(try await leasedJobs(cli.queue, heldBy: "\(victim.pid)"))
+        #expect(!inFlight.isEmpty)
+
+        try await eventually("every job completed", timeout: .seconds(60)) { try await cli.queue.stats(queue: "diagnostics").completed == 2000 }
+        let stats = try await cli.queue.stats(queue: "diagnostics")
+        #expect((stats.ready, stats.delayed, stats.leased, stats.dead) == (0, 0, 0, 0))
+        #expect(stats.enqueued == 2000)
+
+        let attempts = try await cli.queue.redis.pipeline(jobs.map { RedisCommand("HGET", cli.queue.keys.job($0.idString), "attempt") })
+        var ranTwice = Set<String>()
+        for (job, reply) in zip(jobs, attempts) {
+            let attempt = try reply.get().int ?? 0
+            #expect(attempt >= 1)
+            if attempt > 1 { ranTwice.insert(job.idString) }
+        }
+        // Only jobs the killed worker had in flight were delivered again, and each of them was.
+        #expect(ranTwice == inFlight)
+
+        survivor.send(SIGTERM)
+        #expect(ChildProcess.exitCode(ofStatus: survivor.waitForExit()) == 0)
+    }
+
+    @Test func sigtermLetsRunningJobsFinishAndExitsZero() async throws {
+        let cli = try PhoenixCLI()
+        let jobs = (0..<6).map { _ in JobEnvelope(type: "diagnostic.sleep", queue: "diagnostics", payload: .object(["ms": .number(1500)])) }
+        try await cli.queue.enqueue(jobs)
+        let worker = try cli.start(fastWorker + ["--concurrency", "6"], name: "graceful")
+        try await eventually("all six running") { try await cli.queue.stats(queue: "diagnostics").leased == 6 }
+        let signalled = ContinuousClock.now
+        worker.send(SIGTERM)
+        let status = worker.waitForExit()
+        let took = ContinuousClock.now - signalled
+        #expect(ChildProcess.exitCode(ofStatus: status) == 0)
+        #expect(took < .seconds(10), "exited within the grace period")
+        let stats = try await cli.queue.stats(queue: "diagnostics")
+        #expect((stats.completed, stats.leased, stats.ready, stats.failed) == (6, 0, 0, 0))
+        #expect(cli.output(of: "graceful").contains("Worker stopped"))
+    }
+
+    @Test func killedWorkerLeavesStatsOnceStaleAndItsJobsReturnToReady() async throws {
+        let cli = try PhoenixCLI()
+        let jobs = (0..<3).map { _ in JobEnvelope(type: "diagnostic.sleep", queue: "diagnostics", payload: .object(["ms": .number(60_000)])) }
+        try await cli.queue.enqueue(jobs)
+        let victim = try cli.start(fastWorker + ["--concurrency", "3"], name: "killed")
+        try await eventually("jobs leased") { try await cli.queue.stats(queue: "diagnostics").leased == 3 }
+        // Paused, so that the reaped jobs stay in ready where the test can see them.
+        #expect(try cli.run(["queue", "pause", "diagnostics"]).status == 0)
+        victim.send(SIGKILL)
+        victim.waitForExit()
+        let watcher = try cli.start(fastWorker, name: "watcher")
+
+        try await eventually("the killed worker left stats and its jobs are ready again") {
+            let (status, output) = try cli.run(["stats", "--json", "--stale-after", "2"])
+            guard status == 0, let snapshot = try? JSONDecoder().decode(StatsSnapshot.self, from: Data(output.utf8)) else { return false }
+            let pids = snapshot.workers.map(\.pid)
+            let diagnostics = snapshot.queues.first { $0.queue == "diagnostics" }
+            return !pids.contains(Int(victim.pid)) && pids.contains(Int(watcher.pid)) && diagnostics?.ready == 3 && diagnostics?.leased == 0
+        }
+        watcher.send(SIGTERM)
+        #expect(ChildProcess.exitCode(ofStatus: watcher.waitForExit()) == 0)
+    }
+
+    @Test func badSettingsStopStartUpWithOneLineNamingTheVariable() throws {
+        let cli = try PhoenixCLI()
+        let process = try ChildProcess(PhoenixCLI.executable, ["work"], environment: cli.environment.merging(["WORKER_TYPE": "letters,nope"]) { $1 }, outputPath: "/tmp/phoenix-bad-settings-\(getpid()).log")
+        #expect(ChildProcess.exitCode(ofStatus: process.waitForExit()) != 0)
+        let output = try String(contentsOfFile: "/tmp/phoenix-bad-settings-\(getpid()).log", encoding: .utf8)
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "Error: WORKER_TYPE: unknown worker type 'nope'; expected one of event_bridge, user_profile, letters, cv, diagnostics, a comma-separated list, or all")
+        let (status, usage) = try cli.run(["enqueue"])
+        #expect(status != 0)
+        #expect(usage.contains("give either a job TYPE or --file"))
+    }
+
+    @Test func enqueueFromAFileChecksEveryLineFirst() async throws {
+        let cli = try PhoenixCLI()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("jobs-\(UUID().uuidString).jsonl").path
+        try """
+        {"type": "diagnostic.noop"}
+        {"type": "diagnostic.sleep", "payload": {"ms": "later"}}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (badStatus, badOutput) = try cli.run(["enqueue", "--file", path])
+        #expect(badStatus != 0)
+        #expect(badOutput.contains("\(path):2: invalid payload for diagnostic.sleep: field 'ms'"))
+        #expect(try await cli.queue.stats(queue: "diagnostics").enqueued == 0)
+
+        try """
+        {"type": "diagnostic.noop", "idempotencyKey": "once"}
+        {"type": "diagnostic.noop", "idempotencyKey": "once"}
+        {"type": "diagnostic.sleep", "payload": {"ms": 1}, "delaySeconds": 60}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, output) = try cli.run(["enqueue", "--file", path])
+        #expect(status == 0)
+        #expect(output.contains("enqueued 2 job(s); 1 already present"))
+        let stats = try await cli.queue.stats(queue: "diagnostics")
+        #expect((stats.ready, stats.delayed) == (1, 1))
+    }
+}
+
+/// The part of `phoenix stats --json` the tests read.
+struct StatsSnapshot: Decodable {
+    struct QueueRow: Decodable {
+        let queue: String
+        let ready: Int
+        let leased: Int
+    }
+    struct WorkerRow: Decodable {
+        let pid: Int
+    }
+    let queues: [QueueRow]
+    let workers: [WorkerRow]
+}
+
+/// Ids of the jobs of `diagnostics` leased to the worker whose id contains `:<pid>:`.
+func leasedJobs(_ queue: JobQueue, heldBy pid: String) async throws -> [String] {
+    let ids = try await queue.redis.send("ZRANGE", queue.keys.leased("diagnostics"), 0, -1).array?.compactMap(\.string) ?? []
+    let workers = try await queue.redis.pipeline(ids.map { RedisCommand("HGET", queue.keys.job($0), "worker") })
+    return zip(ids, workers).compactMap { id, worker in
+        ((try? worker.get())?.string?.contains(":\(pid):") == true) ? id : nil
+    }
+}

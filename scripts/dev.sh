@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The run command (`make dev`): Phoenix Jobs on this machine. Installs what is missing, starts a private
+# redis-server (loopback only, append-only data under .data/redis) unless REDIS_URL is set, builds `phoenix`,
+# starts a worker for every worker type, enqueues demo jobs, prints `phoenix stats`, and runs until Ctrl-C,
+# which stops the worker gracefully (running jobs finish) and then Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/services.sh
+
+ensure_packages redis-server libhiredis-dev python3
+swift build --product phoenix
+phoenix=.build/debug/phoenix
+
+PHOENIX_RUN_DIR=""
+if [ -z "${REDIS_URL:-}" ]; then
+  mkdir -p .data
+  PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-dev.XXXXXX)
+  start_persistent_redis "$PWD/.data/redis"
+  export REDIS_URL="$PHOENIX_REDIS_URL"
+fi
+
+worker_pid=""
+shutdown() {
+  trap - INT TERM EXIT
+  if [ -n "$worker_pid" ]; then
+    kill -TERM "$worker_pid" 2>/dev/null || true
+    wait "$worker_pid" 2>/dev/null || true
+  fi
+  [ -n "$PHOENIX_RUN_DIR" ] && stop_services
+  exit 0
+}
+trap shutdown INT TERM EXIT
+
+WORKER_TYPE=${WORKER_TYPE:-all} "$phoenix" work &
+worker_pid=$!
+
+echo "enqueueing demo jobs" >&2
+"$phoenix" enqueue diagnostic.noop >/dev/null
+"$phoenix" enqueue diagnostic.sleep --payload '{"ms": 500}' >/dev/null
+"$phoenix" enqueue diagnostic.fail --payload '{"message": "demo: this job fails on purpose", "permanent": true}' >/dev/null
+sleep 2
+"$phoenix" stats
+cat >&2 <<MSG
+
+Phoenix Jobs is running (Redis: $REDIS_URL).
+  enqueue:  REDIS_URL=$REDIS_URL $phoenix enqueue diagnostic.sleep --payload '{"ms": 100}'
+  watch:    REDIS_URL=$REDIS_URL $phoenix stats --watch
+  dead set: REDIS_URL=$REDIS_URL $phoenix dead list --queue diagnostics
+Ctrl-C stops the worker (running jobs finish) and the private Redis.
+MSG
+wait "$worker_pid"
