@@ -15,12 +15,14 @@ let package = Package(
         .library(name: "Redis", targets: ["Redis"]),
         .library(name: "Queue", targets: ["Queue"]),
         .library(name: "Worker", targets: ["Worker"]),
+        .library(name: "Store", targets: ["Store"]),
         .executable(name: "phoenix", targets: ["phoenix"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Debian's libhiredis-dev (0.14.1), seen through pkg-config.
@@ -57,6 +59,15 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        // PostgreSQL: migrations runner, effectively-once job runs, repositories of the Phoenix Supabase tables.
+        .target(
+            name: "Store",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
         // The one executable: work, enqueue, stats, dead, queue.
         .executableTarget(
             name: "phoenix",
@@ -64,7 +75,9 @@ let package = Package(
                 "Queue",
                 "Redis",
                 "Worker",
+                "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -72,7 +85,7 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         // Helpers shared by the test targets: where the private test servers are.
-        .target(name: "TestSupport", dependencies: ["Redis"], path: "Tests/TestSupport", swiftSettings: upcomingFeatures),
+        .target(name: "TestSupport", dependencies: ["Redis", "Store"], path: "Tests/TestSupport", swiftSettings: upcomingFeatures),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"], swiftSettings: upcomingFeatures),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "Redis", "TestSupport"], swiftSettings: upcomingFeatures),
         .testTarget(
@@ -83,8 +96,13 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: upcomingFeatures
+        ),
         // End-to-end tests: real `phoenix` processes against the test Redis.
-        .testTarget(name: "EndToEndTests", dependencies: ["Queue", "Redis", "TestSupport"], swiftSettings: upcomingFeatures),
+        .testTarget(name: "EndToEndTests", dependencies: ["Queue", "Redis", "Store", "TestSupport"], swiftSettings: upcomingFeatures),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,8 +5,8 @@ import ArgumentParser
 struct Phoenix: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Phoenix Jobs: a job queue on Redis with typed Swift workers.",
-        discussion: "Configuration comes from the environment: REDIS_URL, WORKER_TYPE, WORKER_CONCURRENCY, LOG_LEVEL, PHOENIX_KEY_PREFIX.",
+        discussion: "Configuration comes from the environment: REDIS_URL, DATABASE_URL (or SUPABASE_DB_URL), WORKER_TYPE, WORKER_CONCURRENCY, LOG_LEVEL, PHOENIX_KEY_PREFIX.",
         version: "0.1.0",
-        subcommands: [Work.self, Enqueue.self, Stats.self, Dead.self, QueueCommand.self]
+        subcommands: [Work.self, Enqueue.self, Stats.self, Dead.self, QueueCommand.self, Migrate.self]
     )
 }

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
+import PostgresNIO
 import Queue
 import Redis
+import Store
 import Worker
 
 /// A setting from the environment that is missing or malformed; printed as one line naming the variable.
@@ -38,6 +40,19 @@ struct Settings {
             return try RedisConfiguration(url: url)
         } catch {
             throw SettingError(variable: "REDIS_URL", problem: "\(error)")
+        }
+    }
+
+    /// `DATABASE_URL`, else `SUPABASE_DB_URL`: required by commands that use PostgreSQL.
+    func database() throws -> PostgresClient.Configuration {
+        let variable = environment["DATABASE_URL"].map { _ in "DATABASE_URL" } ?? "SUPABASE_DB_URL"
+        guard let url = environment[variable], !url.isEmpty else {
+            throw SettingError(variable: "DATABASE_URL", problem: "not set (nor SUPABASE_DB_URL); expected postgres://user:password@host:port/database")
+        }
+        do {
+            return try PostgresURL.configuration(url)
+        } catch {
+            throw SettingError(variable: variable, problem: "\(error)")
         }
     }
 

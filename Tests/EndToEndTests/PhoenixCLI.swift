@@ -28,14 +28,14 @@ struct PhoenixCLI {
     }
 
     /// Starts `phoenix` with `arguments`; its output goes to a log file named `name`.
-    func start(_ arguments: [String], name: String) throws -> ChildProcess {
-        try ChildProcess(Self.executable, arguments, environment: environment, outputPath: log(name).path)
+    func start(_ arguments: [String], name: String, extraEnvironment: [String: String] = [:]) throws -> ChildProcess {
+        try ChildProcess(Self.executable, arguments, environment: environment.merging(extraEnvironment) { $1 }, outputPath: log(name).path)
     }
 
     /// Runs `phoenix` to completion and returns its exit code and output.
-    func run(_ arguments: [String]) throws -> (status: Int32?, output: String) {
+    func run(_ arguments: [String], extraEnvironment: [String: String] = [:]) throws -> (status: Int32?, output: String) {
         let name = "run-\(UUID().uuidString.prefix(8))"
-        let process = try start(arguments, name: name)
+        let process = try start(arguments, name: name, extraEnvironment: extraEnvironment)
         let status = ChildProcess.exitCode(ofStatus: process.waitForExit())
         return (status, try String(contentsOf: log(name), encoding: .utf8))
     }

@@ -52,10 +52,50 @@ wait_for_redis() {
   echo "redis-server listening on 127.0.0.1:$PHOENIX_REDIS_PORT" >&2
 }
 
+# The PostgreSQL 15 server binaries (Debian's postgresql-15).
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# Runs a command as the postgres user when we are root (initdb and pg_ctl refuse to run as root).
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Starts a private PostgreSQL 15 on a free loopback port with its data in folder $1 (created by initdb when
+# empty; trust authentication, loopback only), creates database $2 if missing, and exports
+# PHOENIX_PG_PORT, PHOENIX_PG_DATA and PHOENIX_DATABASE_URL.
+start_postgres() {
+  local data="$1" database="$2"
+  mkdir -p "$data"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres:postgres "$data"
+    chmod 700 "$data"
+    # The postgres user must be able to reach the folder.
+    local parent
+    parent=$(dirname "$data")
+    while [ "$parent" != "/" ]; do chmod o+x "$parent" 2>/dev/null || true; parent=$(dirname "$parent"); done
+  fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    as_postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  PHOENIX_PG_PORT=$(free_port)
+  PHOENIX_PG_DATA="$data"
+  as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$data/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -c port=$PHOENIX_PG_PORT -c unix_socket_directories=$data -c max_connections=200" start >/dev/null
+  if ! psql -h 127.0.0.1 -p "$PHOENIX_PG_PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
+    psql -h 127.0.0.1 -p "$PHOENIX_PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE \"$database\"" >/dev/null
+  fi
+  export PHOENIX_PG_PORT PHOENIX_PG_DATA
+  export PHOENIX_DATABASE_URL="postgres://postgres@127.0.0.1:$PHOENIX_PG_PORT/$database?sslmode=disable"
+  echo "postgres listening on 127.0.0.1:$PHOENIX_PG_PORT" >&2
+}
+
 # Stops whatever start_* started and removes the run folder.
 stop_services() {
   if [ -n "${PHOENIX_REDIS_PORT:-}" ]; then
     redis-cli -p "$PHOENIX_REDIS_PORT" shutdown >/dev/null 2>&1 || true
+  fi
+  if [ -n "${PHOENIX_PG_DATA:-}" ]; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$PHOENIX_PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
   fi
   [ -n "${PHOENIX_RUN_DIR:-}" ] && rm -rf "$PHOENIX_RUN_DIR"
 }

@@ -1,0 +1,50 @@
+public import Foundation
+public import PostgresNIO
+
+/// Generated letters and CVs, and the profile totals that count them.
+public enum DocumentRepository {
+    /// Stores a generated letter; returns its id.
+    public static func insertLetter(userID: UUID, jobOfferText: String, letter: String, generationType: String, optimizationLevel: String, on connection: PostgresConnection) async throws -> UUID {
+        let rows = try await connection.query("""
+            INSERT INTO public.letter_generations (user_id, job_offer_text, generated_letter, generation_type, ai_optimization_level)
+            VALUES (\(userID), \(jobOfferText), \(letter), \(generationType), \(optimizationLevel))
+            RETURNING id
+            """, logger: PhoenixStore.quiet)
+        for try await id in rows.decode(UUID.self) { return id }
+        throw StoreError.invalidValue("inserting a letter returned no id")
+    }
+
+    /// Stores a rendered CV; returns its id.
+    public static func insertCV(userID: UUID, template: String, status: String, cvData: String, html: String?, on connection: PostgresConnection) async throws -> UUID {
+        let rows = try await connection.query("""
+            INSERT INTO public.cv_generations (user_id, template_used, generation_status, cv_data, generated_html)
+            VALUES (\(userID), \(template), \(status), \(cvData)::jsonb, \(html))
+            RETURNING id
+            """, logger: PhoenixStore.quiet)
+        for try await id in rows.decode(UUID.self) { return id }
+        throw StoreError.invalidValue("inserting a CV returned no id")
+    }
+
+    /// Recounts a profile's `total_letters_generated` and `total_cv_generated` from the stored documents.
+    public static func refreshProfileTotals(userID: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            UPDATE public.profiles SET
+              total_letters_generated = (SELECT count(*) FROM public.letter_generations WHERE user_id = \(userID)),
+              total_cv_generated = (SELECT count(*) FROM public.cv_generations WHERE user_id = \(userID))
+            WHERE id = \(userID)
+            """, logger: PhoenixStore.quiet)
+    }
+
+    /// Creates or updates a profile from its `auth.users` row; returns whether the user exists.
+    public static func syncProfile(userID: UUID, on connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query("""
+            INSERT INTO public.profiles (id, email, full_name)
+            SELECT id, email, coalesce(raw_user_meta_data ->> 'full_name', '') FROM auth.users WHERE id = \(userID)
+            ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email,
+              full_name = CASE WHEN EXCLUDED.full_name = '' THEN public.profiles.full_name ELSE EXCLUDED.full_name END
+            RETURNING id
+            """, logger: PhoenixStore.quiet)
+        for try await _ in rows { return true }
+        return false
+    }
+}

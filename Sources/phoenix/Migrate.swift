@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import Store
+
+/// `phoenix migrate`: applies pending migrations, or lists them with `--status`.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending SQL migrations to DATABASE_URL (or list them with --status).")
+
+    @Flag(name: .long, help: "List applied and pending migrations; change nothing.")
+    var status = false
+
+    @Option(name: .long, help: "Folder of <YYYYMMDDHHMMSS>_<name>.sql files (default: PHOENIX_MIGRATIONS_DIR, else Deploy/supabase/migrations).")
+    var directory: String?
+
+    func run() async throws {
+        let settings = Settings()
+        try bootstrapLogging(settings)
+        let folder = directory ?? settings.environment["PHOENIX_MIGRATIONS_DIR"] ?? "Deploy/supabase/migrations"
+        let migrator = try Migrator(directory: URL(fileURLWithPath: folder))
+        let logger = Logger(label: "phoenix.migrate")
+        let client = PostgresClient(configuration: try settings.database(), backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            if status {
+                let applied = try await migrator.appliedVersions(client)
+                for migration in migrator.migrations {
+                    print("\(applied.contains(migration.version) ? "applied" : "pending")  \(migration.version)_\(migration.name).sql")
+                }
+            } else {
+                let applied = try await migrator.apply(client, logger: logger)
+                print(applied.isEmpty ? "nothing to apply: \(migrator.migrations.count) migration(s) already applied" : "applied \(applied.count) migration(s)")
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Store
+import Testing
+import TestSupport
+
+@Suite struct JobRunTests {
+    @Test func theSameJobDeliveredTwiceConcurrentlyCommitsOneRunAndOneResult() async throws {
+        try await TestPostgres.withMigratedDatabase { client in
+            let user = try await createUser(client)
+            let store = PhoenixStore(client: client)
+            let run = JobRun(jobID: UUID(), type: "letter.generate", queue: "letters", attempt: 1, worker: "w1", userID: user)
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for worker in ["w1", "w2"] {
+                    var delivery = run
+                    delivery.worker = worker
+                    group.addTask {
+                        let outcome = try await store.runOnce(delivery) { connection in
+                            let id = try await DocumentRepository.insertLetter(userID: user, jobOfferText: "Développeur Swift", letter: "Madame, Monsieur…", generationType: "standard", optimizationLevel: "basic", on: connection)
+                            // Hold the transaction open so that both deliveries overlap.
+                            try await connection.query("SELECT pg_sleep(0.3)", logger: Logger(label: "test.store"))
+                            return ((), #"{"letter_id": "\#(id.uuidString.lowercased())"}"#)
+                        }
+                        if case .ran = outcome { return true }
+                        return false
+                    }
+                }
+                var ran: [Bool] = []
+                for try await outcome in group { ran.append(outcome) }
+                return ran
+            }
+            #expect(outcomes.count == 2)
+            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE job_id = \(run.jobID)") == 1)
+            #expect(try await count(client, "SELECT count(*)::int FROM public.letter_generations WHERE user_id = \(user)") == 1)
+            #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE job_id = \(run.jobID) AND status = 'completed' AND result ? 'letter_id' AND duration_ms >= 300") == 1)
+        }
+    }
+
+    @Test func aFailedAttemptRollsBackAndTheNextOneCommits() async throws {
+        try await TestPostgres.withMigratedDatabase { client in
+            let user = try await createUser(client)
+            let store = PhoenixStore(client: client)
+            var run = JobRun(jobID: UUID(), type: "cv.render", queue: "cv", attempt: 1, worker: "w1", userID: user)
+            struct Boom: Error {}
+            await #expect(throws: Boom.self) {
+                _ = try await store.runOnce(run) { connection -> (value: Void, result: String?) in
+                    _ = try await DocumentRepository.insertCV(userID: user, template: "classic", status: "completed", cvData: "{}", html: nil, on: connection)
+                    throw Boom()
+                }
+            }
+            try await store.recordFailure(run, error: "renderer crashed")
+            #expect(try await count(client, "SELECT count(*)::int FROM public.cv_generations") == 0)
+            #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE status = 'failed' AND error = 'renderer crashed'") == 1)
+
+            run.attempt = 2
+            let outcome = try await store.runOnce(run) { connection in
+                _ = try await DocumentRepository.insertCV(userID: user, template: "classic", status: "completed", cvData: "{}", html: "<p/>", on: connection)
+                return ((), nil)
+            }
+            guard case .ran = outcome else {
+                Issue.record("the second attempt should run")
+                return
+            }
+            // A late failure report of an older attempt does not overwrite the completed run.
+            try await store.recordFailure(run, error: "late")
+            #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE status = 'completed' AND attempt = 2 AND error IS NULL") == 1)
+            #expect(try await count(client, "SELECT count(*)::int FROM public.cv_generations") == 1)
+        }
+    }
+
+    @Test func eventsAreIdempotentOnTheirId() async throws {
+        try await TestPostgres.withMigratedDatabase { client in
+            let user = try await createUser(client)
+            let event = NewEvent(streamID: user, eventType: "letter.generated", appSource: "letters", payload: #"{"letter_id": "x"}"#)
+            let first = try await client.withConnection { try await EventRepository.append([event, event], on: $0) }
+            #expect(first == [event.eventID])
+            let again = try await client.withConnection { try await EventRepository.append([event], on: $0) }
+            #expect(again.isEmpty)
+            #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_events") == 1)
+        }
+    }
+}
