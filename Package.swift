@@ -68,6 +68,29 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        // Business jobs, one target each (Jobs/<Name>), and what they share.
+        .target(
+            name: "JobSupport",
+            dependencies: ["Worker", "Store", .product(name: "PostgresNIO", package: "postgres-nio")],
+            path: "Jobs/JobSupport",
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
+            name: "UserProfileSync",
+            dependencies: ["Worker", "Queue", "Store", "JobSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            path: "Jobs/UserProfileSync",
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
+            name: "EventBridge",
+            dependencies: [
+                "Worker", "Queue", "Store", "JobSupport", "UserProfileSync",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Jobs/EventBridge",
+            swiftSettings: upcomingFeatures
+        ),
         // The one executable: work, enqueue, stats, dead, queue.
         .executableTarget(
             name: "phoenix",
@@ -76,6 +99,8 @@ let package = Package(
                 "Redis",
                 "Worker",
                 "Store",
+                "EventBridge",
+                "UserProfileSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +124,15 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: ["Store", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "JobsTests",
+            dependencies: [
+                "EventBridge", "UserProfileSync", "Worker", "Queue", "Redis", "Store", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcomingFeatures
         ),
         // End-to-end tests: real `phoenix` processes against the test Redis.

@@ -82,6 +82,37 @@ public struct PhoenixStore: Sendable {
         }
     }
 
+    /// ``runOnce(_:_:)`` for many jobs in one transaction: claims every run row at once, hands `body` the
+    /// ids it claimed (jobs whose run already committed are left out), and returns those ids. If `body`
+    /// throws, nothing of the batch commits.
+    public func runBatchOnce(_ runs: [JobRun], _ body: (PostgresConnection, Set<UUID>) async throws -> Void) async throws -> Set<UUID> {
+        guard !runs.isEmpty else { return [] }
+        let started = ContinuousClock.now
+        return try await client.inTransaction(logger: logger) { connection -> Set<UUID> in
+            let claim = try await connection.query("""
+                INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, worker, user_id, started_at)
+                SELECT job_id, type, queue, 'completed', attempt, worker, nullif(user_id, '')::uuid, now()
+                FROM unnest(\(runs.map(\.jobID)), \(runs.map(\.type)), \(runs.map(\.queue)), \(runs.map(\.attempt)), \(runs.map(\.worker)),
+                            \(runs.map { $0.userID?.uuidString ?? "" })) AS r(job_id, type, queue, attempt, worker, user_id)
+                ON CONFLICT (job_id) DO UPDATE
+                  SET status = 'completed', attempt = EXCLUDED.attempt, worker = EXCLUDED.worker, user_id = EXCLUDED.user_id,
+                      started_at = now(), finished_at = NULL, error = NULL
+                  WHERE public.phoenix_job_runs.status <> 'completed'
+                RETURNING job_id
+                """, logger: logger)
+            var claimed = Set<UUID>()
+            for try await id in claim.decode(UUID.self) { claimed.insert(id) }
+            guard !claimed.isEmpty else { return [] }
+            try await body(connection, claimed)
+            let elapsed = ContinuousClock.now - started
+            let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            try await connection.query("""
+                UPDATE public.phoenix_job_runs SET finished_at = now(), duration_ms = \(milliseconds) WHERE job_id = ANY(\(Array(claimed)))
+                """, logger: logger)
+            return claimed
+        }
+    }
+
     /// Records a failed attempt of a job that has not completed (a completed run is never overwritten).
     public func recordFailure(_ run: JobRun, error: String) async throws {
         try await client.query("""

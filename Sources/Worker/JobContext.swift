@@ -8,6 +8,10 @@ public struct JobContext: Sendable {
     public let jobID: UUID
     /// The job type's name.
     public let type: String
+    /// The queue the job came from.
+    public let queue: String
+    /// The id of the worker running it.
+    public let workerID: String
     /// This delivery's attempt (1 for the first).
     public let attempt: Int
     /// The correlation id the job carries, passed on to follow-up jobs.
@@ -15,15 +19,17 @@ public struct JobContext: Sendable {
     /// A logger whose metadata carries the job id, type, queue and attempt (never payload contents).
     public let logger: Logger
     private let lease: JobLease
-    private let queue: JobQueue
+    private let engine: JobQueue
 
-    init(job: LeasedJob, queue: JobQueue, logger: Logger) {
+    init(job: LeasedJob, queue: JobQueue, workerID: String, logger: Logger) {
         self.jobID = job.envelope.id
         self.type = job.envelope.type
+        self.queue = job.envelope.queue
+        self.workerID = workerID
         self.attempt = job.envelope.attempt
         self.correlationId = job.envelope.correlationId
         self.lease = job.lease
-        self.queue = queue
+        self.engine = queue
         var logger = logger
         logger[metadataKey: "job.id"] = "\(job.envelope.idString)"
         logger[metadataKey: "job.type"] = "\(job.envelope.type)"
@@ -39,7 +45,7 @@ public struct JobContext: Sendable {
         var job = job
         job.correlationId = job.correlationId ?? correlationId ?? jobID.uuidString.lowercased()
         job.enqueuedBy = job.enqueuedBy ?? "job:\(jobID.uuidString.lowercased())"
-        return try await queue.enqueue(job)
+        return try await engine.enqueue(job)
     }
 
     /// Enqueues a follow-up job of a registered type with a typed payload.
@@ -50,7 +56,7 @@ public struct JobContext: Sendable {
 
     /// Records how far the job got (0–1), readable through the job's status.
     public func reportProgress(_ fraction: Double, _ message: String = "") async throws {
-        try await queue.reportProgress(lease, fraction: fraction, message: message)
+        try await engine.reportProgress(lease, fraction: fraction, message: message)
     }
 }
 

@@ -9,19 +9,74 @@ extension Worker {
         case timedOut
     }
 
-    /// Runs one job under its type's timeout and reports the outcome.
-    func execute(_ job: LeasedJob) async {
-        let envelope = job.envelope
-        let context = JobContext(job: job, queue: queue, logger: logger)
-        guard let entry = registry.entry(envelope.type) else {
-            _ = finished(job.lease, failed: true)
-            context.logger.error("No handler for this job type")
-            outcomes.failed(FailedAttempt(lease: job.lease, error: "no handler for job type '\(envelope.type)' in worker type \(configuration.types.map(\.rawValue).joined(separator: ","))", retryAfter: nil))
+    /// Splits fetched jobs into units of work: jobs of a batch job type together (up to its batch size),
+    /// every other job alone.
+    func unitsOfWork(_ jobs: [LeasedJob]) -> [[LeasedJob]] {
+        var units: [[LeasedJob]] = []
+        var batches: [String: [LeasedJob]] = [:]
+        for job in jobs {
+            if let entry = registry.entry(job.envelope.type), entry.runBatch != nil {
+                batches[entry.name, default: []].append(job)
+            } else {
+                units.append([job])
+            }
+        }
+        for (name, group) in batches {
+            let size = registry.entry(name)?.maxBatchSize ?? 1
+            units += stride(from: 0, to: group.count, by: size).map { Array(group[$0..<min($0 + size, group.count)]) }
+        }
+        return units
+    }
+
+    /// Runs one unit of work under its type's timeout and records each job's outcome.
+    func execute(_ unit: [LeasedJob]) async {
+        guard let first = unit.first else { return }
+        guard let entry = registry.entry(first.envelope.type) else {
+            for job in unit {
+                let context = self.context(for: job)
+                _ = finished(job.lease, failed: true)
+                context.logger.error("No handler for this job type")
+                outcomes.failed(FailedAttempt(lease: job.lease, error: "no handler for job type '\(job.envelope.type)' in worker type \(configuration.types.map(\.rawValue).joined(separator: ","))", retryAfter: nil))
+            }
             return
         }
+        let contexts = unit.map(context(for:))
         let started = ContinuousClock.now
-        let result = await attempt(entry, envelope.payload, context)
+        let results: [AttemptResult]
+        if let runBatch = entry.runBatch {
+            let items = zip(unit, contexts).map { ($0.envelope.payload, $1) }
+            switch await withTimeout(entry.timeout, { await runBatch(items) }) {
+            case .finished(let errors): results = errors.map { $0.map(AttemptResult.failed) ?? .completed }
+            case .timedOut: results = unit.map { _ in .timedOut }
+            case .cancelled: results = unit.map { _ in .failed(CancellationError()) }
+            }
+        } else {
+            let context = contexts[0]
+            switch await withTimeout(entry.timeout, { () async -> AttemptResult in
+                do {
+                    try await entry.run(first.envelope.payload, context)
+                    return .completed
+                } catch {
+                    return .failed(error)
+                }
+            }) {
+            case .finished(let result): results = [result]
+            case .timedOut: results = [.timedOut]
+            case .cancelled: results = [.failed(CancellationError())]
+            }
+        }
         let duration = ContinuousClock.now - started
+        for (index, job) in unit.enumerated() {
+            record(index < results.count ? results[index] : .failed(CancellationError()), of: job, entry: entry, context: contexts[index], duration: duration)
+        }
+    }
+
+    private func context(for job: LeasedJob) -> JobContext {
+        JobContext(job: job, queue: queue, workerID: id, logger: logger)
+    }
+
+    /// Frees the job's slot and queues its ack, failure or hand-back.
+    private func record(_ result: AttemptResult, of job: LeasedJob, entry: JobRegistry.Entry, context: JobContext, duration: Duration) {
         var metadata: Logger.Metadata = ["duration_ms": "\(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)"]
         switch result {
         case .completed:
@@ -30,8 +85,7 @@ extension Worker {
             context.logger.debug("Job completed", metadata: metadata)
         case .timedOut:
             _ = finished(job.lease, failed: true)
-            let failure = FailedAttempt(job: job, error: "timed out after \(entry.timeout)", policy: entry.retryPolicy)
-            outcomes.failed(failure)
+            outcomes.failed(FailedAttempt(job: job, error: "timed out after \(entry.timeout)", policy: entry.retryPolicy))
             context.logger.warning("Job timed out", metadata: metadata)
         case .failed(let error):
             let handingBack = finished(job.lease, failed: !(error is CancellationError))
@@ -40,8 +94,7 @@ extension Worker {
                 context.logger.info("Job handed back at shutdown", metadata: metadata)
                 return
             }
-            let permanent = error is PermanentFailure
-            let failure = FailedAttempt(job: job, error: "\(error)", permanent: permanent, policy: entry.retryPolicy)
+            let failure = FailedAttempt(job: job, error: "\(error)", permanent: error is PermanentFailure, policy: entry.retryPolicy)
             outcomes.failed(failure)
             metadata["error"] = "\(error)"
             metadata["outcome"] = "\(failure.retryAfter == nil ? "dead" : "retry")"
@@ -49,31 +102,31 @@ extension Worker {
         }
     }
 
-    /// Races the handler against its timeout; the loser is cancelled.
-    private func attempt(_ entry: JobRegistry.Entry, _ payload: JSONValue, _ context: JobContext) async -> AttemptResult {
-        await withTaskGroup(of: AttemptResult?.self) { group in
+    /// How a timed piece of work ended.
+    enum TimedResult<Value: Sendable>: Sendable {
+        case finished(Value)
+        case timedOut
+        case cancelled
+    }
+
+    /// Races `work` against `timeout`; the loser is cancelled.
+    private func withTimeout<Value: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async -> Value) async -> TimedResult<Value> {
+        await withTaskGroup(of: TimedResult<Value>?.self) { group in
+            group.addTask { .finished(await work()) }
             group.addTask {
                 do {
-                    try await entry.run(payload, context)
-                    return .completed
-                } catch {
-                    return .failed(error)
-                }
-            }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: entry.timeout)
+                    try await Task.sleep(for: timeout)
                     return .timedOut
                 } catch {
-                    return nil  // cancelled: the handler ended first, or the worker is handing jobs back
+                    return nil  // cancelled: the work ended first, or the worker is handing jobs back
                 }
             }
-            var outcome: AttemptResult?
+            var outcome: TimedResult<Value>?
             while outcome == nil, let next = await group.next() {
                 outcome = next
             }
             group.cancelAll()
-            return outcome ?? .failed(CancellationError())
+            return outcome ?? .cancelled
         }
     }
 }

@@ -113,9 +113,11 @@ public final class Worker: Service, Sendable {
                     slots.put(fetched.count)
                     break
                 }
-                for job in fetched {
-                    state.withLock { $0.running[job.lease.id] = job.lease }
-                    jobs.addTask { await self.execute(job) }
+                for unit in unitsOfWork(fetched) {
+                    state.withLock { state in
+                        for job in unit { state.running[job.lease.id] = job.lease }
+                    }
+                    jobs.addTask { await self.execute(unit) }
                 }
                 if fetched.isEmpty {
                     do {

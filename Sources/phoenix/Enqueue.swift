@@ -99,7 +99,7 @@ struct Enqueue: AsyncParsableCommand {
 
     private func build(type: String, payload: JSONValue, queue: String?, delay: Double?, priority: Int, idempotencyKey: String?, correlationId: String?, what: String) throws -> JobEnvelope {
         do {
-            var job = try jobRegistry().makeJob(type: type, payload: payload, queue: queue)
+            var job = try jobCatalog().makeJob(type: type, payload: payload, queue: queue)
             if let delay { job.runAt = job.enqueuedAt.addingTimeInterval(delay) }
             job.priority = priority
             job.idempotencyKey = idempotencyKey

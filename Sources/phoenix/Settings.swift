@@ -5,6 +5,8 @@ import Queue
 import Redis
 import Store
 import Worker
+import EventBridge
+import UserProfileSync
 
 /// A setting from the environment that is missing or malformed; printed as one line naming the variable.
 struct SettingError: Error, CustomStringConvertible {
@@ -110,10 +112,23 @@ func bootstrapLogging(_ settings: Settings) throws {
     }
 }
 
-/// The job types this build can run.
-func jobRegistry() -> JobRegistry {
+/// Every job type of this build, described for enqueueing (payload checks and defaults), without handlers.
+func jobCatalog() -> JobRegistry {
     var registry = JobRegistry()
     DiagnosticJobs.register(in: &registry)
+    registry.describe(EventPublishJob.self)
+    for type in UserProfileJobs.types { registry.describe(type) }
+    return registry
+}
+
+/// The job types a worker runs: diagnostics always, the business jobs when a store is given.
+func workerRegistry(store: PhoenixStore?) -> JobRegistry {
+    var registry = JobRegistry()
+    DiagnosticJobs.register(in: &registry)
+    if let store {
+        registry.register(EventPublishJob(store: store))
+        UserProfileJobs.register(in: &registry, store: store)
+    }
     return registry
 }
 

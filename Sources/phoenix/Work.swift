@@ -1,5 +1,8 @@
 import ArgumentParser
 import Logging
+import PostgresNIO
+import Store
+import UserProfileSync
 import Queue
 import Redis
 import ServiceLifecycle
@@ -50,8 +53,19 @@ struct Work: AsyncParsableCommand {
         let queue = try makeQueue(settings, poolSize: 4)
         defer { queue.redis.shutdown() }
         let logger = Logger(label: "phoenix.worker")
-        let worker = Worker(queue: queue, registry: jobRegistry(), configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [any Service] = []
+        var store: PhoenixStore?
+        // Worker types whose jobs write to PostgreSQL need DATABASE_URL; diagnostics alone do not.
+        if configuration.types.contains(where: { $0 != .diagnostics }) {
+            let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
+            services.append(client)
+            store = PhoenixStore(client: client)
+        }
+        let periodic = store == nil ? [] : [ProfileSyncAllJob.periodic()]
+        let worker = Worker(queue: queue, registry: workerRegistry(store: store), configuration: configuration, periodicJobs: periodic, logger: logger)
+        services.append(worker)
+        // Services shut down in reverse order: the worker finishes its jobs before PostgreSQL closes.
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -27,7 +27,7 @@ public enum TestPostgres {
     /// Creates an empty database of its own for one test and returns its URL.
     public static func freshDatabase() async throws -> String {
         let name = "t_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
-        try await withClient(try url()) { client in
+        _ = try await withClient(try url()) { client in
             try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
         }
         return try url().replacingOccurrences(of: "/phoenix?", with: "/\(name)?")

@@ -35,6 +35,14 @@ public enum DocumentRepository {
             """, logger: PhoenixStore.quiet)
     }
 
+    /// Whether `userID` has a profile.
+    public static func profileExists(userID: UUID, on connection: PostgresConnection) async throws -> Bool {
+        for try await _ in try await connection.query("SELECT 1 FROM public.profiles WHERE id = \(userID)", logger: PhoenixStore.quiet) {
+            return true
+        }
+        return false
+    }
+
     /// Creates or updates a profile from its `auth.users` row; returns whether the user exists.
     public static func syncProfile(userID: UUID, on connection: PostgresConnection) async throws -> Bool {
         let rows = try await connection.query("""

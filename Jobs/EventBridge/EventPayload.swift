@@ -1,0 +1,77 @@
+public import Foundation
+public import Queue
+
+/// The payload of `event.publish`: one event of the Phoenix ecosystem, as the apps send it.
+public struct EventPayload: Codable, Sendable, Equatable {
+    /// The user whose stream the event belongs to.
+    public var streamID: UUID
+    /// `domain.action`, e.g. `user.registered`.
+    public var eventType: String
+    /// The app that produced it: cv, letters, rise, website, billing or system.
+    public var appSource: String
+    /// The event's data: a JSON object of at most 64 KiB.
+    public var payload: JSONValue
+    /// The event id; when absent the job id is used, so a redelivered job writes the same event.
+    public var eventID: UUID?
+    public var correlationID: UUID?
+    public var sessionID: String?
+    public var userAgent: String?
+    public var metadata: JSONValue?
+    /// When it happened (ISO 8601); the time it is written when absent.
+    public var timestamp: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case streamID = "stream_id", eventType = "event_type", appSource = "app_source", payload
+        case eventID = "event_id", correlationID = "correlation_id", sessionID = "session_id"
+        case userAgent = "user_agent", metadata, timestamp
+    }
+
+    public init(streamID: UUID, eventType: String, appSource: String, payload: JSONValue = .object([:]), eventID: UUID? = nil, correlationID: UUID? = nil, sessionID: String? = nil, userAgent: String? = nil, metadata: JSONValue? = nil, timestamp: Date? = nil) {
+        self.streamID = streamID
+        self.eventType = eventType
+        self.appSource = appSource
+        self.payload = payload
+        self.eventID = eventID
+        self.correlationID = correlationID
+        self.sessionID = sessionID
+        self.userAgent = userAgent
+        self.metadata = metadata
+        self.timestamp = timestamp
+    }
+
+    /// The apps an event may come from.
+    public static let appSources: Set<String> = ["cv", "letters", "rise", "website", "billing", "system"]
+    /// Largest payload accepted, in bytes of JSON.
+    public static let maxPayloadBytes = 64 * 1024
+
+    /// Checks the event; the error names what is wrong.
+    public func validate() throws(EventValidationError) {
+        guard Self.isDomainAction(eventType) else {
+            throw EventValidationError("event_type '\(eventType.prefix(100))' must be domain.action: lowercase letters, digits and '_' on both sides of one dot, at most 100 characters")
+        }
+        guard Self.appSources.contains(appSource) else {
+            throw EventValidationError("app_source '\(appSource.prefix(50))' must be one of \(Self.appSources.sorted().joined(separator: ", "))")
+        }
+        guard payload.objectValue != nil else { throw EventValidationError("payload must be a JSON object") }
+        let size = (try? JSONEncoder().encode(payload).count) ?? Int.max
+        guard size <= Self.maxPayloadBytes else {
+            throw EventValidationError("payload is \(size) bytes of JSON; at most \(Self.maxPayloadBytes) are accepted")
+        }
+        if let metadata, metadata.objectValue == nil { throw EventValidationError("metadata must be a JSON object") }
+        if let sessionID, sessionID.count > 100 { throw EventValidationError("session_id must be at most 100 characters") }
+    }
+
+    private static func isDomainAction(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return text.count <= 100 && parts.count == 2 && parts.allSatisfy { part in
+            guard let first = part.unicodeScalars.first, ("a"..."z").contains(first) else { return false }
+            return part.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+        }
+    }
+}
+
+/// An event that cannot be stored as it is.
+public struct EventValidationError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,111 @@
+public import Foundation
+import Logging
+public import PostgresNIO
+public import Queue
+public import Store
+public import Worker
+import JobSupport
+import UserProfileSync
+
+/// `event.publish`: appends events to `phoenix_events` (idempotent on `event_id`), records
+/// `user_activity_metrics`, and routes follow-up jobs. Jobs come in batches, written in one transaction with
+/// their `phoenix_job_runs` rows; each job is still acknowledged or failed on its own.
+public struct EventPublishJob: BatchJobType {
+    public typealias Payload = EventPayload
+    public static let name = "event.publish"
+    public static let queue = "events"
+    public static var maxBatchSize: Int { 500 }
+    let store: PhoenixStore
+
+    public init(store: PhoenixStore) {
+        self.store = store
+    }
+
+    public func runBatch(_ jobs: [BatchItem<EventPayload>]) async -> [(any Error)?] {
+        var errors = [(any Error)?](repeating: nil, count: jobs.count)
+        var valid: [Int] = []
+        for (index, job) in jobs.enumerated() {
+            do {
+                try job.payload.validate()
+                valid.append(index)
+            } catch {
+                errors[index] = PermanentFailure("invalid event: \(error)")
+            }
+        }
+        guard !valid.isEmpty else { return errors }
+        let batch = valid.map { jobs[$0] }
+        do {
+            let runs = batch.map { JobRun($0.context, userID: $0.payload.streamID) }
+            _ = try await store.runBatchOnce(runs) { connection, claimed in
+                try await Self.write(batch.filter { claimed.contains($0.context.jobID) }, on: connection)
+            }
+        } catch {
+            for index in valid { errors[index] = error }
+            return errors
+        }
+        // Follow-ups go out after the commit, for new and already-written events alike: their idempotency keys
+        // make a second routing of the same event add nothing, and a crash before routing is repaired by the
+        // redelivery.
+        for index in valid {
+            do {
+                try await Self.route(jobs[index])
+            } catch {
+                errors[index] = error
+            }
+        }
+        return errors
+    }
+
+    /// Writes the events and their activity rows with one statement per table.
+    static func write(_ items: [BatchItem<EventPayload>], on connection: PostgresConnection) async throws {
+        guard !items.isEmpty else { return }
+        let encoder = JSONEncoder()
+        let json = { (value: JSONValue?) -> String in
+            value.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        }
+        let timestamps = items.map { $0.payload.timestamp.map { $0.formatted(.iso8601) } ?? "" }
+        try await connection.query("""
+            WITH inserted AS (
+              INSERT INTO public.phoenix_events (event_id, stream_id, event_type, "timestamp", app_source, payload, correlation_id, user_agent, session_id, metadata)
+              SELECT e.event_id, e.stream_id, e.event_type, coalesce(nullif(e.ts, '')::timestamptz, now()), e.app_source, e.payload::jsonb,
+                     nullif(e.correlation_id, '')::uuid, nullif(e.user_agent, ''), nullif(e.session_id, ''), e.metadata::jsonb
+              FROM unnest(\(items.map { $0.payload.eventID ?? $0.context.jobID }), \(items.map(\.payload.streamID)),
+                          \(items.map(\.payload.eventType)), \(timestamps), \(items.map(\.payload.appSource)),
+                          \(items.map { json($0.payload.payload) }), \(items.map { $0.payload.correlationID?.uuidString ?? "" }),
+                          \(items.map { $0.payload.userAgent ?? "" }), \(items.map { $0.payload.sessionID ?? "" }),
+                          \(items.map { json($0.payload.metadata) }))
+                AS e(event_id, stream_id, event_type, ts, app_source, payload, correlation_id, user_agent, session_id, metadata)
+              ON CONFLICT (event_id) DO NOTHING
+              RETURNING stream_id, app_source, event_type, session_id, metadata, "timestamp"
+            )
+            INSERT INTO public.user_activity_metrics (user_id, app_source, action_type, session_id, metadata, "timestamp")
+            SELECT i.stream_id, i.app_source, i.event_type, i.session_id, i.metadata, i."timestamp"
+            FROM inserted i
+            WHERE EXISTS (SELECT 1 FROM public.profiles p WHERE p.id = i.stream_id)
+            """, logger: Logger(label: "phoenix.event_bridge"))
+    }
+
+    /// Enqueues the follow-up job an event calls for, if any.
+    static func route(_ item: BatchItem<EventPayload>) async throws {
+        let event = item.payload
+        let eventID = (event.eventID ?? item.context.jobID).uuidString.lowercased()
+        let user = UserPayload(userID: event.streamID)
+        switch (event.appSource, event.eventType) {
+        case (_, "user.registered"):
+            try await item.context.enqueue(ProfileSyncJob.self, user, idempotencyKey: "route:\(eventID):profile.sync")
+        case (_, "letter.generated"), (_, "cv.generated"):
+            try await item.context.enqueue(ProfileRefreshStatsJob.self, user, idempotencyKey: "route:\(eventID):profile.refresh_stats")
+        case ("billing", let type) where type.hasPrefix("subscription."):
+            guard case .string(let app)? = event.payload.objectValue?["app_name"], case .string(let tier)? = event.payload.objectValue?["tier"] else {
+                item.context.logger.warning("Billing event without app_name and tier; no subscription change routed")
+                return
+            }
+            var status: String?
+            if case .string(let value)? = event.payload.objectValue?["status"] { status = value }
+            let change = SubscriptionApplyJob.Payload(userID: event.streamID, appName: app, tier: tier, status: status)
+            try await item.context.enqueue(SubscriptionApplyJob.self, change, idempotencyKey: "route:\(eventID):subscription.apply")
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,28 @@
+public import Foundation
+public import PostgresNIO
+public import Store
+public import Worker
+
+extension JobRun {
+    /// The run record of the job a handler is running.
+    public init(_ context: JobContext, userID: UUID?) {
+        self.init(jobID: context.jobID, type: context.type, queue: context.queue, attempt: context.attempt, worker: context.workerID, userID: userID)
+    }
+}
+
+extension PhoenixStore {
+    /// Runs a handler's writes once per job, in one transaction with its `phoenix_job_runs` row (see
+    /// ``PhoenixStore/runOnce(_:_:)``); `body` returns the run's JSON result summary, if any. Returns
+    /// `false` when an earlier delivery had already committed (the body did not run).
+    @discardableResult
+    public func runOnce(_ context: JobContext, userID: UUID?, _ body: (PostgresConnection) async throws -> String?) async throws -> Bool {
+        let outcome = try await runOnce(JobRun(context, userID: userID)) { connection in
+            ((), try await body(connection))
+        }
+        guard case .ran = outcome else {
+            context.logger.info("Job already completed by an earlier delivery; not run again")
+            return false
+        }
+        return true
+    }
+}

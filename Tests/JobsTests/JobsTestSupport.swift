@@ -1,0 +1,74 @@
+import EventBridge
+import Foundation
+import Logging
+import PostgresNIO
+import Queue
+import ServiceLifecycle
+import Store
+import TestSupport
+import UserProfileSync
+import Worker
+
+/// A fresh migrated database, a queue engine under its own prefix, and an event_bridge + user_profile worker
+/// running in this process against both, for the duration of `body`.
+func withPlatform(_ body: (JobQueue, PostgresClient) async throws -> Void) async throws {
+    try await TestPostgres.withMigratedDatabase { client in
+        let queue = JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("jobs")))
+        let store = PhoenixStore(client: client)
+        var registry = JobRegistry()
+        registry.register(EventPublishJob(store: store))
+        UserProfileJobs.register(in: &registry, store: store)
+        var logger = Logger(label: "test.jobs")
+        logger.logLevel = .error
+        let worker = Worker(
+            queue: queue, registry: registry,
+            configuration: WorkerConfiguration(types: [.eventBridge, .userProfile], concurrency: 50, lease: .seconds(10), heartbeatInterval: .milliseconds(500), idleWait: .milliseconds(200)),
+            logger: logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
+        let running = Task { try await group.run() }
+        do {
+            try await body(queue, client)
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
+
+/// Adds a user to auth.users; the sign-up trigger creates the profile.
+func signUp(_ client: PostgresClient, name: String) async throws -> (id: UUID, email: String) {
+    let id = UUID()
+    let email = "\(name.lowercased())-\(id.uuidString.prefix(6).lowercased())@example.org"
+    try await client.query("INSERT INTO auth.users (id, email, raw_user_meta_data) VALUES (\(id), \(email), \(#"{"full_name": "\#(name)"}"#)::jsonb)")
+    return (id, email)
+}
+
+/// The single integer a query returns.
+func scalar(_ client: PostgresClient, _ query: PostgresQuery) async throws -> Int {
+    for try await value in try await client.query(query).decode(Int.self) { return value }
+    return 0
+}
+
+/// The single text a query returns.
+func text(_ client: PostgresClient, _ query: PostgresQuery) async throws -> String? {
+    for try await value in try await client.query(query).decode(String?.self) { return value }
+    return nil
+}
+
+/// An `event.publish` job.
+func eventJob(_ event: EventPayload) throws -> JobEnvelope {
+    try JobEnvelope(EventPublishJob.self, event)
+}
+
+/// Waits until every queue the platform uses has nothing ready, delayed or leased.
+func settled(_ queue: JobQueue) async throws -> Bool {
+    for name in ["events", "profiles"] {
+        let stats = try await queue.stats(queue: name)
+        if stats.ready + stats.delayed + stats.leased > 0 { return false }
+    }
+    return true
+}
