@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Measures how many events per second the event bridge writes into phoenix_events: N `event.publish` jobs
+# (for 100 users with profiles, so activity rows are written too) are enqueued into a paused `events` queue;
+# one `phoenix work --type event_bridge` process starts; the queue is resumed and the clock runs until
+# phoenix_events holds N rows. Starts its own Redis and PostgreSQL on loopback (release build).
+# Usage: Benchmarks/bench-events.sh [N=50000] [CONCURRENCY=1000]   (BUILD=debug to skip the release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/services.sh
+
+count=${1:-50000}
+concurrency=${2:-1000}
+ensure_packages redis-server libhiredis-dev python3 postgresql-15 postgresql-client-15
+build=${BUILD:-release}
+swift build -c "$build" --product phoenix >&2
+phoenix=.build/$build/phoenix
+
+PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-bench.XXXXXX)
+worker_pid=""
+cleanup() {
+  [ -n "$worker_pid" ] && kill -TERM "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null || true
+  stop_services
+}
+trap cleanup EXIT
+start_redis
+start_postgres "$PHOENIX_RUN_DIR/postgres" phoenix
+export REDIS_URL="$PHOENIX_REDIS_URL" DATABASE_URL="$PHOENIX_DATABASE_URL" LOG_LEVEL=warning
+"$phoenix" migrate >&2
+psql_bench() { psql -h 127.0.0.1 -p "$PHOENIX_PG_PORT" -U postgres -d phoenix -tAq "$@"; }
+psql_bench -c "INSERT INTO auth.users (id, email) SELECT gen_random_uuid(), 'bench-' || i || '@example.org' FROM generate_series(1, 100) i"
+psql_bench -c "SELECT id FROM auth.users" > "$PHOENIX_RUN_DIR/users.txt"
+
+python3 - "$count" "$PHOENIX_RUN_DIR/users.txt" > "$PHOENIX_RUN_DIR/events.jsonl" <<'PY'
+import json, sys, uuid
+count, users = int(sys.argv[1]), open(sys.argv[2]).read().split()
+types = ["cv.generated", "letter.job_offer_analyzed", "cv.template_selected", "letter.generated"]
+for i in range(count):
+    print(json.dumps({"type": "event.publish", "payload": {
+        "stream_id": users[i % len(users)], "event_type": types[i % len(types)], "app_source": "cv",
+        "payload": {"n": i, "template": "modern"}, "event_id": str(uuid.uuid4()), "session_id": "bench"}}))
+PY
+"$phoenix" queue pause events >&2
+"$phoenix" enqueue --file "$PHOENIX_RUN_DIR/events.jsonl" >&2
+"$phoenix" work --type event_bridge --concurrency "$concurrency" 2>"$PHOENIX_RUN_DIR/worker.log" &
+worker_pid=$!
+sleep 2
+start=$(date +%s.%N)
+"$phoenix" queue resume events >/dev/null
+while [ "$(psql_bench -c 'SELECT count(*) FROM public.phoenix_events')" -lt "$count" ]; do sleep 0.05; done
+end=$(date +%s.%N)
+activity=$(psql_bench -c 'SELECT count(*) FROM public.user_activity_metrics')
+python3 -c "
+elapsed = $end - $start
+print(f'event bridge: $count events in {elapsed:.2f} s = {$count / elapsed:,.0f} events/s written to phoenix_events ($activity activity rows), concurrency $concurrency')
+"
