@@ -31,9 +31,9 @@ psql_bench -c "INSERT INTO auth.users (id, email) SELECT gen_random_uuid(), 'ben
 psql_bench -c "SELECT id FROM auth.users" > "$PHOENIX_RUN_DIR/users.txt"
 
 python3 - "$count" "$PHOENIX_RUN_DIR/users.txt" > "$PHOENIX_RUN_DIR/events.jsonl" <<'PY'
-import json, sys, uuid
+import json, os, sys, uuid
 count, users = int(sys.argv[1]), open(sys.argv[2]).read().split()
-types = ["cv.generated", "letter.job_offer_analyzed", "cv.template_selected", "letter.generated"]
+types = ["cv.generated", "letter.job_offer_analyzed", "cv.template_selected", "letter.generated"] if os.environ.get("ROUTED", "1") == "1" else ["cv.uploaded", "letter.job_offer_analyzed", "cv.template_selected", "letter.viewed"]
 for i in range(count):
     print(json.dumps({"type": "event.publish", "payload": {
         "stream_id": users[i % len(users)], "event_type": types[i % len(types)], "app_source": "cv",
@@ -44,12 +44,30 @@ PY
 "$phoenix" work --type event_bridge --concurrency "$concurrency" 2>"$PHOENIX_RUN_DIR/worker.log" &
 worker_pid=$!
 sleep 2
+# CPU seconds used so far by the worker, by every PostgreSQL process, and by redis-server.
+cpu_seconds() {
+  local ticks total=0 pid
+  ticks=$(getconf CLK_TCK)
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] && total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat") ))
+  done
+  python3 -c "print($total / $ticks)"
+}
+postgres_pids() { pgrep -u postgres -f "postgres" | tr '\n' ' '; }
+redis_pid=$(cat "$PHOENIX_RUN_DIR/redis/redis.pid")
+worker_cpu0=$(cpu_seconds "$worker_pid"); redis_cpu0=$(cpu_seconds "$redis_pid")
+[ -n "${PERF_RECORD:-}" ] && { perf record -g -p "$worker_pid" -o "$PERF_RECORD" >/dev/null 2>&1 & perf_pid=$!; }
 start=$(date +%s.%N)
 "$phoenix" queue resume events >/dev/null
 while [ "$(psql_bench -c 'SELECT count(*) FROM public.phoenix_events')" -lt "$count" ]; do sleep 0.05; done
 end=$(date +%s.%N)
+[ -n "${perf_pid:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+worker_cpu=$(python3 -c "print($(cpu_seconds "$worker_pid") - $worker_cpu0)")
+redis_cpu=$(python3 -c "print($(cpu_seconds "$redis_pid") - $redis_cpu0)")
+postgres_cpu=$(cpu_seconds $(postgres_pids))
 activity=$(psql_bench -c 'SELECT count(*) FROM public.user_activity_metrics')
 python3 -c "
 elapsed = $end - $start
 print(f'event bridge: $count events in {elapsed:.2f} s = {$count / elapsed:,.0f} events/s written to phoenix_events ($activity activity rows), concurrency $concurrency')
+print(f'CPU during the run: worker {$worker_cpu:.1f} s, redis-server {$redis_cpu:.1f} s; PostgreSQL since its start (migrations and set-up included) {$postgres_cpu:.1f} s')
 "

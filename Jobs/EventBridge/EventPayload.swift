@@ -53,7 +53,7 @@ public struct EventPayload: Codable, Sendable, Equatable {
             throw EventValidationError("app_source '\(appSource.prefix(50))' must be one of \(Self.appSources.sorted().joined(separator: ", "))")
         }
         guard payload.objectValue != nil else { throw EventValidationError("payload must be a JSON object") }
-        let size = (try? JSONEncoder().encode(payload).count) ?? Int.max
+        let size = payload.serialized.count
         guard size <= Self.maxPayloadBytes else {
             throw EventValidationError("payload is \(size) bytes of JSON; at most \(Self.maxPayloadBytes) are accepted")
         }

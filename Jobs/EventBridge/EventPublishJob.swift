@@ -43,14 +43,26 @@ public struct EventPublishJob: BatchJobType {
             for index in valid { errors[index] = error }
             return errors
         }
-        // Follow-ups go out after the commit, for new and already-written events alike: their idempotency keys
-        // make a second routing of the same event add nothing, and a crash before routing is repaired by the
-        // redelivery.
+        // Follow-ups go out after the commit, in one round trip, for new and already-written events alike:
+        // their idempotency keys make a second routing of the same event add nothing, and a crash before
+        // routing is repaired by the redelivery.
+        var followUps: [JobEnvelope] = []
+        var routed: [Int] = []
         for index in valid {
             do {
-                try await Self.route(jobs[index])
+                if let job = try Self.followUp(for: jobs[index]) {
+                    followUps.append(jobs[index].context.followUp(job))
+                    routed.append(index)
+                }
             } catch {
                 errors[index] = error
+            }
+        }
+        if let first = batch.first, !followUps.isEmpty {
+            do {
+                try await first.context.enqueue(followUps)
+            } catch {
+                for index in routed { errors[index] = error }
             }
         }
         return errors
@@ -59,10 +71,7 @@ public struct EventPublishJob: BatchJobType {
     /// Writes the events and their activity rows with one statement per table.
     static func write(_ items: [BatchItem<EventPayload>], on connection: PostgresConnection) async throws {
         guard !items.isEmpty else { return }
-        let encoder = JSONEncoder()
-        let json = { (value: JSONValue?) -> String in
-            value.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        }
+        let json = { (value: JSONValue?) -> String in value?.jsonString ?? "{}" }
         let timestamps = items.map { $0.payload.timestamp.map { $0.formatted(.iso8601) } ?? "" }
         try await connection.query("""
             WITH inserted AS (
@@ -85,27 +94,27 @@ public struct EventPublishJob: BatchJobType {
             """, logger: Logger(label: "phoenix.event_bridge"))
     }
 
-    /// Enqueues the follow-up job an event calls for, if any.
-    static func route(_ item: BatchItem<EventPayload>) async throws {
+    /// The follow-up job an event calls for, if any.
+    static func followUp(for item: BatchItem<EventPayload>) throws -> JobEnvelope? {
         let event = item.payload
         let eventID = (event.eventID ?? item.context.jobID).uuidString.lowercased()
         let user = UserPayload(userID: event.streamID)
         switch (event.appSource, event.eventType) {
         case (_, "user.registered"):
-            try await item.context.enqueue(ProfileSyncJob.self, user, idempotencyKey: "route:\(eventID):profile.sync")
+            return try JobEnvelope(ProfileSyncJob.self, user, idempotencyKey: "route:\(eventID):profile.sync")
         case (_, "letter.generated"), (_, "cv.generated"):
-            try await item.context.enqueue(ProfileRefreshStatsJob.self, user, idempotencyKey: "route:\(eventID):profile.refresh_stats")
+            return try JobEnvelope(ProfileRefreshStatsJob.self, user, idempotencyKey: "route:\(eventID):profile.refresh_stats")
         case ("billing", let type) where type.hasPrefix("subscription."):
             guard case .string(let app)? = event.payload.objectValue?["app_name"], case .string(let tier)? = event.payload.objectValue?["tier"] else {
                 item.context.logger.warning("Billing event without app_name and tier; no subscription change routed")
-                return
+                return nil
             }
             var status: String?
             if case .string(let value)? = event.payload.objectValue?["status"] { status = value }
             let change = SubscriptionApplyJob.Payload(userID: event.streamID, appName: app, tier: tier, status: status)
-            try await item.context.enqueue(SubscriptionApplyJob.self, change, idempotencyKey: "route:\(eventID):subscription.apply")
+            return try JobEnvelope(SubscriptionApplyJob.self, change, idempotencyKey: "route:\(eventID):subscription.apply")
         default:
-            break
+            return nil
         }
     }
 }

@@ -125,5 +125,5 @@ extension JobEnvelope {
         return decoder
     }
 
-    private static let iso8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    static let iso8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }

@@ -49,7 +49,6 @@ public final class JobQueue: Sendable {
     @discardableResult
     public func enqueue(_ jobs: [JobEnvelope]) async throws(QueueError) -> [EnqueueResult] {
         for job in jobs { try job.validate() }
-        let encoder = JobEnvelope.makeEncoder()
         var results = [EnqueueResult?](repeating: nil, count: jobs.count)
         let byQueue = Dictionary(grouping: jobs.indices, by: { jobs[$0].queue })
         for (queue, indices) in byQueue {
@@ -57,10 +56,7 @@ public final class JobQueue: Sendable {
                 var arguments: [any RedisArgumentConvertible] = [keys.prefix, queue, idempotencyRetention.wholeSeconds]
                 for index in chunk {
                     let job = jobs[index]
-                    let envelope: Data
-                    do { envelope = try encoder.encode(job) } catch {
-                        throw .invalidJob(id: job.id, reason: "cannot be encoded as JSON: \(error)")
-                    }
+                    let envelope = job.jsonValue.serialized
                     arguments += [
                         job.idString, envelope, job.type, job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0,
                         job.priority, job.idempotencyKey ?? "", job.maxAttempts,
@@ -90,7 +86,6 @@ public final class JobQueue: Sendable {
         let reply = try await run(QueueScripts.fetch, [keys.prefix, queue, max(1, limit), lease.wholeMilliseconds, worker])
         let values = try Self.elements(of: reply, script: "fetch")
         guard values.first?.string == "ok" else { return [] }
-        let decoder = JobEnvelope.makeDecoder()
         var jobs: [LeasedJob] = []
         var malformed: [FailedAttempt] = []
         for start in stride(from: 1, to: values.count - 2, by: 3) {
@@ -99,7 +94,7 @@ public final class JobQueue: Sendable {
             }
             let lease = JobLease(id: id, queue: queue, attempt: attempt)
             do {
-                var envelope = try decoder.decode(JobEnvelope.self, from: Data(bytes))
+                var envelope = try JobEnvelope(json: bytes)
                 guard envelope.idString == id.lowercased() else {
                     throw Malformed("envelope id \(envelope.idString) does not match its job key \(id)")
                 }
@@ -109,7 +104,7 @@ public final class JobQueue: Sendable {
                 envelope.attempt = attempt
                 jobs.append(LeasedJob(envelope: envelope, lease: lease))
             } catch {
-                let reason = (error as? DecodingError)?.fieldDescription ?? "\(error)"
+                let reason = "\(error)"
                 logger.error("Malformed job moved to the dead set", metadata: ["job": "\(id)", "queue": "\(queue)", "reason": "\(reason)"])
                 malformed.append(FailedAttempt(lease: lease, error: "malformed envelope: \(reason)", retryAfter: nil))
             }

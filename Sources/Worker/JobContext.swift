@@ -42,10 +42,21 @@ public struct JobContext: Sendable {
     /// as its enqueuer.
     @discardableResult
     public func enqueue(_ job: JobEnvelope) async throws -> EnqueueResult {
+        try await engine.enqueue(followUp(job))
+    }
+
+    /// Enqueues many jobs in one round trip, as they are (make them with ``followUp(_:)``).
+    @discardableResult
+    public func enqueue(_ jobs: [JobEnvelope]) async throws -> [EnqueueResult] {
+        try await engine.enqueue(jobs)
+    }
+
+    /// `job` as a follow-up of this job: this job's correlation id (or id), and this job as its enqueuer.
+    public func followUp(_ job: JobEnvelope) -> JobEnvelope {
         var job = job
         job.correlationId = job.correlationId ?? correlationId ?? jobID.uuidString.lowercased()
         job.enqueuedBy = job.enqueuedBy ?? "job:\(jobID.uuidString.lowercased())"
-        return try await engine.enqueue(job)
+        return job
     }
 
     /// Enqueues a follow-up job of a registered type with a typed payload.

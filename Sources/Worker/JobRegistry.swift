@@ -83,7 +83,7 @@ public struct JobRegistry: Sendable {
     private static func decoder<T: JobType>(for type: T.Type) -> @Sendable (JSONValue) throws -> T.Payload {
         { payload in
             do {
-                return try JSONDecoder().decode(T.Payload.self, from: try JSONEncoder().encode(payload))
+                return try JSONDecoder().decode(T.Payload.self, from: Data(payload.serialized))
             } catch let error as DecodingError {
                 throw PermanentFailure("invalid payload for \(T.name): \(error.fieldDescription)")
             }
