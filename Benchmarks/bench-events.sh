@@ -59,7 +59,10 @@ worker_cpu0=$(cpu_seconds "$worker_pid"); redis_cpu0=$(cpu_seconds "$redis_pid")
 [ -n "${PERF_RECORD:-}" ] && { perf record -g -p "$worker_pid" -o "$PERF_RECORD" >/dev/null 2>&1 & perf_pid=$!; }
 start=$(date +%s.%N)
 "$phoenix" queue resume events >/dev/null
-while [ "$(psql_bench -c 'SELECT count(*) FROM public.phoenix_events')" -lt "$count" ]; do sleep 0.05; done
+while [ "$(psql_bench -c 'SELECT count(*) FROM public.phoenix_events')" -lt "$count" ]; do
+  kill -0 "$worker_pid" 2>/dev/null || { echo "the worker exited:" >&2; cat "$PHOENIX_RUN_DIR/worker.log" >&2; exit 1; }
+  sleep 0.05
+done
 end=$(date +%s.%N)
 [ -n "${perf_pid:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
 worker_cpu=$(python3 -c "print($(cpu_seconds "$worker_pid") - $worker_cpu0)")

@@ -70,6 +70,19 @@ public struct EventPayload: Codable, Sendable, Equatable {
     }
 }
 
+extension EventPayload: JSONValueDecodable {
+    /// Reads the payload straight from the job's JSON (the event bridge's hot path).
+    public init(jsonValue: JSONValue) throws {
+        let fields = try JSONFields(jsonValue)
+        self.init(
+            streamID: try fields.uuid("stream_id"), eventType: try fields.string("event_type"), appSource: try fields.string("app_source"),
+            payload: fields.optional("payload") ?? .object([:]), eventID: try fields.optionalUUID("event_id"),
+            correlationID: try fields.optionalUUID("correlation_id"), sessionID: try fields.optionalString("session_id"),
+            userAgent: try fields.optionalString("user_agent"), metadata: fields.optional("metadata"), timestamp: try fields.optionalDate("timestamp")
+        )
+    }
+}
+
 /// An event that cannot be stored as it is.
 public struct EventValidationError: Error, CustomStringConvertible {
     public let description: String

@@ -16,8 +16,17 @@ public struct JobContext: Sendable {
     public let attempt: Int
     /// The correlation id the job carries, passed on to follow-up jobs.
     public let correlationId: String?
-    /// A logger whose metadata carries the job id, type, queue and attempt (never payload contents).
-    public let logger: Logger
+    /// A logger whose metadata carries the job id, type, queue and attempt (never payload contents). Built on
+    /// access: most jobs never log, and setting metadata on a log handler is not free.
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "job.id"] = "\(jobID.uuidString.lowercased())"
+        logger[metadataKey: "job.type"] = "\(type)"
+        logger[metadataKey: "job.queue"] = "\(queue)"
+        logger[metadataKey: "job.attempt"] = "\(attempt)"
+        return logger
+    }
+    private let baseLogger: Logger
     private let lease: JobLease
     private let engine: JobQueue
 
@@ -30,12 +39,7 @@ public struct JobContext: Sendable {
         self.correlationId = job.envelope.correlationId
         self.lease = job.lease
         self.engine = queue
-        var logger = logger
-        logger[metadataKey: "job.id"] = "\(job.envelope.idString)"
-        logger[metadataKey: "job.type"] = "\(job.envelope.type)"
-        logger[metadataKey: "job.queue"] = "\(job.envelope.queue)"
-        logger[metadataKey: "job.attempt"] = "\(job.envelope.attempt)"
-        self.logger = logger
+        self.baseLogger = logger
     }
 
     /// Enqueues a follow-up job; it inherits this job's correlation id (or this job's id) and names this job
@@ -74,8 +78,7 @@ public struct JobContext: Sendable {
 extension JobEnvelope {
     /// A new job of a registered type: its name, default queue and attempts, with `payload` encoded.
     public init<T: JobType>(_ type: T.Type, _ payload: T.Payload, queue: String? = nil, delay: Duration? = nil, idempotencyKey: String? = nil) throws {
-        let data = try JSONEncoder().encode(payload)
-        let json = try JSONDecoder().decode(JSONValue.self, from: data)
+        let json = try JSONValue.parse(try JSONEncoder().encode(payload))
         self.init(type: T.name, queue: queue ?? T.queue, payload: json, maxAttempts: T.maxAttempts, delay: delay, idempotencyKey: idempotencyKey)
     }
 }

@@ -83,9 +83,16 @@ public struct JobRegistry: Sendable {
     private static func decoder<T: JobType>(for type: T.Type) -> @Sendable (JSONValue) throws -> T.Payload {
         { payload in
             do {
+                if let fast = T.Payload.self as? any JSONValueDecodable.Type {
+                    // Payloads that read themselves from a JSON value skip a serialise-and-decode round trip.
+                    guard let decoded = try fast.init(jsonValue: payload) as? T.Payload else { preconditionFailure("decoded a different type") }
+                    return decoded
+                }
                 return try JSONDecoder().decode(T.Payload.self, from: Data(payload.serialized))
             } catch let error as DecodingError {
                 throw PermanentFailure("invalid payload for \(T.name): \(error.fieldDescription)")
+            } catch let error as JSONFieldError {
+                throw PermanentFailure("invalid payload for \(T.name): \(error)")
             }
         }
     }

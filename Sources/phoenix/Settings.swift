@@ -82,12 +82,12 @@ struct Settings {
     /// `WORKER_CONCURRENCY` (default 10), overridden by `--concurrency`.
     func concurrency(override: Int?) throws -> Int {
         if let override {
-            guard (1...1000).contains(override) else { throw SettingError(variable: "--concurrency", problem: "must be between 1 and 1000, got \(override)") }
+            guard (1...10_000).contains(override) else { throw SettingError(variable: "--concurrency", problem: "must be between 1 and 10000, got \(override)") }
             return override
         }
         guard let text = environment["WORKER_CONCURRENCY"] else { return 10 }
-        guard let value = Int(text), (1...1000).contains(value) else {
-            throw SettingError(variable: "WORKER_CONCURRENCY", problem: "must be a whole number between 1 and 1000, got '\(text)'")
+        guard let value = Int(text), (1...10_000).contains(value) else {
+            throw SettingError(variable: "WORKER_CONCURRENCY", problem: "must be a whole number between 1 and 10000, got '\(text)'")
         }
         return value
     }

@@ -1,0 +1,68 @@
+public import Foundation
+
+/// A type that reads itself straight from a parsed ``JSONValue`` (the hot path of high-volume job types),
+/// instead of going through `JSONDecoder`.
+public protocol JSONValueDecodable {
+    /// Reads the value; throws ``JSONFieldError`` naming the field that is missing or of the wrong type.
+    init(jsonValue: JSONValue) throws
+}
+
+/// A field of a JSON object that is missing or of the wrong type.
+public struct JSONFieldError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Typed access to the members of a JSON object, with errors that name the field.
+public struct JSONFields {
+    private let members: [String: JSONValue]
+
+    /// The members of `value`, which must be an object.
+    public init(_ value: JSONValue) throws(JSONFieldError) {
+        guard case .object(let members) = value else { throw JSONFieldError("the document: expected a JSON object") }
+        self.members = members
+    }
+
+    /// A member that may be absent or null.
+    public func optional(_ key: String) -> JSONValue? {
+        if case .null? = members[key] { return nil }
+        return members[key]
+    }
+
+    /// A required string.
+    public func string(_ key: String) throws(JSONFieldError) -> String {
+        guard let text = try optionalString(key) else { throw JSONFieldError("missing field '\(key)'") }
+        return text
+    }
+
+    /// A string that may be absent or null.
+    public func optionalString(_ key: String) throws(JSONFieldError) -> String? {
+        switch optional(key) {
+        case nil: return nil
+        case .string(let text)?: return text
+        default: throw JSONFieldError("field '\(key)': expected a string")
+        }
+    }
+
+    /// A required UUID.
+    public func uuid(_ key: String) throws(JSONFieldError) -> UUID {
+        guard let id = try optionalUUID(key) else { throw JSONFieldError("missing field '\(key)'") }
+        return id
+    }
+
+    /// A UUID that may be absent or null.
+    public func optionalUUID(_ key: String) throws(JSONFieldError) -> UUID? {
+        guard let text = try optionalString(key) else { return nil }
+        guard let id = UUID(uuidString: text) else { throw JSONFieldError("field '\(key)': '\(text.prefix(40))' is not a UUID") }
+        return id
+    }
+
+    /// An ISO 8601 date that may be absent or null.
+    public func optionalDate(_ key: String) throws(JSONFieldError) -> Date? {
+        guard let text = try optionalString(key) else { return nil }
+        guard let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) else {
+            throw JSONFieldError("field '\(key)': '\(text.prefix(40))' is not an ISO 8601 date")
+        }
+        return date
+    }
+}
