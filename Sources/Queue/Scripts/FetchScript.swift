@@ -19,15 +19,15 @@ extension QueueScripts {
     local deadline = now + lease
     for _, id in ipairs(ids) do
       local key = job_key(id)
-      local kind = redis.call('TYPE', key)['ok']
-      local envelope = false
-      if kind == 'hash' then envelope = redis.call('HGET', key, 'envelope') end
-      if envelope then
+      -- HGET fails on a key of another type; only then is the key's type looked up.
+      local readable, envelope = pcall(redis.call, 'HGET', key, 'envelope')
+      if readable and envelope then
         local attempt = redis.call('HINCRBY', key, 'attempt', 1)
         redis.call('HSET', key, 'state', 'leased', 'worker', worker, 'leaseDeadline', deadline, 'startedAt', now)
         redis.call('ZADD', queue_key(queue, 'leased'), deadline, id)
         out[#out + 1] = id; out[#out + 1] = envelope; out[#out + 1] = attempt
       else
+        local kind = redis.call('TYPE', key)['ok']
         local reason = 'job hash has no envelope'
         if kind == 'none' then
           reason = 'job data is missing (expired or deleted while queued)'
