@@ -37,37 +37,43 @@ struct Dead: AsyncParsableCommand {
         }
     }
 
-    struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Give dead jobs a fresh set of attempts.")
+    /// Which dead jobs a retry or discard acts on: ids, or `--all`.
+    struct Selection: ParsableArguments {
         @OptionGroup var target: QueueOption
         @Flag(name: .long, help: "Every dead job of the queue.") var all = false
         @Argument(help: "Job ids.") var ids: [String] = []
 
-        func validate() throws { try requireIDs(ids, all: all) }
+        func validate() throws {
+            guard ids.isEmpty == all else { throw ValidationError("give job ids or --all, not both and not neither") }
+        }
 
-        func run() async throws {
+        /// Runs `action` on the selected ids of the queue and prints what it did.
+        func apply(verb: String, _ action: (JobQueue, String, [String]) async throws -> [Bool]) async throws {
             let engine = try setUp()
             defer { engine.redis.shutdown() }
             let chosen = all ? try await allDeadIDs(engine, queue: target.queue) : ids
-            let done = try await engine.retryDead(queue: target.queue, ids: chosen)
-            report(done, ids: chosen, verb: "retried")
+            let done = try await action(engine, target.queue, chosen)
+            let missed = zip(chosen, done).filter { !$0.1 }.map(\.0)
+            print("\(verb) \(done.filter { $0 }.count) job(s)")
+            if !missed.isEmpty { print("not in the dead set: \(missed.joined(separator: ", "))") }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give dead jobs a fresh set of attempts.")
+        @OptionGroup var selection: Selection
+
+        func run() async throws {
+            try await selection.apply(verb: "retried") { try await $0.retryDead(queue: $1, ids: $2) }
         }
     }
 
     struct Discard: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete dead jobs for good.")
-        @OptionGroup var target: QueueOption
-        @Flag(name: .long, help: "Every dead job of the queue.") var all = false
-        @Argument(help: "Job ids.") var ids: [String] = []
-
-        func validate() throws { try requireIDs(ids, all: all) }
+        @OptionGroup var selection: Selection
 
         func run() async throws {
-            let engine = try setUp()
-            defer { engine.redis.shutdown() }
-            let chosen = all ? try await allDeadIDs(engine, queue: target.queue) : ids
-            let done = try await engine.discardDead(queue: target.queue, ids: chosen)
-            report(done, ids: chosen, verb: "discarded")
+            try await selection.apply(verb: "discarded") { try await $0.discardDead(queue: $1, ids: $2) }
         }
     }
 }
@@ -111,10 +117,6 @@ private func setUp() throws -> JobQueue {
     return try makeQueue(settings)
 }
 
-private func requireIDs(_ ids: [String], all: Bool) throws {
-    guard ids.isEmpty == all else { throw ValidationError("give job ids or --all, not both and not neither") }
-}
-
 private func allDeadIDs(_ engine: JobQueue, queue: String) async throws -> [String] {
     var ids: [String] = []
     while true {
@@ -122,10 +124,4 @@ private func allDeadIDs(_ engine: JobQueue, queue: String) async throws -> [Stri
         ids += page.map(\.id)
         if page.count < 500 { return ids }
     }
-}
-
-private func report(_ done: [Bool], ids: [String], verb: String) {
-    let missed = zip(ids, done).filter { !$0.1 }.map(\.0)
-    print("\(verb) \(done.filter { $0 }.count) job(s)")
-    if !missed.isEmpty { print("not in the dead set: \(missed.joined(separator: ", "))") }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Queue
 import Testing
 import TestSupport
 
@@ -27,5 +28,32 @@ import TestSupport
         let result = try cli.run(["migrate"], extraEnvironment: ["DATABASE_URL": "", "SUPABASE_DB_URL": ""])
         #expect(result.status == 1)
         #expect(result.output.contains("DATABASE_URL: not set (nor SUPABASE_DB_URL)"))
+    }
+}
+
+@Suite struct DeadSetCommandTests {
+    @Test func deadJobsAreListedRetriedAndDiscardedFromTheCLI() async throws {
+        let cli = try PhoenixCLI()
+        let jobs = (0..<2).map { _ in JobEnvelope(type: "diagnostic.noop", queue: "diagnostics", payload: .object([:]), maxAttempts: 1) }
+        try await cli.queue.enqueue(jobs)
+        let leased = try await cli.queue.fetch(queue: "diagnostics", limit: 2, lease: .seconds(30), worker: "test")
+        try await cli.queue.fail(leased.map { FailedAttempt(job: $0, error: "provider down") })
+
+        let list = try cli.run(["dead", "list", "--queue", "diagnostics"])
+        #expect(list.status == 0)
+        #expect(jobs.allSatisfy { list.output.contains($0.idString) })
+        #expect(list.output.contains("provider down"))
+
+        let bad = try cli.run(["dead", "retry", "--queue", "diagnostics"])
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("give job ids or --all"))
+
+        let discard = try cli.run(["dead", "discard", "--queue", "diagnostics", jobs[0].idString, "no-such-id"])
+        #expect(discard.output.contains("discarded 1 job(s)"))
+        #expect(discard.output.contains("not in the dead set: no-such-id"))
+        let retry = try cli.run(["dead", "retry", "--queue", "diagnostics", "--all"])
+        #expect(retry.output.contains("retried 1 job(s)"))
+        let stats = try await cli.queue.stats(queue: "diagnostics")
+        #expect((stats.ready, stats.dead) == (1, 0))
     }
 }

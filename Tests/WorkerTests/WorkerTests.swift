@@ -147,7 +147,7 @@ import Worker
         let keys = try await queue.redis.send("KEYS", queue.keys.idempotency("periodic:tick:*")).array ?? []
         // One job per period that some worker saw, never more, however many workers looked.
         #expect(stats.enqueued == keys.count)
-        #expect(stats.enqueued >= 3)
+        #expect(stats.enqueued >= 2)
         #expect(stats.enqueued <= elapsedPeriods)
     }
 }
