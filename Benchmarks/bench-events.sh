@@ -17,11 +17,7 @@ phoenix=.build/$build/phoenix
 
 PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-bench.XXXXXX)
 worker_pid=""
-cleanup() {
-  [ -n "$worker_pid" ] && kill -TERM "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null || true
-  stop_services
-}
-trap cleanup EXIT
+trap stop_worker_and_services EXIT
 start_redis
 start_postgres "$PHOENIX_RUN_DIR/postgres" phoenix
 export REDIS_URL="$PHOENIX_REDIS_URL" DATABASE_URL="$PHOENIX_DATABASE_URL" LOG_LEVEL=warning

@@ -27,11 +27,7 @@ fi
 worker_pid=""
 shutdown() {
   trap - INT TERM EXIT
-  if [ -n "$worker_pid" ]; then
-    kill -TERM "$worker_pid" 2>/dev/null || true
-    wait "$worker_pid" 2>/dev/null || true
-  fi
-  stop_services
+  stop_worker_and_services
   exit 0
 }
 trap shutdown INT TERM EXIT

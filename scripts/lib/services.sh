@@ -89,6 +89,15 @@ start_postgres() {
   echo "postgres listening on 127.0.0.1:$PHOENIX_PG_PORT" >&2
 }
 
+# Stops a background `phoenix work` whose pid is in $worker_pid (SIGTERM, then waits), then every server.
+stop_worker_and_services() {
+  if [ -n "${worker_pid:-}" ]; then
+    kill -TERM "$worker_pid" 2>/dev/null || true
+    wait "$worker_pid" 2>/dev/null || true
+  fi
+  stop_services
+}
+
 # Stops whatever start_* started and removes the run folder.
 stop_services() {
   if [ -n "${PHOENIX_REDIS_PORT:-}" ]; then
