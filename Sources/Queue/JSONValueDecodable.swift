@@ -23,6 +23,12 @@ public struct JSONFields {
         self.members = members
     }
 
+    /// A required member (any JSON value, null included).
+    public func value(_ key: String) throws(JSONFieldError) -> JSONValue {
+        guard let value = members[key] else { throw JSONFieldError("missing field '\(key)'") }
+        return value
+    }
+
     /// A member that may be absent or null.
     public func optional(_ key: String) -> JSONValue? {
         if case .null? = members[key] { return nil }
@@ -57,10 +63,24 @@ public struct JSONFields {
         return id
     }
 
+    /// A required whole number.
+    public func integer(_ key: String) throws(JSONFieldError) -> Int {
+        guard case .number(let number)? = members[key], number == number.rounded(), abs(number) < 1e15 else {
+            throw JSONFieldError(members[key] == nil ? "missing field '\(key)'" : "field '\(key)': expected a whole number")
+        }
+        return Int(number)
+    }
+
+    /// A required ISO 8601 date.
+    public func date(_ key: String) throws(JSONFieldError) -> Date {
+        guard let date = try optionalDate(key) else { throw JSONFieldError("missing field '\(key)'") }
+        return date
+    }
+
     /// An ISO 8601 date that may be absent or null.
     public func optionalDate(_ key: String) throws(JSONFieldError) -> Date? {
         guard let text = try optionalString(key) else { return nil }
-        guard let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) else {
+        guard let date = (try? JobEnvelope.iso8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) else {
             throw JSONFieldError("field '\(key)': '\(text.prefix(40))' is not an ISO 8601 date")
         }
         return date

@@ -40,7 +40,7 @@ extension JobQueue {
         guard values.count == fields.count, let state = values[1].string.flatMap(JobState.init(rawValue:)) else { return nil }
         let envelope: JobEnvelope? = {
             guard case .bulk(let bytes) = values[0] else { return nil }
-            return try? JobEnvelope.makeDecoder().decode(JobEnvelope.self, from: Data(bytes))
+            return try? JobEnvelope(json: bytes)
         }()
         return JobRecord(
             id: id,

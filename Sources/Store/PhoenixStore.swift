@@ -72,8 +72,7 @@ public struct PhoenixStore: Sendable {
             for try await _ in claim { claimed = true }
             guard claimed else { return .alreadyCompleted }
             let (value, result) = try await body(connection)
-            let elapsed = ContinuousClock.now - started
-            let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = Self.milliseconds(since: started)
             try await connection.query("""
                 UPDATE public.phoenix_job_runs SET finished_at = now(), duration_ms = \(milliseconds), result = \(result)::jsonb
                 WHERE job_id = \(run.jobID)
@@ -104,13 +103,17 @@ public struct PhoenixStore: Sendable {
             for try await id in claim.decode(UUID.self) { claimed.insert(id) }
             guard !claimed.isEmpty else { return [] }
             try await body(connection, claimed)
-            let elapsed = ContinuousClock.now - started
-            let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = Self.milliseconds(since: started)
             try await connection.query("""
                 UPDATE public.phoenix_job_runs SET finished_at = now(), duration_ms = \(milliseconds) WHERE job_id = ANY(\(Array(claimed)))
                 """, logger: logger)
             return claimed
         }
+    }
+
+    private static func milliseconds(since start: ContinuousClock.Instant) -> Int {
+        let elapsed = ContinuousClock.now - start
+        return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// Records a failed attempt of a job that has not completed (a completed run is never overwritten).

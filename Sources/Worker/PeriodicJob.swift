@@ -22,7 +22,7 @@ public struct PeriodicJob: Sendable {
 
     /// The number of the period containing `date`.
     func period(at date: Date) -> Int64 {
-        let milliseconds = max(1, every.components.seconds * 1000 + every.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(1, every.milliseconds)
         return Int64(date.timeIntervalSince1970 * 1000) / milliseconds
     }
 }

@@ -77,7 +77,7 @@ extension Worker {
 
     /// Frees the job's slot and queues its ack, failure or hand-back.
     private func record(_ result: AttemptResult, of job: LeasedJob, entry: JobRegistry.Entry, context: JobContext, duration: Duration) {
-        var metadata: Logger.Metadata = ["duration_ms": "\(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)"]
+        var metadata: Logger.Metadata = ["duration_ms": "\(duration.milliseconds)"]
         switch result {
         case .completed:
             _ = finished(job.lease, failed: false)
