@@ -34,7 +34,33 @@ final class RedisConnection {
     /// on a fresh connection: the server closed the socket before running it, or (rarely) ran it and died
     /// before answering, which is why the queue's scripts are safe to replay.
     /// - Parameter blockingFor: how long a blocking command in the pipeline may block on the server.
+    ///
+    /// A server still loading its dataset after a restart answers `LOADING` without running the command;
+    /// such commands are sent again with backoff until the server is ready or `reconnectTimeout` passed.
     func execute(_ commands: [RedisCommand], blockingFor: Duration = .zero) throws(RedisError) -> [Result<RedisValue, RedisError>] {
+        var replies = try executeOnce(commands, blockingFor: blockingFor)
+        var deadline: ContinuousClock.Instant?
+        var delay = Duration.milliseconds(50)
+        while true {
+            let loading = replies.indices.filter { Self.isLoading(replies[$0]) }
+            guard !loading.isEmpty else { return replies }
+            let now = ContinuousClock.now
+            let giveUp = deadline ?? now + configuration.reconnectTimeout
+            deadline = giveUp
+            guard now + delay < giveUp else { return replies }
+            if delay == .milliseconds(50) { logger.info("Redis is loading its dataset; waiting for it", metadata: ["server": "\(configuration)"]) }
+            Thread.sleep(forTimeInterval: delay.seconds)
+            delay = min(delay * 2, .seconds(1))
+            let retried = try executeOnce(loading.map { commands[$0] }, blockingFor: blockingFor)
+            for (index, reply) in zip(loading, retried) { replies[index] = reply }
+        }
+    }
+
+    private static func isLoading(_ reply: Result<RedisValue, RedisError>) -> Bool {
+        if case .failure(.server(code: "LOADING", _)) = reply { true } else { false }
+    }
+
+    private func executeOnce(_ commands: [RedisCommand], blockingFor: Duration) throws(RedisError) -> [Result<RedisValue, RedisError>] {
         var triedAgain = false
         while true {
             let context = try usableContext()

@@ -191,4 +191,23 @@ actor Counter {
         try server.start()
         #expect(try await redis.send("PING") == .status("PONG"))
     }
+
+    @Test func waitsWhileARestartedServerIsStillLoadingItsDataset() async throws {
+        let server = try RedisServerProcess()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
+        let keys = (0..<400).map { "key:\($0)" }
+        let value = String(repeating: "v", count: 500)
+        _ = try await redis.pipeline(keys.map { RedisCommand("SET", $0, value) })
+        try await redis.send("SAVE")
+        server.stop()
+        // 5 ms per key, and clients served every kilobyte loaded: the server answers LOADING for about two
+        // seconds after it accepts connections.
+        try server.start(options: ["--appendonly", "no", "--key-load-delay", "5000", "--loading-process-events-interval-bytes", "1024"])
+        let probe = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
+        let info = try await probe.send("INFO", "persistence").string ?? ""
+        #expect(info.contains("loading:1"), "the server should still be loading when the test calls it")
+        let replies = try await redis.pipeline([RedisCommand("GET", "key:399"), RedisCommand("DBSIZE")])
+        #expect(try replies[0].get().string == value)
+        #expect(try replies[1].get() == .integer(400))
+    }
 }

@@ -24,11 +24,12 @@ public final class RedisServerProcess: @unchecked Sendable {
     public var url: String { "redis://127.0.0.1:\(port)/0" }
 
     /// Starts the server again after ``stop()``.
-    public func start() throws {
+    /// - Parameter options: further `--name value` options, which override the defaults above.
+    public func start(options: [String] = []) throws {
         process = try ChildProcess("/usr/bin/redis-server", [
             "--bind", "127.0.0.1", "--port", "\(port)", "--dir", directory.path,
             "--appendonly", "yes", "--save", "", "--logfile", directory.appendingPathComponent("redis.log").path,
-        ])
+        ] + options)
         for _ in 0..<100 where !Self.accepts(port: port) { usleep(50_000) }
         guard Self.accepts(port: port) else { throw ServerDidNotStart(port: port) }
     }
