@@ -58,6 +58,7 @@ worker_cpu0=$(cpu_seconds "$worker_pid"); redis_cpu0=$(cpu_seconds "$redis_pid")
 # polling adds next to no load. The row count is checked once at the end.
 coproc POLL { redis-cli -p "$PHOENIX_REDIS_PORT"; }
 postgres_cpu0=$(cpu_seconds $(postgres_pids))
+wal0=$(psql_bench -c 'SELECT pg_current_wal_lsn()')
 start=$(date +%s.%N)
 "$phoenix" queue resume events >/dev/null
 while :; do
@@ -75,9 +76,10 @@ rows=$(psql_bench -c 'SELECT count(*) FROM public.phoenix_events')
 worker_cpu=$(python3 -c "print($(cpu_seconds "$worker_pid") - $worker_cpu0)")
 redis_cpu=$(python3 -c "print($(cpu_seconds "$redis_pid") - $redis_cpu0)")
 postgres_cpu=$(python3 -c "print($(cpu_seconds $(postgres_pids)) - $postgres_cpu0)")
+wal_bytes=$(psql_bench -c "SELECT pg_current_wal_lsn() - '$wal0'::pg_lsn")
 activity=$(psql_bench -c 'SELECT count(*) FROM public.user_activity_metrics')
 python3 -c "
 elapsed = $end - $start
 print(f'event bridge: $count events in {elapsed:.2f} s = {$count / elapsed:,.0f} events/s written to phoenix_events ($activity activity rows), concurrency $concurrency')
-print(f'CPU during the run: worker {$worker_cpu:.1f} s, redis-server {$redis_cpu:.1f} s, PostgreSQL {$postgres_cpu:.1f} s')
+print(f'CPU during the run: worker {$worker_cpu:.1f} s, redis-server {$redis_cpu:.1f} s, PostgreSQL {$postgres_cpu:.1f} s; PostgreSQL wrote {$wal_bytes / $count:,.0f} bytes of WAL per event')
 "

@@ -47,10 +47,12 @@ public struct PhoenixStore: Sendable {
 
     /// Runs `body` in a transaction together with the job's `phoenix_job_runs` row, once per job id.
     ///
-    /// The row is claimed first (`INSERT … ON CONFLICT (job_id) DO UPDATE … WHERE status <> 'completed'`): a
-    /// concurrent delivery of the same job waits on that row until this transaction ends, then finds it
-    /// completed and returns ``RunOnceOutcome/alreadyCompleted`` without running its body. If `body` throws,
-    /// everything rolls back, the body's writes included, and the job may run again.
+    /// A run already recorded as completed returns ``RunOnceOutcome/alreadyCompleted`` without running
+    /// `body`. Otherwise `body` runs and the completed row is written last, in the same transaction
+    /// (`INSERT … ON CONFLICT (job_id) DO UPDATE … WHERE status <> 'completed'`), so each row is written
+    /// once. A concurrent delivery of the same job waits on that row until the other transaction ends; if
+    /// the other one committed, this one rolls back, its body's writes included, and reports
+    /// ``RunOnceOutcome/alreadyCompleted``. If `body` throws, everything rolls back and the job may run again.
     /// - Parameter body: the handler's writes, on the transaction's connection; returns a value and an optional
     ///   JSON summary stored as the run's `result`.
     public func runOnce<Value: Sendable>(
@@ -58,57 +60,74 @@ public struct PhoenixStore: Sendable {
         _ body: (PostgresConnection) async throws -> (value: Value, result: String?)
     ) async throws -> RunOnceOutcome<Value> {
         let started = ContinuousClock.now
-        return try await client.inTransaction(logger: logger) { connection -> RunOnceOutcome<Value> in
-            let claim = try await connection.query("""
-                INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, worker, user_id, started_at)
-                VALUES (\(run.jobID), \(run.type), \(run.queue), 'completed', \(run.attempt), \(run.worker), \(run.userID), now())
-                ON CONFLICT (job_id) DO UPDATE
-                  SET status = 'completed', attempt = EXCLUDED.attempt, worker = EXCLUDED.worker, user_id = EXCLUDED.user_id,
-                      started_at = now(), finished_at = NULL, error = NULL
-                  WHERE public.phoenix_job_runs.status <> 'completed'
-                RETURNING job_id
-                """, logger: logger)
-            var claimed = false
-            for try await _ in claim { claimed = true }
-            guard claimed else { return .alreadyCompleted }
-            let (value, result) = try await body(connection)
-            let milliseconds = Self.milliseconds(since: started)
-            try await connection.query("""
-                UPDATE public.phoenix_job_runs SET finished_at = now(), duration_ms = \(milliseconds), result = \(result)::jsonb
-                WHERE job_id = \(run.jobID)
-                """, logger: logger)
-            return .ran(value)
+        do {
+            return try await client.inTransaction(logger: logger) { connection -> RunOnceOutcome<Value> in
+                guard try await completed(among: [run.jobID], on: connection).isEmpty else { return .alreadyCompleted }
+                let (value, result) = try await body(connection)
+                try await record([run], result: result, since: started, on: connection)
+                return .ran(value)
+            }
+        } catch is CompletedConcurrently {
+            return .alreadyCompleted
         }
     }
 
-    /// ``runOnce(_:_:)`` for many jobs in one transaction: claims every run row at once, hands `body` the
-    /// ids it claimed (jobs whose run already committed are left out), and returns those ids. If `body`
-    /// throws, nothing of the batch commits.
+    /// ``runOnce(_:_:)`` for many jobs in one transaction: hands `body` the ids of the runs not completed yet,
+    /// records them all as completed, and returns those ids. If `body` throws, nothing of the batch commits.
+    /// When a concurrent delivery committed one of the runs meanwhile, the whole batch rolls back and goes
+    /// again without it; every such pass leaves out at least one more run, so there are at most `runs.count`.
     public func runBatchOnce(_ runs: [JobRun], _ body: (PostgresConnection, Set<UUID>) async throws -> Void) async throws -> Set<UUID> {
         guard !runs.isEmpty else { return [] }
         let started = ContinuousClock.now
-        return try await client.inTransaction(logger: logger) { connection -> Set<UUID> in
-            let claim = try await connection.query("""
-                INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, worker, user_id, started_at)
-                SELECT job_id, type, queue, 'completed', attempt, worker, nullif(user_id, '')::uuid, now()
-                FROM unnest(\(runs.map(\.jobID)), \(runs.map(\.type)), \(runs.map(\.queue)), \(runs.map(\.attempt)), \(runs.map(\.worker)),
-                            \(runs.map { $0.userID?.uuidString ?? "" })) AS r(job_id, type, queue, attempt, worker, user_id)
-                ON CONFLICT (job_id) DO UPDATE
-                  SET status = 'completed', attempt = EXCLUDED.attempt, worker = EXCLUDED.worker, user_id = EXCLUDED.user_id,
-                      started_at = now(), finished_at = NULL, error = NULL
-                  WHERE public.phoenix_job_runs.status <> 'completed'
-                RETURNING job_id
-                """, logger: logger)
-            var claimed = Set<UUID>()
-            for try await id in claim.decode(UUID.self) { claimed.insert(id) }
-            guard !claimed.isEmpty else { return [] }
-            try await body(connection, claimed)
-            let milliseconds = Self.milliseconds(since: started)
-            try await connection.query("""
-                UPDATE public.phoenix_job_runs SET finished_at = now(), duration_ms = \(milliseconds) WHERE job_id = ANY(\(Array(claimed)))
-                """, logger: logger)
-            return claimed
+        while true {
+            do {
+                return try await client.inTransaction(logger: logger) { connection -> Set<UUID> in
+                    let done = try await completed(among: runs.map(\.jobID), on: connection)
+                    let pending = runs.filter { !done.contains($0.jobID) }
+                    guard !pending.isEmpty else { return [] }
+                    let ids = Set(pending.map(\.jobID))
+                    try await body(connection, ids)
+                    try await record(pending, result: nil, since: started, on: connection)
+                    return ids
+                }
+            } catch is CompletedConcurrently {
+                logger.debug("A job of the batch was completed by a concurrent delivery; running the batch again without it")
+            }
         }
+    }
+
+    /// Thrown inside a run's transaction to roll it back: another delivery committed one of its runs first.
+    private struct CompletedConcurrently: Error {}
+
+    /// The ids among `ids` whose run is recorded as completed.
+    private func completed(among ids: [UUID], on connection: PostgresConnection) async throws -> Set<UUID> {
+        let rows = try await connection.query("""
+            SELECT job_id FROM public.phoenix_job_runs WHERE job_id = ANY(\(ids)) AND status = 'completed'
+            """, logger: logger)
+        var done = Set<UUID>()
+        for try await id in rows.decode(UUID.self) { done.insert(id) }
+        return done
+    }
+
+    /// Writes the runs' rows as completed (over earlier failed attempts); throws ``CompletedConcurrently``
+    /// when some row was completed by another transaction that committed meanwhile.
+    private func record(_ runs: [JobRun], result: String?, since started: ContinuousClock.Instant, on connection: PostgresConnection) async throws {
+        let milliseconds = Self.milliseconds(since: started)
+        let rows = try await connection.query("""
+            INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, worker, user_id, started_at, finished_at, duration_ms, result)
+            SELECT job_id, type, queue, 'completed', attempt, worker, nullif(user_id, '')::uuid, now(), clock_timestamp(), \(milliseconds)::int, \(result)::jsonb
+            FROM unnest(\(runs.map(\.jobID)), \(runs.map(\.type)), \(runs.map(\.queue)), \(runs.map(\.attempt)), \(runs.map(\.worker)),
+                        \(runs.map { $0.userID?.uuidString ?? "" })) AS r(job_id, type, queue, attempt, worker, user_id)
+            ON CONFLICT (job_id) DO UPDATE
+              SET status = 'completed', attempt = EXCLUDED.attempt, worker = EXCLUDED.worker, user_id = EXCLUDED.user_id,
+                  started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms,
+                  error = NULL, result = EXCLUDED.result
+              WHERE public.phoenix_job_runs.status <> 'completed'
+            RETURNING job_id
+            """, logger: logger)
+        var recorded = 0
+        for try await _ in rows { recorded += 1 }
+        guard recorded == runs.count else { throw CompletedConcurrently() }
     }
 
     private static func milliseconds(since start: ContinuousClock.Instant) -> Int {

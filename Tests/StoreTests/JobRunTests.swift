@@ -38,6 +38,37 @@ import TestSupport
         }
     }
 
+    @Test func overlappingBatchesRunEachSharedJobOnce() async throws {
+        try await TestPostgres.withMigratedDatabase { client in
+            let user = try await createUser(client)
+            let store = PhoenixStore(client: client)
+            let jobs = (0..<3).map { _ in JobRun(jobID: UUID(), type: "event.publish", queue: "events", attempt: 1, worker: "w", userID: user) }
+            // Both batches hold the middle job; each writes one letter per job it runs.
+            let batches = [[jobs[0], jobs[1]], [jobs[1], jobs[2]]]
+            let ran = try await withThrowingTaskGroup(of: Set<UUID>.self) { group in
+                for batch in batches {
+                    group.addTask {
+                        try await store.runBatchOnce(batch) { connection, ids in
+                            for id in ids {
+                                _ = try await DocumentRepository.insertLetter(userID: user, jobOfferText: id.uuidString, letter: "…", generationType: "standard", optimizationLevel: "basic", on: connection)
+                            }
+                            try await connection.query("SELECT pg_sleep(0.3)", logger: Logger(label: "test.store"))
+                        }
+                    }
+                }
+                var all: [Set<UUID>] = []
+                for try await ids in group { all.append(ids) }
+                return all
+            }
+            #expect(ran.count == 2)
+            #expect(ran[0].intersection(ran[1]).isEmpty)
+            #expect(ran[0].union(ran[1]) == Set(jobs.map(\.jobID)))
+            #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE status = 'completed'") == 3)
+            #expect(try await count(client, "SELECT count(DISTINCT job_offer_text)::int FROM public.letter_generations") == 3)
+            #expect(try await count(client, "SELECT count(*)::int FROM public.letter_generations") == 3)
+        }
+    }
+
     @Test func aFailedAttemptRollsBackAndTheNextOneCommits() async throws {
         try await TestPostgres.withMigratedDatabase { client in
             let user = try await createUser(client)
