@@ -23,6 +23,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Debian's libhiredis-dev (0.14.1), seen through pkg-config.
@@ -71,7 +76,7 @@ let package = Package(
         // Business jobs, one target each (Jobs/<Name>), and what they share.
         .target(
             name: "JobSupport",
-            dependencies: ["Worker", "Store", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["Worker", "Queue", "Store", .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Jobs/JobSupport",
             swiftSettings: upcomingFeatures
         ),
@@ -91,6 +96,33 @@ let package = Package(
             path: "Jobs/EventBridge",
             swiftSettings: upcomingFeatures
         ),
+        // Reading job offers and descriptions: folding, known skills, significant words.
+        .target(name: "TextAnalysis", path: "Jobs/TextAnalysis", swiftSettings: upcomingFeatures),
+        .target(
+            name: "LetterGeneration",
+            dependencies: [
+                "Worker", "Queue", "Store", "JobSupport", "TextAnalysis",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Jobs/LetterGeneration",
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
+            name: "CVRendering",
+            dependencies: [
+                "Worker", "Queue", "Store", "JobSupport", "TextAnalysis",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Jobs/CVRendering",
+            resources: [.copy("Templates")],
+            swiftSettings: upcomingFeatures
+        ),
         // The one executable: work, enqueue, stats, dead, queue.
         .executableTarget(
             name: "phoenix",
@@ -101,6 +133,9 @@ let package = Package(
                 "Store",
                 "EventBridge",
                 "UserProfileSync",
+                "LetterGeneration",
+                "CVRendering",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,8 +164,12 @@ let package = Package(
         .testTarget(
             name: "JobsTests",
             dependencies: [
-                "EventBridge", "UserProfileSync", "Worker", "Queue", "Redis", "Store", "TestSupport",
+                "EventBridge", "UserProfileSync", "LetterGeneration", "CVRendering", "TextAnalysis",
+                "Worker", "Queue", "Redis", "Store", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcomingFeatures

@@ -120,7 +120,7 @@ public struct SubscriptionApplyJob: JobType {
                 throw PermanentFailure("no profile for user \(payload.userID.uuidString.lowercased())")
             }
             try await UsageRepository.applyTier(userID: payload.userID, app: payload.appName, tier: payload.tier, status: status, on: connection)
-            let data = #"{"app_name": "\#(payload.appName)", "tier": "\#(payload.tier)", "status": "\#(status)"}"#
+            let data = JSONValue.object(["app_name": .string(payload.appName), "tier": .string(payload.tier), "status": .string(status)]).jsonString
             try await EventRepository.append([NewEvent(
                 eventID: context.jobID, streamID: payload.userID, eventType: "user.tier_updated", appSource: "system", payload: data,
                 correlationID: context.correlationId.flatMap(UUID.init(uuidString:)), metadata: #"{"created_via": "subscription.apply"}"#

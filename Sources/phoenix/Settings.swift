@@ -5,7 +5,10 @@ import Queue
 import Redis
 import Store
 import Worker
+import AsyncHTTPClient
+import CVRendering
 import EventBridge
+import LetterGeneration
 import UserProfileSync
 
 /// A setting from the environment that is missing or malformed; printed as one line naming the variable.
@@ -118,16 +121,43 @@ func jobCatalog() -> JobRegistry {
     DiagnosticJobs.register(in: &registry)
     registry.describe(EventPublishJob.self)
     for type in UserProfileJobs.types { registry.describe(type) }
+    registry.describe(LetterGenerateJob.self)
+    registry.describe(CVRenderJob.self)
     return registry
 }
 
+extension Settings {
+    /// The letter providers (`OPENAI_API_KEY`, `GOOGLE_API_KEY`, `MAX_RESPONSE_TIME`, `ENABLE_CLOUD_FALLBACK`, …).
+    func letterProviders() throws -> LetterProviderSettings {
+        do {
+            return try LetterProviderSettings(environment: environment)
+        } catch {
+            throw SettingError(variable: error.variable, problem: error.problem)
+        }
+    }
+}
+
+extension Settings {
+    /// The CV templates: `PHOENIX_TEMPLATES_DIR` when set (a designer's working copy), else those shipped.
+    func cvTemplates() async throws -> CVTemplates {
+        guard let folder = environment["PHOENIX_TEMPLATES_DIR"], !folder.isEmpty else { return try await CVTemplates.bundled() }
+        do {
+            return try await CVTemplates(folder: URL(fileURLWithPath: folder))
+        } catch {
+            throw SettingError(variable: "PHOENIX_TEMPLATES_DIR", problem: error.description)
+        }
+    }
+}
+
 /// The job types a worker runs: diagnostics always, the business jobs when a store is given.
-func workerRegistry(store: PhoenixStore?) -> JobRegistry {
+func workerRegistry(store: PhoenixStore?, settings: Settings) async throws -> JobRegistry {
     var registry = JobRegistry()
     DiagnosticJobs.register(in: &registry)
     if let store {
         registry.register(EventPublishJob(store: store))
         UserProfileJobs.register(in: &registry, store: store)
+        registry.register(LetterGenerateJob(store: store, writer: LetterWriter(settings: try settings.letterProviders(), http: .shared)))
+        registry.register(CVRenderJob(store: store, templates: try await settings.cvTemplates(), pdf: PDFRenderer(environment: settings.environment)))
     }
     return registry
 }

@@ -62,7 +62,7 @@ struct Work: AsyncParsableCommand {
             store = PhoenixStore(client: client)
         }
         let periodic = store == nil ? [] : [ProfileSyncAllJob.periodic()]
-        let worker = Worker(queue: queue, registry: workerRegistry(store: store), configuration: configuration, periodicJobs: periodic, logger: logger)
+        let worker = Worker(queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: configuration, periodicJobs: periodic, logger: logger)
         services.append(worker)
         // Services shut down in reverse order: the worker finishes its jobs before PostgreSQL closes.
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

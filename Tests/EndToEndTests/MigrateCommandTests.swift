@@ -10,13 +10,13 @@ import TestSupport
         let environment = ["DATABASE_URL": url, "PHOENIX_MIGRATIONS_DIR": TestPostgres.migrations.path]
         let before = try cli.run(["migrate", "--status"], extraEnvironment: environment)
         #expect(before.status == 0)
-        #expect(before.output.components(separatedBy: "pending  ").count - 1 == 6)
+        #expect(before.output.components(separatedBy: "pending  ").count - 1 == 7)
 
         let first = try cli.run(["migrate"], extraEnvironment: environment)
         #expect(first.status == 0)
-        #expect(first.output.contains("applied 6 migration(s)"))
+        #expect(first.output.contains("applied 7 migration(s)"))
         let second = try cli.run(["migrate"], extraEnvironment: environment)
-        #expect(second.output.contains("nothing to apply: 6 migration(s) already applied"))
+        #expect(second.output.contains("nothing to apply: 7 migration(s) already applied"))
 
         let after = try cli.run(["migrate", "--status"], extraEnvironment: environment)
         #expect(after.output.contains("applied  20261125000000_auth_shim.sql"))

@@ -9,20 +9,26 @@ import TestSupport
 import UserProfileSync
 import Worker
 
-/// A fresh migrated database, a queue engine under its own prefix, and an event_bridge + user_profile worker
-/// running in this process against both, for the duration of `body`.
-func withPlatform(_ body: (JobQueue, PostgresClient) async throws -> Void) async throws {
+/// A fresh migrated database, a queue engine under its own prefix, and a worker running in this process
+/// against both, for the duration of `body`: event_bridge and user_profile, plus the `types` whose jobs
+/// `register` adds.
+func withPlatform(
+    types: [WorkerType] = [],
+    register: (inout JobRegistry, PhoenixStore) async throws -> Void = { _, _ in },
+    _ body: (JobQueue, PostgresClient) async throws -> Void
+) async throws {
     try await TestPostgres.withMigratedDatabase { client in
         let queue = JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("jobs")))
         let store = PhoenixStore(client: client)
         var registry = JobRegistry()
         registry.register(EventPublishJob(store: store))
         UserProfileJobs.register(in: &registry, store: store)
+        try await register(&registry, store)
         var logger = Logger(label: "test.jobs")
         logger.logLevel = .error
         let worker = Worker(
             queue: queue, registry: registry,
-            configuration: WorkerConfiguration(types: [.eventBridge, .userProfile], concurrency: 50, lease: .seconds(10), heartbeatInterval: .milliseconds(500), idleWait: .milliseconds(200)),
+            configuration: WorkerConfiguration(types: [.eventBridge, .userProfile] + types, concurrency: 50, lease: .seconds(10), heartbeatInterval: .milliseconds(500), idleWait: .milliseconds(200)),
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
@@ -66,7 +72,7 @@ func eventJob(_ event: EventPayload) throws -> JobEnvelope {
 
 /// Waits until every queue the platform uses has nothing ready, delayed or leased.
 func settled(_ queue: JobQueue) async throws -> Bool {
-    for name in ["events", "profiles"] {
+    for name in ["events", "profiles", "letters", "cv"] {
         let stats = try await queue.stats(queue: name)
         if stats.ready + stats.delayed + stats.leased > 0 { return false }
     }

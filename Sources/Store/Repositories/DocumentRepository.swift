@@ -14,11 +14,12 @@ public enum DocumentRepository {
         throw StoreError.invalidValue("inserting a letter returned no id")
     }
 
-    /// Stores a rendered CV; returns its id.
-    public static func insertCV(userID: UUID, template: String, status: String, cvData: String, html: String?, on connection: PostgresConnection) async throws -> UUID {
+    /// Stores a rendered CV and what was made from it; returns its id.
+    public static func insertCV(userID: UUID, template: String, status: String, cvData: String, html: String?, outputs: CVOutputs = CVOutputs(), on connection: PostgresConnection) async throws -> UUID {
         let rows = try await connection.query("""
-            INSERT INTO public.cv_generations (user_id, template_used, generation_status, cv_data, generated_html)
-            VALUES (\(userID), \(template), \(status), \(cvData)::jsonb, \(html))
+            INSERT INTO public.cv_generations (user_id, template_used, generation_status, cv_data, generated_html, ats_text, ats_score, ats_keywords, generated_pdf, pdf_status)
+            VALUES (\(userID), \(template), \(status), \(cvData)::jsonb, \(html), \(outputs.atsText), \(outputs.atsScore)::smallint, \(outputs.atsKeywords)::jsonb,
+                    \(outputs.pdf), \(outputs.pdfStatus))
             RETURNING id
             """, logger: PhoenixStore.quiet)
         for try await id in rows.decode(UUID.self) { return id }
@@ -33,6 +34,17 @@ public enum DocumentRepository {
               total_cv_generated = (SELECT count(*) FROM public.cv_generations WHERE user_id = \(userID))
             WHERE id = \(userID)
             """, logger: PhoenixStore.quiet)
+    }
+
+    /// What a document job needs from a profile: the name, the email and the preferred language.
+    public static func profile(userID: UUID, on connection: PostgresConnection) async throws -> ProfileSummary? {
+        let rows = try await connection.query("""
+            SELECT nullif(full_name, ''), email, preferences ->> 'language' FROM public.profiles WHERE id = \(userID)
+            """, logger: PhoenixStore.quiet)
+        for try await (name, email, language) in rows.decode((String?, String, String?).self) {
+            return ProfileSummary(fullName: name, email: email, language: language)
+        }
+        return nil
     }
 
     /// Whether `userID` has a profile.
@@ -54,5 +66,36 @@ public enum DocumentRepository {
             """, logger: PhoenixStore.quiet)
         for try await _ in rows { return true }
         return false
+    }
+}
+
+/// A profile as document jobs see it.
+public struct ProfileSummary: Sendable, Equatable {
+    /// `full_name`, unless empty.
+    public var fullName: String?
+    public var email: String
+    /// `preferences.language` (`fr`, `en`), when set.
+    public var language: String?
+}
+
+/// What a CV job makes besides the HTML (the `cv_generations` columns Phoenix Jobs adds).
+public struct CVOutputs: Sendable, Equatable {
+    /// The plain-text version for applicant tracking systems.
+    public var atsText: String?
+    /// Keyword coverage against the job description, 0 to 100.
+    public var atsScore: Int?
+    /// `{"matched": […], "missing": […]}` as JSON text.
+    public var atsKeywords: String?
+    /// The PDF, when one was printed.
+    public var pdf: Data?
+    /// `rendered`, `skipped: …` or `failed: …`.
+    public var pdfStatus: String?
+
+    public init(atsText: String? = nil, atsScore: Int? = nil, atsKeywords: String? = nil, pdf: Data? = nil, pdfStatus: String? = nil) {
+        self.atsText = atsText
+        self.atsScore = atsScore
+        self.atsKeywords = atsKeywords
+        self.pdf = pdf
+        self.pdfStatus = pdfStatus
     }
 }

@@ -36,6 +36,13 @@ public enum UsageRepository {
         throw StoreError.invalidValue("check_usage_limit returned no row")
     }
 
+    /// The user's active tier for `app` (`free`, `premium`, `pro`), through `get_user_app_tier`.
+    public static func tier(userID: UUID, app: String, on connection: PostgresConnection) async throws -> String {
+        let rows = try await connection.query("SELECT public.get_user_app_tier(\(userID), \(app))::text", logger: PhoenixStore.quiet)
+        for try await tier in rows.decode(String.self) { return tier }
+        throw StoreError.invalidValue("get_user_app_tier returned no row")
+    }
+
     /// Sets an app's subscription tier: `user_subscriptions`, this month's limits, and the profile's tier
     /// (the highest tier among the user's active subscriptions).
     public static func applyTier(userID: UUID, app: String, tier: String, status: String = "active", on connection: PostgresConnection) async throws {

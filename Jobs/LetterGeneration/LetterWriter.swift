@@ -1,0 +1,52 @@
+public import AsyncHTTPClient
+import Logging
+
+/// Writes a letter with the first provider that succeeds: OpenAI, then Gemini (those with a key), then,
+/// when none is configured or, with `ENABLE_CLOUD_FALLBACK`, when every one failed, the built-in composer.
+public struct LetterWriter: Sendable {
+    private let providers: [any LetterProvider]
+    private let settings: LetterProviderSettings
+    private let composer: LetterComposer
+
+    /// The label `ai_optimization_level` records for letters of the built-in composer.
+    public static let composerLabel = "builtin:composer"
+
+    public init(settings: LetterProviderSettings, http: HTTPClient, composer: LetterComposer = LetterComposer()) {
+        var providers: [any LetterProvider] = []
+        if let openAI = settings.openAI { providers.append(OpenAIProvider(settings: openAI, http: http)) }
+        if let gemini = settings.gemini { providers.append(GeminiProvider(settings: gemini, http: http)) }
+        self.providers = providers
+        self.settings = settings
+        self.composer = composer
+    }
+
+    /// The letter and the label of who wrote it.
+    /// - Throws: ``LetterProvidersFailed`` when every configured provider failed and the fallback is off.
+    func write(_ request: LetterRequest, candidate: Candidate, analysis: OfferAnalysis, logger: Logger) async throws(LetterProvidersFailed) -> (letter: String, writtenBy: String) {
+        var failures: [ProviderError] = []
+        if !providers.isEmpty {
+            let prompt = LetterPrompt(request: request, candidate: candidate, analysis: analysis)
+            for provider in providers {
+                do {
+                    return (try await provider.write(prompt, timeout: settings.maxResponseTime), provider.label)
+                } catch {
+                    logger.warning("Letter provider failed", metadata: ["provider": "\(provider.label)", "error": "\(error.reason)"])
+                    failures.append(error)
+                }
+            }
+            guard settings.cloudFallback else { throw LetterProvidersFailed(failures: failures) }
+            logger.info("Every letter provider failed; the built-in composer writes the letter (ENABLE_CLOUD_FALLBACK)")
+        }
+        return (composer.compose(request, candidate: candidate, analysis: analysis), Self.composerLabel)
+    }
+}
+
+/// Every configured provider failed and `ENABLE_CLOUD_FALLBACK` is false; the job is retried.
+public struct LetterProvidersFailed: Error, CustomStringConvertible {
+    /// Each provider's failure, in the order they were tried.
+    public var failures: [ProviderError]
+
+    public var description: String {
+        "no letter provider succeeded (ENABLE_CLOUD_FALLBACK=false): " + failures.map(\.description).joined(separator: "; ")
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A local HTTP server on loopback playing OpenAI's chat completions and Gemini's generateContent, for the
+/// letter provider tests (the real services cannot be reached from here).
+final class FakeAIServer: Sendable {
+    /// How the fake answers.
+    enum Behaviour: Sendable {
+        /// 200 with this letter.
+        case letter(String)
+        /// This status with an error body.
+        case status(Int)
+        /// A letter, but only after this delay.
+        case slow(Duration)
+    }
+
+    private let state = Mutex(State())
+    private struct State {
+        var openAI: Behaviour = .letter("")
+        var gemini: Behaviour = .letter("")
+        var requests: [String] = []
+        var authorizations: [String] = []
+    }
+
+    func answer(openAI: Behaviour? = nil, gemini: Behaviour? = nil) {
+        state.withLock { state in
+            if let openAI { state.openAI = openAI }
+            if let gemini { state.gemini = gemini }
+        }
+    }
+
+    /// The paths called, in order.
+    var requests: [String] { state.withLock(\.requests) }
+    /// The credentials the callers sent (`Bearer …` or the Gemini key).
+    var authorizations: [String] { state.withLock(\.authorizations) }
+
+    /// Runs the server for the duration of `body`, which gets its base URL (`http://127.0.0.1:<port>`).
+    func run(_ body: (String) async throws -> Void) async throws {
+        let router = Router()
+        router.post("/v1/chat/completions") { request, _ -> Response in
+            let behaviour = self.record(request, credential: request.headers[.authorization] ?? "")
+            return try await Self.respond(behaviour) { letter in
+                ["choices": [["index": 0, "message": ["role": "assistant", "content": letter], "finish_reason": "stop"]]]
+            }
+        }
+        router.post("/v1beta/models/{call}") { request, _ -> Response in
+            let behaviour = self.record(request, credential: request.headers[HTTPField.Name("x-goog-api-key")!] ?? "", gemini: true)
+            return try await Self.respond(behaviour) { letter in
+                ["candidates": [["content": ["role": "model", "parts": [["text": letter]]], "finishReason": "STOP"]]]
+            }
+        }
+        let port = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "test.fake-ai")
+        logger.logLevel = .error
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                port.continuation.yield(channel.localAddress?.port ?? 0)
+                port.continuation.finish()
+            },
+            logger: logger
+        )
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            var iterator = port.stream.makeAsyncIterator()
+            guard let bound = await iterator.next() else { throw CancellationError() }
+            do {
+                try await body("http://127.0.0.1:\(bound)")
+            } catch {
+                await services.triggerGracefulShutdown()
+                throw error
+            }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    private func record(_ request: Request, credential: String, gemini: Bool = false) -> Behaviour {
+        state.withLock { state in
+            state.requests.append(request.uri.path)
+            state.authorizations.append(credential)
+            return gemini ? state.gemini : state.openAI
+        }
+    }
+
+    private static func respond(_ behaviour: Behaviour, _ body: (String) -> [String: Any]) async throws -> Response {
+        var letter = ""
+        switch behaviour {
+        case .letter(let text):
+            letter = text
+        case .status(let code):
+            let error = #"{"error": {"message": "the fake provider failed on purpose", "code": \#(code)}}"#
+            return Response(status: .init(code: code), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: error)))
+        case .slow(let delay):
+            try await Task.sleep(for: delay)
+            letter = String(repeating: "Too late. ", count: 40)
+        }
+        let data = try JSONSerialization.data(withJSONObject: body(letter))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,130 @@
+import AsyncHTTPClient
+import Foundation
+import LetterGeneration
+import PostgresNIO
+import Queue
+import Store
+import Testing
+import TestSupport
+import Worker
+
+/// The letter worker against real Redis and PostgreSQL, with a fake OpenAI/Gemini server on loopback.
+@Suite struct LetterGenerationTests {
+    static let offer = LetterComposerTests.mobileOffer
+    static let aiLetter = "Madame, Monsieur,\n\n" + String(repeating: "Lettre écrite par le fournisseur d'IA pour ce poste. ", count: 6) + "\n\nCordialement,\nAda Martin"
+
+    /// Runs the platform with a letters worker whose providers are the fake server, configured by `environment`.
+    func withLetters(_ environment: [String: String], fake: FakeAIServer, _ body: (JobQueue, PostgresClient) async throws -> Void) async throws {
+        try await fake.run { base in
+            var variables = environment
+            for (name, value) in variables { variables[name] = value.replacingOccurrences(of: "{base}", with: base) }
+            let settings = try LetterProviderSettings(environment: variables)
+            try await withPlatform(types: [.letters], register: { registry, store in
+                registry.register(LetterGenerateJob(store: store, writer: LetterWriter(settings: settings, http: .shared)))
+            }, body)
+        }
+    }
+
+    static let openAIOnly = ["OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "{base}/v1", "OPENAI_MODEL": "gpt-test", "MAX_RESPONSE_TIME": "0.5"]
+    static let both = openAIOnly.merging(["GOOGLE_API_KEY": "g-test", "GEMINI_BASE_URL": "{base}/v1beta", "GEMINI_MODEL": "gemini-test"]) { $1 }
+
+    func letterJob(_ user: UUID, maxAttempts: Int? = nil) throws -> JobEnvelope {
+        var job = try JobEnvelope(LetterGenerateJob.self, LetterRequest(
+            userID: user, jobOfferText: Self.offer, tone: .enthusiastic,
+            candidate: Candidate(name: "Ada Martin", experiences: [.init(title: "développeuse mobile", company: "Globex", years: 4)], skills: ["Swift", "Git", "Docker"])
+        ))
+        if let maxAttempts { job.maxAttempts = maxAttempts }
+        return job
+    }
+
+    @Test func aProviderLetterIsStoredWithItsProviderTotalsAndEvent() async throws {
+        let fake = FakeAIServer()
+        fake.answer(openAI: .letter(Self.aiLetter))
+        try await withLetters(Self.openAIOnly, fake: fake) { queue, client in
+            let user = try await signUp(client, name: "Ada")
+            let job = try letterJob(user.id)
+            try await queue.enqueue(job)
+            try await eventually("the letter is stored") { try await queue.stats(queue: "letters").completed == 1 }
+            #expect(try await text(client, "SELECT generated_letter FROM public.letter_generations WHERE user_id = \(user.id)") == Self.aiLetter)
+            #expect(try await text(client, "SELECT ai_optimization_level FROM public.letter_generations WHERE user_id = \(user.id)") == "openai:gpt-test")
+            #expect(try await text(client, "SELECT generation_type FROM public.letter_generations WHERE user_id = \(user.id)") == "standard")
+            #expect(try await scalar(client, "SELECT total_letters_generated FROM public.profiles WHERE id = \(user.id)") == 1)
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_events WHERE event_id = \(job.id) AND event_type = 'letter.generated' AND payload ->> 'written_by' = 'openai:gpt-test'") == 1)
+            #expect(try await scalar(client, "SELECT letters_generated_used FROM public.user_usage_limits WHERE user_id = \(user.id)") == 1)
+            #expect(fake.requests == ["/v1/chat/completions"])
+            #expect(fake.authorizations == ["Bearer sk-test"])
+        }
+    }
+
+    @Test func anHTTP500FallsToTheNextProviderAndATimeoutToTheComposer() async throws {
+        let fake = FakeAIServer()
+        fake.answer(openAI: .status(500), gemini: .letter(Self.aiLetter))
+        try await withLetters(Self.both, fake: fake) { queue, client in
+            let user = try await signUp(client, name: "Ada")
+            try await queue.enqueue(try letterJob(user.id))
+            try await eventually("the first letter is stored") { try await queue.stats(queue: "letters").completed == 1 }
+            #expect(try await text(client, "SELECT ai_optimization_level FROM public.letter_generations WHERE user_id = \(user.id)") == "gemini:gemini-test")
+            #expect(fake.requests == ["/v1/chat/completions", "/v1beta/models/gemini-test:generateContent"])
+            #expect(fake.authorizations.last == "g-test")
+
+            // Both providers now fail: OpenAI with a 500, Gemini by answering after MAX_RESPONSE_TIME.
+            fake.answer(gemini: .slow(.seconds(3)))
+            try await client.query("DELETE FROM public.letter_generations WHERE user_id = \(user.id)")
+            try await queue.enqueue(try letterJob(user.id))
+            try await eventually("the second letter is stored") { try await queue.stats(queue: "letters").completed == 2 }
+            let letter = try #require(try await text(client, "SELECT generated_letter FROM public.letter_generations WHERE user_id = \(user.id)"))
+            #expect(try await text(client, "SELECT ai_optimization_level FROM public.letter_generations WHERE user_id = \(user.id)") == LetterWriter.composerLabel)
+            #expect(letter.contains("Acme Mobile"))
+            #expect(letter.contains("développeur iOS"))
+            #expect(letter.hasPrefix("Ada Martin"))
+        }
+    }
+
+    @Test func withoutFallbackAFailingProviderRetriesThenGoesDeadWithItsError() async throws {
+        let fake = FakeAIServer()
+        fake.answer(openAI: .status(500))
+        try await withLetters(Self.openAIOnly.merging(["ENABLE_CLOUD_FALLBACK": "false"]) { $1 }, fake: fake) { queue, client in
+            let user = try await signUp(client, name: "Ada")
+            let job = try letterJob(user.id, maxAttempts: 2)
+            try await queue.enqueue(job)
+            try await eventually("the job is dead", timeout: .seconds(20)) { try await queue.stats(queue: "letters").dead == 1 }
+            let dead = try #require(try await queue.deadJobs(queue: "letters").first)
+            #expect(dead.id == job.idString)
+            #expect(dead.attempts == 2)
+            #expect(dead.error.contains("openai:gpt-test: HTTP 500"))
+            #expect(fake.requests.count == 2)
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.letter_generations") == 0)
+            // Failed runs use no quota.
+            #expect(try await scalar(client, "SELECT coalesce(sum(letters_generated_used), 0)::int FROM public.user_usage_limits WHERE user_id = \(user.id)") == 0)
+        }
+    }
+
+    @Test func aFreeUsersThirdLetterOfTheMonthIsRefusedNamingTheLimit() async throws {
+        let fake = FakeAIServer()
+        // No key at all: the composer writes every letter.
+        try await withLetters([:], fake: fake) { queue, client in
+            let user = try await signUp(client, name: "Ada")
+            for _ in 0..<2 { try await queue.enqueue(try letterJob(user.id)) }
+            try await eventually("two letters stored") { try await queue.stats(queue: "letters").completed == 2 }
+            let third = try letterJob(user.id)
+            try await queue.enqueue(third)
+            try await eventually("the third is refused") { try await queue.stats(queue: "letters").dead == 1 }
+            let dead = try #require(try await queue.deadJobs(queue: "letters").first)
+            #expect(dead.id == third.idString)
+            #expect(dead.error.contains("letters_generated limit is 2"))
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.letter_generations WHERE user_id = \(user.id)") == 2)
+            #expect(try await scalar(client, "SELECT total_letters_generated FROM public.profiles WHERE id = \(user.id)") == 2)
+            #expect(fake.requests.isEmpty)
+        }
+    }
+
+    @Test func badSettingsNameTheVariable() {
+        #expect(throws: LetterSettingError.self) { try LetterProviderSettings(environment: ["MAX_RESPONSE_TIME": "soon"]) }
+        do {
+            _ = try LetterProviderSettings(environment: ["OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "ftp://x"])
+            Issue.record("a non-http base URL should be refused")
+        } catch {
+            #expect(error.variable == "OPENAI_BASE_URL")
+        }
+    }
+}
