@@ -59,7 +59,7 @@ struct Wording: Sendable {
 
     func subject(_ role: String?) -> String {
         switch (french, role) {
-        case (true, let role?): "Objet : candidature au poste de \(role)"
+        case (true, let role?): "Objet : candidature au poste \(Self.de(role))"
         case (true, nil): "Objet : candidature spontanée"
         case (false, let role?): "Subject: application for the \(role) position"
         case (false, nil): "Subject: application"
@@ -69,7 +69,7 @@ struct Wording: Sendable {
     var salutation: String { french ? "Madame, Monsieur," : "Dear Hiring Manager," }
 
     func opening(_ tone: LetterTone, role: String?, company: String?) -> String {
-        let position = role.map { french ? "le poste de \($0)" : "the \($0) position" } ?? (french ? "ce poste" : "this position")
+        let position = role.map { french ? "le poste \(Self.de($0))" : "the \($0) position" } ?? (french ? "ce poste" : "this position")
         let at = company.map { french ? " chez \($0)" : " at \($0)" } ?? ""
         switch (french, tone) {
         case (true, .enthusiastic): return "C'est avec un réel enthousiasme que je vous adresse ma candidature pour \(position)\(at). Votre offre correspond exactement au type de mission dans lequel je donne le meilleur de moi-même."
@@ -91,7 +91,7 @@ struct Wording: Sendable {
         case (true, let company?, let years?): sentences.append("En tant que \(latest.title) chez \(company) pendant \(years), j'ai acquis une expérience directement utile à ce poste.")
         case (true, let company?, nil): sentences.append("En tant que \(latest.title) chez \(company), j'ai acquis une expérience directement utile à ce poste.")
         case (true, nil, let years?): sentences.append("Mon expérience de \(years) comme \(latest.title) m'a apporté des acquis directement utiles à ce poste.")
-        case (true, nil, nil): sentences.append("Mon expérience de \(latest.title) m'a apporté des acquis directement utiles à ce poste.")
+        case (true, nil, nil): sentences.append("Mon expérience \(Self.de(latest.title)) m'a apporté des acquis directement utiles à ce poste.")
         case (false, let company?, let years?): sentences.append("As \(latest.title) at \(company) for \(years), I gained experience that bears directly on this role.")
         case (false, let company?, nil): sentences.append("As \(latest.title) at \(company), I gained experience that bears directly on this role.")
         case (false, nil, let years?): sentences.append("My \(years) as \(latest.title) gave me experience that bears directly on this role.")
@@ -99,19 +99,21 @@ struct Wording: Sendable {
         }
         if let highlight = latest.highlight?.trimmingCharacters(in: .whitespacesAndNewlines), !highlight.isEmpty {
             let sentence = highlight.hasSuffix(".") ? highlight : highlight + "."
-            sentences.append((french ? "J'y ai notamment mené ceci : " : "In particular: ") + Self.lowercasingFirst(sentence, when: french))
+            sentences.append((french ? "Réalisation marquante : " : "One achievement stands out: ") + sentence)
         }
         let earlier = experiences.dropFirst().prefix(2).map { experience in
             experience.company.map { french ? "\(experience.title) chez \($0)" : "\(experience.title) at \($0)" } ?? experience.title
         }
         if !earlier.isEmpty {
             let list = Keywords.sentenceList(Array(earlier), and: and)
-            sentences.append(french ? "Auparavant, mes fonctions de \(list) ont élargi ma vision du métier." : "Before that, my work as \(list) broadened my view of the field.")
+            sentences.append(french ? "Auparavant, mes fonctions \(Self.de(list)) ont élargi ma vision du métier." : "Before that, my work as \(list) broadened my view of the field.")
         }
         return sentences.joined(separator: " ")
     }
 
     func skills(matched: [String], candidateSkills: [String], missing: [String]) -> String {
+        let matched = matched.map { SkillVocabulary.displayName($0, french: french) }
+        let missing = missing.map { SkillVocabulary.displayName($0, french: french) }
         var sentences: [String] = []
         if !matched.isEmpty {
             let list = Keywords.sentenceList(Array(matched.prefix(5)), and: and)
@@ -131,7 +133,7 @@ struct Wording: Sendable {
         if !missing.isEmpty, !(matched.isEmpty && candidateSkills.isEmpty) {
             let list = Keywords.sentenceList(Array(missing.prefix(3)), and: and)
             sentences.append(french
-                ? "Quant à \(list), j'ai à cœur de monter rapidement en compétence sur ces sujets."
+                ? "J'ai également à cœur de monter rapidement en compétence sur les autres points de l'offre : \(list)."
                 : "As for \(list), I am committed to getting up to speed quickly.")
         }
         return sentences.joined(separator: " ")
@@ -166,8 +168,9 @@ struct Wording: Sendable {
         return french ? "\(number) an\(plural ? "s" : "")" : "\(number) year\(value == 1 ? "" : "s")"
     }
 
-    private static func lowercasingFirst(_ text: String, when condition: Bool) -> String {
-        guard condition, let first = text.first, text.dropFirst().first?.isLowercase == true else { return text }
-        return first.lowercased() + text.dropFirst()
+    /// French `de` before a word: `de Globex`, `d'ingénieur`.
+    static func de(_ word: String) -> String {
+        guard let first = Keywords.fold(String(word.prefix(1))).first, "aeiouy".contains(first) else { return "de \(word)" }
+        return "d'\(word)"
     }
 }

@@ -8,6 +8,14 @@ public enum SkillVocabulary {
         public let name: String
         /// Folded spellings found in text.
         public let spellings: [String]
+        /// How French letters name it, when not as ``name``.
+        public let frenchName: String?
+    }
+
+    /// How a letter in French (or not) names the skill called `name`.
+    public static func displayName(_ name: String, french: Bool) -> String {
+        guard french else { return name }
+        return skills.first { $0.name == name }?.frenchName ?? name
     }
 
     /// Every recognised skill.
@@ -42,5 +50,16 @@ public enum SkillVocabulary {
         ("organisation", ["sens de l'organisation", "rigueur", "organizational skills"]),
         ("English", ["anglais", "english"]), ("French", ["francais", "french"]), ("German", ["allemand", "german"]),
         ("Spanish", ["espagnol", "spanish"]),
-    ].map { Skill(name: $0.0, spellings: $0.1) }
+    ].map { Skill(name: $0.0, spellings: $0.1, frenchName: frenchNames[$0.0]) }
+
+    /// French names of the skills whose name is English words.
+    private static let frenchNames: [String: String] = [
+        "REST APIs": "API REST", "machine learning": "apprentissage automatique", "data analysis": "analyse de données",
+        "UX design": "design UX", "UI design": "design d'interface", "SEO": "référencement naturel",
+        "digital marketing": "marketing digital", "social media": "réseaux sociaux", "project management": "gestion de projet",
+        "team management": "management d'équipe", "testing": "tests automatisés", "security": "cybersécurité",
+        "accounting": "comptabilité", "sales": "vente", "customer relations": "relation client", "negotiation": "négociation",
+        "teamwork": "travail en équipe", "autonomy": "autonomie", "problem solving": "résolution de problèmes",
+        "English": "anglais", "French": "français", "German": "allemand", "Spanish": "espagnol",
+    ]
 }

@@ -58,7 +58,7 @@ import Testing
     @Test func frenchAndEnglishLettersAreWholeLetters() {
         let (french, _) = letter(Self.dataOffer, .fr, tone: .formal)
         for part in ["Ada Martin\nada@example.org", "Le ", "Madame, Monsieur,", "En tant que software engineer chez Globex pendant 4 ans",
-                     "Auparavant, mes fonctions de intern chez Initech", "Quant à", "Je vous prie d'agréer", "salutations distinguées."] {
+                     "Auparavant, mes fonctions d'intern chez Initech", "les autres points de l'offre :", "Réalisation marquante : Led the rewrite of the payment app.", "Je vous prie d'agréer", "salutations distinguées."] {
             #expect(french.contains(part), "French letter lacks \(part)")
         }
         let (english, _) = letter(Self.mobileOffer, .en, tone: .enthusiastic)
@@ -68,6 +68,14 @@ import Testing
         }
         #expect(!english.contains("Madame") && !french.contains("Dear"))
         #expect(french.split(separator: "\n\n").count >= 8)
+    }
+
+    @Test func frenchLettersNameSkillsInFrenchAndElideBeforeAVowel() {
+        let offer = "Poste : Ingénieur logiciel\nEntreprise : Initech\nVous maîtrisez les tests automatisés, le travail en équipe et l'anglais."
+        let (french, analysis) = letter(offer, .fr)
+        #expect(analysis.missingSkills == ["testing", "teamwork", "English"])
+        #expect(french.contains("Objet : candidature au poste d'Ingénieur logiciel"))
+        #expect(french.contains("les autres points de l'offre : tests automatisés, travail en équipe et anglais."))
     }
 
     @Test func anOfferWithoutLabelsStillGetsAPersonalLetter() {
