@@ -32,7 +32,7 @@ public struct JobRecord: Sendable, Equatable {
 }
 
 /// A job in the dead set.
-public struct DeadJob: Sendable, Equatable {
+public struct DeadJob: Sendable, Equatable, Encodable {
     /// The job id.
     public var id: String
     /// The job type, when known.

@@ -146,3 +146,27 @@ public struct PhoenixStore: Sendable {
             """, logger: logger)
     }
 }
+
+/// A job's row in `phoenix_job_runs`, for status pages.
+public struct JobRunSummary: Sendable, Equatable {
+    /// `completed` or `failed`.
+    public var status: String
+    public var attempt: Int
+    public var durationMilliseconds: Int?
+    /// The handler's JSON result summary, as text.
+    public var result: String?
+    public var error: String?
+}
+
+extension PhoenixStore {
+    /// The recorded run of job `jobID`, if it has run.
+    public func run(jobID: UUID) async throws -> JobRunSummary? {
+        let rows = try await client.query("""
+            SELECT status, attempt, duration_ms, result::text, error FROM public.phoenix_job_runs WHERE job_id = \(jobID)
+            """, logger: PhoenixStore.quiet)
+        for try await (status, attempt, duration, result, error) in rows.decode((String, Int32, Int32?, String?, String?).self) {
+            return JobRunSummary(status: status, attempt: Int(attempt), durationMilliseconds: duration.map(Int.init), result: result, error: error)
+        }
+        return nil
+    }
+}

@@ -61,8 +61,8 @@ struct Enqueue: AsyncParsableCommand {
     }
 
     private func singleJob() throws -> JobEnvelope {
-        let payloadValue = try parseJSON(payload, what: "--payload")
-        return try build(type: type ?? "", payload: payloadValue, queue: queue, delay: delay, priority: priority, idempotencyKey: idempotencyKey, correlationId: nil, what: "job")
+        let submission = JobSubmission(type: type ?? "", payload: try parseJSON(payload, what: "--payload"), queue: queue, delaySeconds: delay, priority: priority, idempotencyKey: idempotencyKey)
+        return try envelope(submission, what: "job")
     }
 
     private func readJobs(_ path: String) throws -> [JobEnvelope] {
@@ -72,43 +72,18 @@ struct Enqueue: AsyncParsableCommand {
             let text = line.trimmingCharacters(in: .whitespaces)
             guard !text.isEmpty else { continue }
             let what = "\(path):\(lineIndex + 1)"
-            guard case .object(let fields) = try parseJSON(text, what: what) else { throw InputError("\(what): expected a JSON object") }
-            guard case .string(let type)? = fields["type"] else { throw InputError("\(what): missing string field 'type'") }
-            func string(_ key: String) throws -> String? {
-                switch fields[key] {
-                case nil, .null?: return nil
-                case .string(let value)?: return value
-                default: throw InputError("\(what): field '\(key)' must be a string")
-                }
+            do {
+                jobs.append(try envelope(JobSubmission(json: try parseJSON(text, what: what)), what: what))
+            } catch let error as JobSubmissionError {
+                throw InputError("\(what): \(error)")
             }
-            func number(_ key: String) throws -> Double? {
-                switch fields[key] {
-                case nil, .null?: return nil
-                case .number(let value)?: return value
-                default: throw InputError("\(what): field '\(key)' must be a number")
-                }
-            }
-            jobs.append(try build(
-                type: type, payload: fields["payload"] ?? .object([:]), queue: try string("queue"), delay: try number("delaySeconds"),
-                priority: Int(try number("priority") ?? 0), idempotencyKey: try string("idempotencyKey"),
-                correlationId: try string("correlationId"), what: what
-            ))
         }
         return jobs
     }
 
-    private func build(type: String, payload: JSONValue, queue: String?, delay: Double?, priority: Int, idempotencyKey: String?, correlationId: String?, what: String) throws -> JobEnvelope {
+    private func envelope(_ submission: JobSubmission, what: String) throws -> JobEnvelope {
         do {
-            var job = try jobCatalog().makeJob(type: type, payload: payload, queue: queue)
-            if let delay { job.runAt = job.enqueuedAt.addingTimeInterval(delay) }
-            job.priority = priority
-            job.idempotencyKey = idempotencyKey
-            job.correlationId = correlationId
-            job.enqueuedBy = "cli"
-            try job.validate()
-            return job
-        } catch let error as ValidationError {
-            throw error
+            return try submission.envelope(catalog: jobCatalog(), enqueuedBy: "cli")
         } catch {
             throw InputError("\(what): \(error)")
         }

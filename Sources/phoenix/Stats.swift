@@ -17,20 +17,6 @@ struct Stats: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds after which a silent worker counts as gone.")
     var staleAfter: Double = 30
 
-    /// What `--json` prints.
-    struct Snapshot: Encodable {
-        struct QueueRow: Encodable {
-            let queue: String
-            let ready, delayed, leased, dead: Int
-            let paused: Bool
-            let oldestReadySeconds: Double?
-            let enqueued, completed, failed, buried, cancelled: Int
-            let completedLastMinute, failedLastMinute: Int
-        }
-        let queues: [QueueRow]
-        let workers: [WorkerInfo]
-    }
-
     func run() async throws {
         let settings = Settings()
         try bootstrapLogging(settings)
@@ -51,22 +37,11 @@ struct Stats: AsyncParsableCommand {
         } while watch
     }
 
-    private func collect(_ engine: JobQueue) async throws -> Snapshot {
-        let names = Set(try await engine.queues()).union(WorkerType.allCases.map(\.queue)).sorted()
-        var rows: [Snapshot.QueueRow] = []
-        for name in names {
-            let stats = try await engine.stats(queue: name, minutes: 1)
-            rows.append(.init(
-                queue: name, ready: stats.ready, delayed: stats.delayed, leased: stats.leased, dead: stats.dead, paused: stats.paused,
-                oldestReadySeconds: stats.oldestReadyAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
-                enqueued: stats.enqueued, completed: stats.completed, failed: stats.failed, buried: stats.buried, cancelled: stats.cancelled,
-                completedLastMinute: stats.completedPerMinute.last ?? 0, failedLastMinute: stats.failedPerMinute.last ?? 0
-            ))
-        }
-        return Snapshot(queues: rows, workers: try await engine.liveWorkers(staleAfter: .seconds(staleAfter)))
+    private func collect(_ engine: JobQueue) async throws -> QueueOverview {
+        try await engine.overview(alwaysListed: WorkerType.allCases.map(\.queue), staleAfter: .seconds(staleAfter))
     }
 
-    private func render(_ snapshot: Snapshot) -> String {
+    private func render(_ snapshot: QueueOverview) -> String {
         let queueTable = Table(
             header: ["QUEUE", "READY", "DELAYED", "LEASED", "DEAD", "PAUSED", "OLDEST", "DONE/MIN", "FAIL/MIN", "COMPLETED", "FAILED"],
             rows: snapshot.queues.map { row in

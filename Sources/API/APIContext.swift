@@ -1,0 +1,26 @@
+public import Hummingbird
+
+/// The request context of the API: Hummingbird's core storage plus the caller, once authenticated.
+public struct APIContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The verified caller; set by ``AuthMiddleware`` on every `/v1` route.
+    public var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        identity = nil
+    }
+
+    /// The caller, for handlers behind ``AuthMiddleware``.
+    func caller() throws(APIError) -> Identity {
+        guard let identity else { throw .unauthorized("this route needs a Bearer token") }
+        return identity
+    }
+
+    /// The caller, who must be a service (`service_role`).
+    func service() throws(APIError) -> Identity {
+        let identity = try caller()
+        guard identity.role == .serviceRole else { throw .forbidden("this route needs a service_role token") }
+        return identity
+    }
+}

@@ -1,0 +1,56 @@
+public import Hummingbird
+public import Logging
+public import Queue
+public import Redis
+public import Store
+public import Worker
+
+/// The settings of `phoenix serve` beyond the dependencies.
+public struct APIConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Largest request body, in bytes (413 above).
+    public var bodyLimit: Int
+    /// Requests per minute per caller (429 above).
+    public var rateLimitPerMinute: Int
+
+    public init(host: String = "0.0.0.0", port: Int = 8080, bodyLimit: Int = 1 << 20, rateLimitPerMinute: Int = 600) {
+        self.host = host
+        self.port = port
+        self.bodyLimit = bodyLimit
+        self.rateLimitPerMinute = rateLimitPerMinute
+    }
+}
+
+/// The HTTP front: the router with every route and middleware, as a Hummingbird application.
+public enum APIServer {
+    /// The router: errors as JSON everywhere; `/health` and `/ready` open; `/v1/*` behind a Bearer token
+    /// and the per-caller rate limit.
+    public static func router(
+        configuration: APIConfiguration, queue: JobQueue, catalog: JobRegistry, store: PhoenixStore, verifier: TokenVerifier,
+        rules: UserJobRules = .phoenix
+    ) -> Router<APIContext> {
+        let router = Router(context: APIContext.self)
+        router.middlewares.add(ErrorMiddleware<APIContext>())
+        HealthRoutes(redis: queue.redis.configuration, store: store).add(to: router)
+        let v1 = router.group("v1")
+            .add(middleware: AuthMiddleware(verifier: verifier))
+            .add(middleware: RateLimitMiddleware(redis: queue.redis, prefix: queue.keys.prefix, limit: configuration.rateLimitPerMinute))
+        JobRoutes(queue: queue, catalog: catalog, store: store, rules: rules, bodyLimit: configuration.bodyLimit).add(to: v1)
+        AdminRoutes(queue: queue, knownQueues: WorkerType.allCases.map(\.queue), bodyLimit: configuration.bodyLimit).add(to: v1)
+        return router
+    }
+
+    /// The application serving `router` on the configured address (run it in a `ServiceGroup`).
+    public static func application(
+        router: Router<APIContext>, configuration: APIConfiguration, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "phoenix-jobs"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger
+        )
+    }
+}

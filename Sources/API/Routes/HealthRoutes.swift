@@ -1,0 +1,56 @@
+import Foundation
+public import Hummingbird
+import PostgresNIO
+public import Redis
+import Queue
+public import Store
+
+/// `GET /health` (the process answers) and `GET /ready` (Redis and PostgreSQL answer), without a token.
+public struct HealthRoutes: Sendable {
+    /// A client of its own with short timeouts, so that a Redis outage answers 503 in about a second
+    /// instead of waiting out the main client's reconnect timeout.
+    let redis: RedisClient
+    let store: PhoenixStore
+
+    public init(redis configuration: RedisConfiguration, store: PhoenixStore) {
+        var probe = configuration
+        probe.connectTimeout = .seconds(1)
+        probe.commandTimeout = .seconds(1)
+        probe.reconnectTimeout = .milliseconds(500)
+        redis = RedisClient(configuration: probe, poolSize: 1)
+        self.store = store
+    }
+
+    public func add(to router: Router<APIContext>) {
+        router.get("health") { _, _ in
+            Response.json(.object(["status": .string("healthy"), "timestamp": .string(Date().formatted(.iso8601))]))
+        }
+        router.get("ready") { _, context in
+            let probe = redis
+            async let redisCheck = check { try await probe.send("PING") }
+            async let postgresCheck = check { try await store.client.query("SELECT 1", logger: context.logger) }
+            let (redisError, postgresError) = await (redisCheck, postgresCheck)
+            let ready = redisError == nil && postgresError == nil
+            let body = JSONValue.object([
+                "status": .string(ready ? "ready" : "unavailable"),
+                "redis": .string(redisError ?? "ok"), "postgres": .string(postgresError ?? "ok"),
+            ])
+            return Response.json(body, status: ready ? .ok : .serviceUnavailable)
+        }
+    }
+
+    /// nil when `probe` succeeds within 2 seconds, else why not.
+    private func check(_ probe: @escaping @Sendable () async throws -> some Sendable) async -> String? {
+        do {
+            return try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask { _ = try await probe(); return nil }
+                group.addTask { try await Task.sleep(for: .seconds(2)); return "no answer within 2 s" }
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+        } catch {
+            return "\(error)"
+        }
+    }
+}

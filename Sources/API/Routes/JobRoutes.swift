@@ -1,0 +1,156 @@
+import Foundation
+public import Hummingbird
+public import Queue
+public import Store
+public import Worker
+
+/// `/v1/jobs` and `/v1/events`: submit jobs (one or a batch), read a job's status, cancel a waiting job.
+public struct JobRoutes: Sendable {
+    let queue: JobQueue
+    let catalog: JobRegistry
+    let store: PhoenixStore
+    let rules: UserJobRules
+    /// Largest request body, in bytes.
+    let bodyLimit: Int
+    /// Most jobs in one batch.
+    static let maxBatch = 1000
+
+    public init(queue: JobQueue, catalog: JobRegistry, store: PhoenixStore, rules: UserJobRules = .phoenix, bodyLimit: Int) {
+        self.queue = queue
+        self.catalog = catalog
+        self.store = store
+        self.rules = rules
+        self.bodyLimit = bodyLimit
+    }
+
+    /// Adds the routes to `group` (already behind authentication).
+    public func add(to group: RouterGroup<APIContext>) {
+        group.post("jobs") { request, context in try await submit(request, context) }
+        group.post("jobs/batch") { request, context in try await submitBatch(request, context) }
+        group.get("jobs/{id}") { request, context in try await status(context) }
+        group.delete("jobs/{id}") { request, context in try await cancel(context) }
+        group.post("events") { request, context in try await publishEvent(request, context) }
+    }
+
+    private func submit(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let job = try envelope(try JobSubmission.parse(try await request.json(limit: bodyLimit)), for: try context.caller())
+        let result = try await queue.enqueue(job)
+        return accepted(result)
+    }
+
+    private func publishEvent(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let submission = JobSubmission(type: "event.publish", payload: try await request.json(limit: bodyLimit))
+        let result = try await queue.enqueue(try envelope(submission, for: try context.caller()))
+        return accepted(result)
+    }
+
+    private func submitBatch(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let caller = try context.caller()
+        guard case .array(let items)? = try await request.json(limit: bodyLimit).objectValue?["jobs"] else {
+            throw APIError.badRequest("invalid_request", "expected {\"jobs\": [ {\"type\": …, \"payload\": {…}}, … ]}")
+        }
+        guard (1...Self.maxBatch).contains(items.count) else {
+            throw APIError.badRequest("invalid_request", "a batch holds 1 to \(Self.maxBatch) jobs, got \(items.count)")
+        }
+        // Every job is checked before any is enqueued: a batch goes in whole or not at all.
+        var jobs: [JobEnvelope] = []
+        for (index, item) in items.enumerated() {
+            jobs.append(try entry(item, at: index, for: caller))
+        }
+        let results = try await queue.enqueue(jobs)
+        let body = JSONValue.object(["jobs": .array(results.map(Self.summary))])
+        return .json(body, status: .accepted)
+    }
+
+    private func status(_ context: APIContext) async throws -> Response {
+        let caller = try context.caller()
+        let id = try Self.jobID(context)
+        guard let record = try await queue.job(id: id.uuidString.lowercased()),
+              let envelope = record.envelope, rules.allows(caller, type: envelope.type, payload: envelope.payload) else {
+            throw APIError.notFound("no job \(id.uuidString.lowercased()) (or not yours)")
+        }
+        let run = try await store.run(jobID: id)
+        var body: [String: JSONValue] = [
+            "id": .string(record.id), "type": .string(envelope.type), "queue": .string(envelope.queue), "state": .string(record.state.rawValue),
+            "attempt": .number(Double(record.attempt)), "max_attempts": .number(Double(record.maxAttempts)),
+            "last_error": record.lastError.map(JSONValue.string) ?? .null,
+            "enqueued_at": .string(envelope.enqueuedAt.formatted(.iso8601)),
+            "started_at": record.startedAt.map { .string($0.formatted(.iso8601)) } ?? .null,
+            "finished_at": record.finishedAt.map { .string($0.formatted(.iso8601)) } ?? .null,
+            "progress": record.progress.map(JSONValue.number) ?? .null,
+            "progress_message": record.progressMessage.map(JSONValue.string) ?? .null,
+        ]
+        body["result"] = run?.result.flatMap { try? JSONValue.parse(Array($0.utf8)) } ?? .null
+        body["duration_ms"] = run?.durationMilliseconds.map { .number(Double($0)) } ?? .null
+        return .json(.object(body))
+    }
+
+    private func cancel(_ context: APIContext) async throws -> Response {
+        let caller = try context.caller()
+        let id = try Self.jobID(context).uuidString.lowercased()
+        guard let record = try await queue.job(id: id), let envelope = record.envelope,
+              rules.allows(caller, type: envelope.type, payload: envelope.payload) else {
+            throw APIError.notFound("no job \(id) (or not yours)")
+        }
+        switch try await queue.cancel(id: id) {
+        case .cancelled:
+            return .json(.object(["id": .string(id), "state": .string(JobState.cancelled.rawValue)]))
+        case .notFound:
+            throw APIError.notFound("no job \(id)")
+        case .notCancellable(let state):
+            throw APIError(.conflict, "not_cancellable", "job \(id) is \(state.rawValue); only waiting jobs (ready or delayed) can be cancelled")
+        }
+    }
+
+    /// The envelope of a batch's entry `index`; errors name the entry.
+    private func entry(_ item: JSONValue, at index: Int, for caller: Identity) throws(APIError) -> JobEnvelope {
+        do throws(APIError) {
+            return try envelope(try JobSubmission.parse(item), for: caller)
+        } catch {
+            throw APIError(error.status, error.code, "jobs[\(index)]: \(error.message)")
+        }
+    }
+
+    /// The envelope of a submission by `caller`, or why it is refused.
+    private func envelope(_ submission: JobSubmission, for caller: Identity) throws(APIError) -> JobEnvelope {
+        let job: JobEnvelope
+        do {
+            job = try submission.envelope(catalog: catalog, enqueuedBy: caller.subject)
+        } catch {
+            throw APIError(.unprocessableContent, "invalid_job", error.description)
+        }
+        guard rules.allows(caller, type: job.type, payload: job.payload) else { throw rules.refusal(caller, type: job.type) }
+        return job
+    }
+
+    private func accepted(_ result: EnqueueResult) -> Response {
+        let id = result.id.uuidString.lowercased()
+        return .json(Self.summary(result), status: .accepted, headers: [.location: "/v1/jobs/\(id)"])
+    }
+
+    private static func summary(_ result: EnqueueResult) -> JSONValue {
+        let id = result.id.uuidString.lowercased()
+        return .object(["id": .string(id), "created": .bool(result.created), "status_url": .string("/v1/jobs/\(id)")])
+    }
+
+    private static func jobID(_ context: APIContext) throws(APIError) -> UUID {
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
+            throw .badRequest("invalid_id", "the job id must be a UUID")
+        }
+        return id
+    }
+}
+
+extension JobSubmission {
+    /// A submission from a request body, its format errors as 400s.
+    static func parse(_ json: JSONValue) throws(APIError) -> JobSubmission {
+        do {
+            return try JobSubmission(json: json)
+        } catch {
+            throw .badRequest("invalid_request", error.description)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import API
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import Queue
+import Redis
+import ServiceLifecycle
+import Store
+import UnixSignals
+
+/// `phoenix serve`: the HTTP front, until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (jobs, events, queues, health) until SIGTERM/SIGINT.")
+
+    @Option(name: .long, help: "Address to listen on (0.0.0.0 in containers; 127.0.0.1 to stay on this machine).")
+    var host: String = "0.0.0.0"
+
+    @Option(name: .long, help: "Port to listen on (default: PORT, else 8080).")
+    var port: Int?
+
+    func run() async throws {
+        let settings = Settings()
+        try bootstrapLogging(settings)
+        let configuration = APIConfiguration(
+            host: host, port: try settings.port(override: port), bodyLimit: try settings.bodyLimit(), rateLimitPerMinute: try settings.rateLimit()
+        )
+        let auth: AuthSettings
+        do {
+            auth = try AuthSettings(environment: settings.environment)
+        } catch {
+            throw SettingError(variable: error.variable, problem: error.problem)
+        }
+        let verifier: TokenVerifier
+        do {
+            verifier = try await TokenVerifier(settings: auth)
+        } catch {
+            throw SettingError(variable: error.variable, problem: error.problem)
+        }
+        let queue = try makeQueue(settings, poolSize: 8)
+        defer { queue.redis.shutdown() }
+        let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
+        let logger = Logger(label: "phoenix.api")
+        let router = APIServer.router(configuration: configuration, queue: queue, catalog: jobCatalog(), store: PhoenixStore(client: client), verifier: verifier)
+        let app = APIServer.application(router: router, configuration: configuration, logger: logger) { port in
+            logger.info("Phoenix Jobs API listening", metadata: ["address": "\(configuration.host):\(port)"])
+        }
+        // Services stop in reverse order: the server drains before PostgreSQL closes.
+        let group = ServiceGroup(configuration: .init(services: [.init(service: client), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+extension Settings {
+    /// `PORT`, or `override`, else 8080.
+    func port(override: Int?) throws -> Int {
+        if let override { return try checkedPort(override, variable: "--port") }
+        guard let text = environment["PORT"], !text.isEmpty else { return 8080 }
+        guard let port = Int(text) else { throw SettingError(variable: "PORT", problem: "must be a port number, got '\(text)'") }
+        return try checkedPort(port, variable: "PORT")
+    }
+
+    private func checkedPort(_ port: Int, variable: String) throws -> Int {
+        guard (0...65535).contains(port) else { throw SettingError(variable: variable, problem: "must be between 0 and 65535, got \(port)") }
+        return port
+    }
+
+    /// `MAX_BODY_BYTES`: largest request body (default 1 MiB).
+    func bodyLimit() throws -> Int {
+        try positiveInteger("MAX_BODY_BYTES", default: 1 << 20, maximum: 64 << 20)
+    }
+
+    /// `RATE_LIMIT_PER_MINUTE`: requests per caller per minute (default 600).
+    func rateLimit() throws -> Int {
+        try positiveInteger("RATE_LIMIT_PER_MINUTE", default: 600, maximum: 1_000_000)
+    }
+
+    private func positiveInteger(_ variable: String, default value: Int, maximum: Int) throws -> Int {
+        guard let text = environment[variable], !text.isEmpty else { return value }
+        guard let number = Int(text), (1...maximum).contains(number) else {
+            throw SettingError(variable: variable, problem: "must be a whole number from 1 to \(maximum), got '\(text)'")
+        }
+        return number
+    }
+}

@@ -1,0 +1,131 @@
+import API
+import AsyncHTTPClient
+import Foundation
+import JWTKit
+import Logging
+import NIOCore
+import NIOHTTP1
+import PostgresNIO
+import Queue
+import ServiceLifecycle
+import Store
+import TestSupport
+import Worker
+
+/// Signs test tokens: HS256 with the test secret, ES256 with a key published in the test JWKS, and
+/// ES256 with a key nobody published.
+struct TokenMinter: Sendable {
+    static let secret = "phoenix-test-secret-of-at-least-32-bytes"
+    let hmac = JWTKeyCollection()
+    let ecdsa = JWTKeyCollection()
+    let stranger = JWTKeyCollection()
+    let jwksJSON: String
+
+    init() async {
+        await hmac.add(hmac: HMACKey(from: Self.secret), digestAlgorithm: .sha256)
+        let key = ES256PrivateKey()
+        await ecdsa.add(ecdsa: key, kid: "phoenix-test")
+        await stranger.add(ecdsa: ES256PrivateKey(), kid: "phoenix-test")
+        let parameters = key.parameters!
+        jwksJSON = #"{"keys": [{"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": "phoenix-test", "x": "\#(parameters.x)", "y": "\#(parameters.y)"}]}"#
+    }
+
+    struct Claims: JWTPayload {
+        var sub: SubjectClaim?
+        var exp: ExpirationClaim
+        var aud: AudienceClaim?
+        var role: String
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    enum Signer { case hmac, ecdsa, stranger }
+
+    func token(_ signer: Signer = .hmac, role: String = "authenticated", user: UUID? = UUID(), audience: String? = "authenticated", expiresIn: TimeInterval = 600) async throws -> String {
+        let claims = Claims(sub: user.map { SubjectClaim(value: $0.uuidString.lowercased()) }, exp: .init(value: Date().addingTimeInterval(expiresIn)), aud: audience.map { AudienceClaim(value: [$0]) }, role: role)
+        switch signer {
+        case .hmac: return try await hmac.sign(claims)
+        case .ecdsa: return try await ecdsa.sign(claims, kid: "phoenix-test")
+        case .stranger: return try await stranger.sign(claims, kid: "phoenix-test")
+        }
+    }
+
+    /// A service token (no subject, no audience, as Supabase's service key).
+    func service(_ signer: Signer = .hmac) async throws -> String {
+        try await token(signer, role: "service_role", user: nil, audience: nil)
+    }
+}
+
+/// A response: status and JSON body.
+struct Reply {
+    let status: Int
+    let json: JSONValue
+    let headers: HTTPHeaders
+
+    subscript(_ key: String) -> JSONValue? { json.objectValue?[key] }
+    var errorCode: String? {
+        guard case .string(let code)? = json.objectValue?["error"]?.objectValue?["code"] else { return nil }
+        return code
+    }
+}
+
+/// A live API server (real socket) over a fresh database and a queue under its own prefix, with a
+/// diagnostics worker running, for the duration of `body`.
+struct LiveAPI {
+    let base: String
+    let queue: JobQueue
+    let client: PostgresClient
+    let minter: TokenMinter
+
+    static func run(auth: (TokenMinter) -> AuthSettings = { AuthSettings(hmacSecret: TokenMinter.secret, jwksJSON: $0.jwksJSON) },
+                    configuration: APIConfiguration = APIConfiguration(host: "127.0.0.1", port: 0, bodyLimit: 64 * 1024, rateLimitPerMinute: 1000),
+                    _ body: (LiveAPI) async throws -> Void) async throws {
+        let minter = await TokenMinter()
+        try await TestPostgres.withMigratedDatabase { client in
+            let queue = JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("api")))
+            var catalog = JobRegistry()
+            DiagnosticJobs.register(in: &catalog)
+            let verifier = try await TokenVerifier(settings: auth(minter))
+            var logger = Logger(label: "test.api")
+            logger.logLevel = .error
+            // Diagnostic jobs stand in for user job types: `user_id` in their payload names the user.
+            let rules = UserJobRules(userField: ["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"])
+            let router = APIServer.router(configuration: configuration, queue: queue, catalog: catalog, store: PhoenixStore(client: client), verifier: verifier, rules: rules)
+            let port = AsyncStream<Int>.makeStream()
+            let app = APIServer.application(router: router, configuration: configuration, logger: logger) { bound in
+                port.continuation.yield(bound)
+                port.continuation.finish()
+            }
+            let worker = Worker(queue: queue, registry: catalog, configuration: WorkerConfiguration(types: [.diagnostics], concurrency: 10, idleWait: .milliseconds(200)), logger: logger)
+            let services = ServiceGroup(configuration: .init(services: [app, worker], logger: logger))
+            let running = Task { try await services.run() }
+            var iterator = port.stream.makeAsyncIterator()
+            guard let bound = await iterator.next() else { throw CancellationError() }
+            let api = LiveAPI(base: "http://127.0.0.1:\(bound)", queue: queue, client: client, minter: minter)
+            do {
+                try await body(api)
+            } catch {
+                await services.triggerGracefulShutdown()
+                _ = try? await running.value
+                throw error
+            }
+            await services.triggerGracefulShutdown()
+            try await running.value
+        }
+    }
+
+    /// Sends a request; `body` is JSON text.
+    func call(_ method: HTTPMethod, _ path: String, token: String? = nil, body: String? = nil, headers: [(String, String)] = []) async throws -> Reply {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 22)
+        let json = bytes.readableBytes == 0 ? JSONValue.null : ((try? JSONValue.parse(bytes.readableBytesView)) ?? .string(String(buffer: bytes)))
+        return Reply(status: Int(response.status.code), json: json, headers: response.headers)
+    }
+}

@@ -1,0 +1,141 @@
+import API
+import Foundation
+import NIOHTTP1
+import Queue
+import Queue
+import Testing
+import TestSupport
+
+/// The jobs API through a live server, a real worker, Redis and PostgreSQL.
+@Suite struct JobsAPITests {
+    @Test func aSubmittedJobRunsAndItsStatusBecomesCompleted() async throws {
+        try await LiveAPI.run { api in
+            let user = UUID()
+            let token = try await api.minter.token(user: user)
+            let submitted = try await api.call(.POST, "/v1/jobs", token: token, body: #"{"type": "diagnostic.sleep", "payload": {"ms": 50, "user_id": "\#(user)"}}"#)
+            #expect(submitted.status == 202)
+            guard case .string(let id)? = submitted["id"] else { Issue.record("no id: \(submitted.json)"); return }
+            #expect(submitted["status_url"] == .string("/v1/jobs/\(id)"))
+            #expect(submitted.headers.first(name: "Location") == "/v1/jobs/\(id)")
+            try await eventually("the job completed") {
+                try await api.call(.GET, "/v1/jobs/\(id)", token: token)["state"] == .string("completed")
+            }
+            let status = try await api.call(.GET, "/v1/jobs/\(id)", token: token)
+            #expect(status["type"] == .string("diagnostic.sleep"))
+            #expect(status["attempt"] == .number(1))
+            #expect(status["progress"] == .number(0.5))  // diagnostic.sleep reports half-way
+        }
+    }
+
+    @Test func batchesEventsAndCancellation() async throws {
+        try await LiveAPI.run { api in
+            let service = try await api.minter.service()
+            let batch = try await api.call(.POST, "/v1/jobs/batch", token: service, body: #"{"jobs": [{"type": "diagnostic.noop"}, {"type": "diagnostic.noop", "idempotencyKey": "once"}, {"type": "diagnostic.noop", "idempotencyKey": "once"}]}"#)
+            #expect(batch.status == 202)
+            guard case .array(let jobs)? = batch["jobs"] else { Issue.record("no jobs: \(batch.json)"); return }
+            #expect(jobs.map { $0.objectValue?["created"] } == [.bool(true), .bool(true), .bool(false)])
+            #expect(jobs[1].objectValue?["id"] == jobs[2].objectValue?["id"])
+
+            let invalid = try await api.call(.POST, "/v1/jobs/batch", token: service, body: #"{"jobs": [{"type": "diagnostic.noop"}, {"type": "diagnostic.sleep", "payload": {"ms": "soon"}}]}"#)
+            #expect(invalid.status == 422)
+            #expect(AuthTests.message(invalid).hasPrefix("jobs[1]: "))
+            #expect(AuthTests.message(invalid).contains("ms"))
+
+            let delayed = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop", "delaySeconds": 3600}"#)
+            guard case .string(let id)? = delayed["id"] else { Issue.record("no id"); return }
+            let cancelled = try await api.call(.DELETE, "/v1/jobs/\(id)", token: service)
+            #expect(cancelled.status == 200 && cancelled["state"] == .string("cancelled"))
+            let again = try await api.call(.DELETE, "/v1/jobs/\(id)", token: service)
+            #expect(again.status == 409 && again.errorCode == "not_cancellable")
+
+            // POST /v1/events enqueues event.publish; this catalog does not know it, which is a 422 that says so.
+            let event = try await api.call(.POST, "/v1/events", token: service, body: #"{"stream_id": "\#(UUID())", "event_type": "cv.generated", "app_source": "cv"}"#)
+            #expect(event.status == 422 && AuthTests.message(event).contains("unknown job type 'event.publish'"))
+        }
+    }
+
+    @Test func badInputGetsA4xxWithAJSONErrorAndNothingIsEnqueued() async throws {
+        try await LiveAPI.run { api in
+            let service = try await api.minter.service()
+            let cases: [(String, String, Int, String)] = [
+                ("/v1/jobs", "{not json", 400, "invalid_json"),
+                ("/v1/jobs", "", 400, "invalid_json"),
+                ("/v1/jobs", "[1, 2]", 400, "invalid_request"),
+                ("/v1/jobs", #"{"payload": {}}"#, 400, "invalid_request"),
+                ("/v1/jobs", #"{"type": 42}"#, 400, "invalid_request"),
+                ("/v1/jobs", #"{"type": "nope.nothing"}"#, 422, "invalid_job"),
+                ("/v1/jobs", #"{"type": "diagnostic.sleep", "payload": {}}"#, 422, "invalid_job"),
+                ("/v1/jobs", #"{"type": "diagnostic.noop", "priority": 1.5}"#, 400, "invalid_request"),
+                ("/v1/jobs", #"{"type": "diagnostic.noop", "queue": "Bad Queue"}"#, 422, "invalid_job"),
+                ("/v1/jobs", #"{"type": "diagnostic.noop", "payload": "text"}"#, 422, "invalid_job"),
+                ("/v1/jobs/batch", #"{"jobs": []}"#, 400, "invalid_request"),
+                ("/v1/jobs", #"{"type": "diagnostic.noop", "payload": {"pad": "\#(String(repeating: "x", count: 70_000))"}}"#, 413, "payload_too_large"),
+            ]
+            for (path, body, status, code) in cases {
+                let reply = try await api.call(.POST, path, token: service, body: body)
+                #expect(reply.status == status && reply.errorCode == code, "\(body.prefix(60)) → \(reply.status) \(reply.json)")
+            }
+            #expect(try await api.queue.stats(queue: "diagnostics").enqueued == 0)
+
+            let badID = try await api.call(.GET, "/v1/jobs/not-a-uuid", token: service)
+            #expect(badID.status == 400 && badID.errorCode == "invalid_id")
+            let unknown = try await api.call(.GET, "/v1/jobs/\(UUID())", token: service)
+            #expect(unknown.status == 404 && unknown.errorCode == "not_found")
+            let noRoute = try await api.call(.GET, "/v2/anything", token: service)
+            #expect(noRoute.status == 404 && noRoute.errorCode == "not_found")
+            let badQuery = try await api.call(.GET, "/v1/queues/diagnostics/dead?limit=100000", token: service)
+            #expect(badQuery.status == 400 && badQuery.errorCode == "invalid_query")
+        }
+    }
+
+    @Test func healthReadinessAndAdministration() async throws {
+        try await LiveAPI.run { api in
+            let health = try await api.call(.GET, "/health")
+            #expect(health.status == 200 && health["status"] == .string("healthy"))
+            guard case .string(let stamp)? = health["timestamp"] else { Issue.record("no timestamp"); return }
+            #expect((try? Date(stamp, strategy: .iso8601)) != nil)
+            let ready = try await api.call(.GET, "/ready")
+            #expect(ready.status == 200 && ready["redis"] == .string("ok") && ready["postgres"] == .string("ok"))
+
+            let service = try await api.minter.service()
+            #expect(try await api.call(.POST, "/v1/queues/diagnostics/pause", token: service)["paused"] == .bool(true))
+            #expect(try await api.queue.stats(queue: "diagnostics").paused)
+            #expect(try await api.call(.POST, "/v1/queues/diagnostics/resume", token: service)["paused"] == .bool(false))
+
+            let failing = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.fail", "payload": {"message": "boom", "permanent": true}}"#)
+            guard case .string(let id)? = failing["id"] else { Issue.record("no id: \(failing.json)"); return }
+            try await eventually("the job is dead") { try await api.queue.stats(queue: "diagnostics").dead == 1 }
+            let dead = try await api.call(.GET, "/v1/queues/diagnostics/dead", token: service)
+            guard case .array(let rows)? = Optional(dead.json) else { Issue.record("not a list: \(dead.json)"); return }
+            #expect(rows.first?.objectValue?["id"] == .string(id))
+            let discarded = try await api.call(.POST, "/v1/queues/diagnostics/dead/discard", token: service, body: #"{"ids": ["\#(id)"]}"#)
+            #expect(discarded["jobs"] == .array([.object(["id": .string(id), "found": .bool(true)])]))
+            #expect(try await api.queue.stats(queue: "diagnostics").dead == 0)
+
+            let queues = try await api.call(.GET, "/v1/queues", token: service)
+            guard case .array(let list) = queues.json else { Issue.record("not a list"); return }
+            #expect(list.contains { $0.objectValue?["queue"] == .string("diagnostics") })
+            try await eventually("the worker is listed") {
+                guard case .array(let workers) = try await api.call(.GET, "/v1/workers", token: service).json else { return false }
+                return !workers.isEmpty
+            }
+        }
+    }
+
+    @Test func eachCallerHasARateLimit() async throws {
+        let configuration = APIConfiguration(host: "127.0.0.1", port: 0, bodyLimit: 65_536, rateLimitPerMinute: 3)
+        try await LiveAPI.run(configuration: configuration) { api in
+            let alice = try await api.minter.token(user: UUID())
+            var statuses: [Int] = []
+            for _ in 0..<4 { statuses.append(try await api.call(.GET, "/v1/jobs/\(UUID())", token: alice).status) }
+            // A request at the very end of a minute may start a new window; the fourth is refused otherwise.
+            if statuses.last != 429 { statuses = []; for _ in 0..<4 { statuses.append(try await api.call(.GET, "/v1/jobs/\(UUID())", token: alice).status) } }
+            #expect(statuses == [404, 404, 404, 429])
+            let limited = try await api.call(.GET, "/v1/jobs/\(UUID())", token: alice)
+            #expect(limited.errorCode == "rate_limited")
+            #expect(Int(limited.headers.first(name: "Retry-After") ?? "") ?? 0 > 0)
+            // Another caller has its own count.
+            #expect(try await api.call(.GET, "/v1/jobs/\(UUID())", token: try await api.minter.token(user: UUID())).status == 404)
+        }
+    }
+}
