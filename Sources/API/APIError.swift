@@ -25,7 +25,9 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         let body: [String: [String: String]] = ["error": ["code": code, "message": message]]
         var fields = headers
         fields[.contentType] = "application/json"
-        let data = try JSONEncoder().encode(body)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = try encoder.encode(body)
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 

@@ -13,12 +13,18 @@ public struct APIConfiguration: Sendable {
     public var bodyLimit: Int
     /// Requests per minute per caller (429 above).
     public var rateLimitPerMinute: Int
+    /// `STRIPE_WEBHOOK_SECRET`, the signing secret of the Stripe webhook endpoint.
+    public var stripeWebhookSecret: String?
+    /// `ALLOWED_ORIGINS`: origins browsers may call the API from (CORS); empty: none.
+    public var allowedOrigins: [String]
 
-    public init(host: String = "0.0.0.0", port: Int = 8080, bodyLimit: Int = 1 << 20, rateLimitPerMinute: Int = 600) {
+    public init(host: String = "0.0.0.0", port: Int = 8080, bodyLimit: Int = 1 << 20, rateLimitPerMinute: Int = 600, stripeWebhookSecret: String? = nil, allowedOrigins: [String] = []) {
         self.host = host
         self.port = port
         self.bodyLimit = bodyLimit
         self.rateLimitPerMinute = rateLimitPerMinute
+        self.stripeWebhookSecret = stripeWebhookSecret
+        self.allowedOrigins = allowedOrigins
     }
 }
 
@@ -31,8 +37,10 @@ public enum APIServer {
         rules: UserJobRules = .phoenix
     ) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
+        router.middlewares.add(PhoenixCORSMiddleware<APIContext>(allowedOrigins: configuration.allowedOrigins))
         router.middlewares.add(ErrorMiddleware<APIContext>())
         HealthRoutes(redis: queue.redis.configuration, store: store).add(to: router)
+        StripeWebhookRoute(queue: queue, catalog: catalog, secret: configuration.stripeWebhookSecret, bodyLimit: configuration.bodyLimit).add(to: router)
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware(verifier: verifier))
             .add(middleware: RateLimitMiddleware(redis: queue.redis, prefix: queue.keys.prefix, limit: configuration.rateLimitPerMinute))

@@ -24,7 +24,9 @@ struct Serve: AsyncParsableCommand {
         let settings = Settings()
         try bootstrapLogging(settings)
         let configuration = APIConfiguration(
-            host: host, port: try settings.port(override: port), bodyLimit: try settings.bodyLimit(), rateLimitPerMinute: try settings.rateLimit()
+            host: host, port: try settings.port(override: port), bodyLimit: try settings.bodyLimit(), rateLimitPerMinute: try settings.rateLimit(),
+            stripeWebhookSecret: settings.environment["STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
+            allowedOrigins: try settings.allowedOrigins()
         )
         let auth: AuthSettings
         do {
@@ -64,6 +66,18 @@ extension Settings {
     private func checkedPort(_ port: Int, variable: String) throws -> Int {
         guard (0...65535).contains(port) else { throw SettingError(variable: variable, problem: "must be between 0 and 65535, got \(port)") }
         return port
+    }
+
+    /// `ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.org`) browsers may call from.
+    func allowedOrigins() throws -> [String] {
+        guard let text = environment["ALLOWED_ORIGINS"], !text.isEmpty else { return [] }
+        let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for origin in origins {
+            guard let url = URL(string: origin), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.path.isEmpty || url.path == "/" else {
+                throw SettingError(variable: "ALLOWED_ORIGINS", problem: "'\(origin)' is not an origin such as https://app.example.org")
+            }
+        }
+        return origins
     }
 
     /// `MAX_BODY_BYTES`: largest request body (default 1 MiB).

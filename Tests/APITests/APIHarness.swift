@@ -1,5 +1,6 @@
 import API
 import AsyncHTTPClient
+import EventBridge
 import Foundation
 import JWTKit
 import Logging
@@ -76,19 +77,26 @@ struct LiveAPI {
     let client: PostgresClient
     let minter: TokenMinter
 
+    /// The test server's settings: loopback, a free port, a 64 KiB body limit, the test Stripe secret, one allowed origin.
+    static let configuration = APIConfiguration(
+        host: "127.0.0.1", port: 0, bodyLimit: 64 * 1024, rateLimitPerMinute: 1000,
+        stripeWebhookSecret: "whsec_phoenix_test", allowedOrigins: ["https://app.phoenix.test"]
+    )
+
     static func run(auth: (TokenMinter) -> AuthSettings = { AuthSettings(hmacSecret: TokenMinter.secret, jwksJSON: $0.jwksJSON) },
-                    configuration: APIConfiguration = APIConfiguration(host: "127.0.0.1", port: 0, bodyLimit: 64 * 1024, rateLimitPerMinute: 1000),
+                    configuration: APIConfiguration = LiveAPI.configuration,
                     _ body: (LiveAPI) async throws -> Void) async throws {
         let minter = await TokenMinter()
         try await TestPostgres.withMigratedDatabase { client in
             let queue = JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("api")))
             var catalog = JobRegistry()
             DiagnosticJobs.register(in: &catalog)
+            catalog.describe(EventPublishJob.self)
             let verifier = try await TokenVerifier(settings: auth(minter))
             var logger = Logger(label: "test.api")
             logger.logLevel = .error
             // Diagnostic jobs stand in for user job types: `user_id` in their payload names the user.
-            let rules = UserJobRules(userField: ["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"])
+            let rules = UserJobRules(userField: UserJobRules.phoenix.userField.merging(["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"]) { $1 })
             let router = APIServer.router(configuration: configuration, queue: queue, catalog: catalog, store: PhoenixStore(client: client), verifier: verifier, rules: rules)
             let port = AsyncStream<Int>.makeStream()
             let app = APIServer.application(router: router, configuration: configuration, logger: logger) { bound in

@@ -48,9 +48,17 @@ import TestSupport
             let again = try await api.call(.DELETE, "/v1/jobs/\(id)", token: service)
             #expect(again.status == 409 && again.errorCode == "not_cancellable")
 
-            // POST /v1/events enqueues event.publish; this catalog does not know it, which is a 422 that says so.
-            let event = try await api.call(.POST, "/v1/events", token: service, body: #"{"stream_id": "\#(UUID())", "event_type": "cv.generated", "app_source": "cv"}"#)
-            #expect(event.status == 422 && AuthTests.message(event).contains("unknown job type 'event.publish'"))
+            // POST /v1/events is event.publish with the event as the body; a user publishes to their own stream only.
+            let user = UUID()
+            let token = try await api.minter.token(user: user)
+            let event = try await api.call(.POST, "/v1/events", token: token, body: #"{"stream_id": "\#(user)", "event_type": "cv.generated", "app_source": "cv"}"#)
+            #expect(event.status == 202)
+            guard case .string(let eventJob)? = event["id"] else { Issue.record("no id: \(event.json)"); return }
+            #expect(try await api.queue.job(id: eventJob)?.envelope?.type == "event.publish")
+            let foreign = try await api.call(.POST, "/v1/events", token: token, body: #"{"stream_id": "\#(UUID())", "event_type": "cv.generated", "app_source": "cv"}"#)
+            #expect(foreign.status == 403)
+            let badEvent = try await api.call(.POST, "/v1/events", token: service, body: #"{"stream_id": "nope", "event_type": "cv.generated", "app_source": "cv"}"#)
+            #expect(badEvent.status == 422 && AuthTests.message(badEvent).contains("stream_id"))
         }
     }
 
