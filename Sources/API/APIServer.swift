@@ -1,5 +1,6 @@
 public import Hummingbird
 public import Logging
+public import Prometheus
 public import Queue
 public import Redis
 public import Store
@@ -30,16 +31,18 @@ public struct APIConfiguration: Sendable {
 
 /// The HTTP front: the router with every route and middleware, as a Hummingbird application.
 public enum APIServer {
-    /// The router: errors as JSON everywhere; `/health` and `/ready` open; `/v1/*` behind a Bearer token
+    /// The router: errors as JSON everywhere; `/health`, `/ready` and `/metrics` open; `/v1/*` behind a Bearer token
     /// and the per-caller rate limit.
     public static func router(
         configuration: APIConfiguration, queue: JobQueue, catalog: JobRegistry, store: PhoenixStore, verifier: TokenVerifier,
-        rules: UserJobRules = .phoenix
+        metrics: PrometheusCollectorRegistry, rules: UserJobRules = .phoenix
     ) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.middlewares.add(PhoenixCORSMiddleware<APIContext>(allowedOrigins: configuration.allowedOrigins))
         router.middlewares.add(ErrorMiddleware<APIContext>())
         HealthRoutes(redis: queue.redis.configuration, store: store).add(to: router)
+        OpenAPIRoute().add(to: router)
+        MetricsRoute(queue: queue, registry: metrics, knownQueues: WorkerType.allCases.map(\.queue)).add(to: router)
         StripeWebhookRoute(queue: queue, catalog: catalog, secret: configuration.stripeWebhookSecret, bodyLimit: configuration.bodyLimit).add(to: router)
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware(verifier: verifier))

@@ -41,6 +41,7 @@ extension Worker {
             return
         }
         let contexts = unit.map(context(for:))
+        for job in unit { metrics.started(job) }
         let started = ContinuousClock.now
         let results: [AttemptResult]
         if let runBatch = entry.runBatch {
@@ -82,20 +83,24 @@ extension Worker {
         case .completed:
             _ = finished(job.lease, failed: false)
             outcomes.completed(job.lease)
+            metrics.finished(job, outcome: "completed", duration: duration)
             context.logger.debug("Job completed", metadata: metadata)
         case .timedOut:
             _ = finished(job.lease, failed: true)
             outcomes.failed(FailedAttempt(job: job, error: "timed out after \(entry.timeout)", policy: entry.retryPolicy))
+            metrics.finished(job, outcome: "timeout", duration: duration)
             context.logger.warning("Job timed out", metadata: metadata)
         case .failed(let error):
             let handingBack = finished(job.lease, failed: !(error is CancellationError))
             if error is CancellationError && handingBack {
                 outcomes.handBack(job.lease)
+                metrics.finished(job, outcome: "handed_back", duration: duration)
                 context.logger.info("Job handed back at shutdown", metadata: metadata)
                 return
             }
             let failure = FailedAttempt(job: job, error: "\(error)", permanent: error is PermanentFailure, policy: entry.retryPolicy)
             outcomes.failed(failure)
+            metrics.finished(job, outcome: failure.retryAfter == nil ? "dead" : "retry", duration: duration)
             metadata["error"] = "\(error)"
             metadata["outcome"] = "\(failure.retryAfter == nil ? "dead" : "retry")"
             context.logger.warning("Job failed", metadata: metadata)

@@ -21,6 +21,7 @@ public final class Worker: Service, Sendable {
     let logger: Logger
     let slots: JobSlots
     let outcomes: OutcomeBatcher
+    let metrics: WorkerMetrics
     let startedAt = Date()
     private let state = Mutex(RunState())
 
@@ -46,6 +47,7 @@ public final class Worker: Service, Sendable {
         self.logger = logger
         self.slots = JobSlots(capacity: configuration.concurrency)
         self.outcomes = OutcomeBatcher(queue: queue, giveUpAfter: configuration.lease, logger: logger)
+        self.metrics = WorkerMetrics(factory: configuration.metricsFactory, workerType: configuration.types.map(\.rawValue).joined(separator: ","))
     }
 
     /// Runs until graceful shutdown or cancellation.
@@ -195,6 +197,7 @@ public final class Worker: Service, Sendable {
         )
         do {
             try await queue.heartbeat(info, staleAfter: configuration.staleAfter)
+            metrics.heartbeat()
             guard !running.isEmpty else { return }
             let extended = try await queue.extendLeases(running, by: configuration.lease)
             for (lease, kept) in zip(running, extended) where !kept {

@@ -1,3 +1,5 @@
+public import CoreMetrics
+
 /// How a worker process runs: what it serves, how many jobs at once, and its timings.
 public struct WorkerConfiguration: Sendable {
     /// The worker types it was started as.
@@ -14,6 +16,8 @@ public struct WorkerConfiguration: Sendable {
     public var gracePeriod: Duration
     /// Longest wait on Redis for new jobs before looking again (an idle worker makes one call per wait).
     public var idleWait: Duration
+    /// Where the worker's metrics go (swift-metrics); the process-wide `MetricsSystem.factory` by default.
+    public var metricsFactory: any MetricsFactory
 
     /// The queues it serves, in the order of `types`.
     public var queues: [String] { types.map(\.queue) }
@@ -26,7 +30,8 @@ public struct WorkerConfiguration: Sendable {
         heartbeatInterval: Duration = .seconds(5),
         staleAfter: Duration = .seconds(30),
         gracePeriod: Duration = .seconds(25),
-        idleWait: Duration = .seconds(5)
+        idleWait: Duration = .seconds(5),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
         self.types = types
         self.concurrency = concurrency
@@ -35,5 +40,6 @@ public struct WorkerConfiguration: Sendable {
         self.staleAfter = staleAfter
         self.gracePeriod = gracePeriod
         self.idleWait = idleWait
+        self.metricsFactory = metricsFactory
     }
 }

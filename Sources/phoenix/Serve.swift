@@ -44,7 +44,9 @@ struct Serve: AsyncParsableCommand {
         defer { queue.redis.shutdown() }
         let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
         let logger = Logger(label: "phoenix.api")
-        let router = APIServer.router(configuration: configuration, queue: queue, catalog: jobCatalog(), store: PhoenixStore(client: client), verifier: verifier)
+        let router = APIServer.router(
+            configuration: configuration, queue: queue, catalog: jobCatalog(), store: PhoenixStore(client: client), verifier: verifier, metrics: bootstrapMetrics()
+        )
         let app = APIServer.application(router: router, configuration: configuration, logger: logger) { port in
             logger.info("Phoenix Jobs API listening", metadata: ["address": "\(configuration.host):\(port)"])
         }
@@ -66,6 +68,14 @@ extension Settings {
     private func checkedPort(_ port: Int, variable: String) throws -> Int {
         guard (0...65535).contains(port) else { throw SettingError(variable: variable, problem: "must be between 0 and 65535, got \(port)") }
         return port
+    }
+
+    /// `METRICS_PORT` (or `override`): where a worker serves `/metrics`; nil when neither is set.
+    func metricsPort(override: Int?) throws -> Int? {
+        if let override { return try checkedPort(override, variable: "--metrics-port") }
+        guard let text = environment["METRICS_PORT"], !text.isEmpty else { return nil }
+        guard let port = Int(text) else { throw SettingError(variable: "METRICS_PORT", problem: "must be a port number, got '\(text)'") }
+        return try checkedPort(port, variable: "METRICS_PORT")
     }
 
     /// `ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.org`) browsers may call from.

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import PostgresNIO
 import Queue
 import Redis
@@ -165,4 +167,11 @@ func workerRegistry(store: PhoenixStore?, settings: Settings) async throws -> Jo
 /// A queue engine over the configured Redis.
 func makeQueue(_ settings: Settings, poolSize: Int = 4) throws -> JobQueue {
     JobQueue(redis: RedisClient(configuration: try settings.redis(), poolSize: poolSize), keys: try settings.keys())
+}
+
+/// Sends every swift-metrics metric of the process to one Prometheus registry, which `/metrics` exports.
+func bootstrapMetrics() -> PrometheusCollectorRegistry {
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    return registry
 }

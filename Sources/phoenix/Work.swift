@@ -1,4 +1,6 @@
+import API
 import ArgumentParser
+import Hummingbird
 import Logging
 import PostgresNIO
 import Store
@@ -31,6 +33,9 @@ struct Work: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds after which a silent worker counts as gone.")
     var staleAfter: Double = 30
 
+    @Option(name: .long, help: "Serve GET /metrics (Prometheus) on this port (default: METRICS_PORT; none when unset).")
+    var metricsPort: Int?
+
     func validate() throws {
         for (name, value) in [("--grace", grace), ("--lease", lease), ("--heartbeat", heartbeat), ("--stale-after", staleAfter)] where value < 0.05 || value > 86_400 {
             throw ValidationError("\(name) must be between 0.05 and 86400 seconds, got \(value)")
@@ -41,6 +46,8 @@ struct Work: AsyncParsableCommand {
     func run() async throws {
         let settings = Settings()
         try bootstrapLogging(settings)
+        // Before the configuration, whose metrics factory defaults to the process-wide one.
+        let metrics = bootstrapMetrics()
         let configuration = WorkerConfiguration(
             types: try settings.workerTypes(override: type),
             concurrency: try settings.concurrency(override: concurrency),
@@ -64,6 +71,11 @@ struct Work: AsyncParsableCommand {
         let periodic = store == nil ? [] : [ProfileSyncAllJob.periodic()]
         let worker = Worker(queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: configuration, periodicJobs: periodic, logger: logger)
         services.append(worker)
+        if let port = try settings.metricsPort(override: metricsPort) {
+            let router = Router()
+            MetricsRoute(queue: queue, registry: metrics, knownQueues: configuration.queues).add(to: router)
+            services.append(Application(router: router, configuration: .init(address: .hostname("0.0.0.0", port: port), serverName: "phoenix-worker"), logger: logger))
+        }
         // Services shut down in reverse order: the worker finishes its jobs before PostgreSQL closes.
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import PostgresNIO
+import Prometheus
 import Queue
 import ServiceLifecycle
 import Store
@@ -97,13 +98,14 @@ struct LiveAPI {
             logger.logLevel = .error
             // Diagnostic jobs stand in for user job types: `user_id` in their payload names the user.
             let rules = UserJobRules(userField: UserJobRules.phoenix.userField.merging(["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"]) { $1 })
-            let router = APIServer.router(configuration: configuration, queue: queue, catalog: catalog, store: PhoenixStore(client: client), verifier: verifier, rules: rules)
+            let metrics = PrometheusCollectorRegistry()
+            let router = APIServer.router(configuration: configuration, queue: queue, catalog: catalog, store: PhoenixStore(client: client), verifier: verifier, metrics: metrics, rules: rules)
             let port = AsyncStream<Int>.makeStream()
             let app = APIServer.application(router: router, configuration: configuration, logger: logger) { bound in
                 port.continuation.yield(bound)
                 port.continuation.finish()
             }
-            let worker = Worker(queue: queue, registry: catalog, configuration: WorkerConfiguration(types: [.diagnostics], concurrency: 10, idleWait: .milliseconds(200)), logger: logger)
+            let worker = Worker(queue: queue, registry: catalog, configuration: WorkerConfiguration(types: [.diagnostics], concurrency: 10, idleWait: .milliseconds(200), metricsFactory: PrometheusMetricsFactory(registry: metrics)), logger: logger)
             let services = ServiceGroup(configuration: .init(services: [app, worker], logger: logger))
             let running = Task { try await services.run() }
             var iterator = port.stream.makeAsyncIterator()

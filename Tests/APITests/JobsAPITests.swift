@@ -130,6 +130,33 @@ import TestSupport
         }
     }
 
+    @Test func metricsReportWorkersJobsAndQueueDepthInThePrometheusFormat() async throws {
+        try await LiveAPI.run { api in
+            let service = try await api.minter.service()
+            for _ in 0..<3 { _ = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop"}"#) }
+            _ = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop", "delaySeconds": 600}"#)
+            try await eventually("three jobs completed") { try await api.queue.stats(queue: "diagnostics").completed == 3 }
+            let metrics = try await api.call(.GET, "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
+            guard case .string(let text) = metrics.json else { Issue.record("not text"); return }
+            let lines = text.split(separator: "\n").map(String.init)
+            for expected in [
+                #"phoenix_jobs_completed_total{queue="diagnostics",outcome="completed"} 3"#,
+                #"phoenix_queue_depth{queue="diagnostics",state="delayed"} 1.0"#,
+                #"phoenix_queue_depth{queue="diagnostics",state="ready"} 0.0"#,
+                #"phoenix_jobs_in_progress{queue="diagnostics"} 0.0"#,
+                #"phoenix_job_duration_seconds_count{queue="diagnostics",type="diagnostic.noop"} 3"#,
+                #"phoenix_job_wait_seconds_count{queue="diagnostics"} 3"#,
+            ] {
+                let present = lines.contains(expected)
+                #expect(present, "missing \(expected)")
+            }
+            #expect(lines.contains { $0.hasPrefix(#"phoenix_worker_last_heartbeat_timestamp_seconds{worker_type="diagnostics"} "#) })
+            #expect(lines.contains { $0.hasPrefix(#"phoenix_queue_oldest_ready_timestamp_seconds{queue="events"} "#) })
+        }
+    }
+
     @Test func eachCallerHasARateLimit() async throws {
         let configuration = APIConfiguration(host: "127.0.0.1", port: 0, bodyLimit: 65_536, rateLimitPerMinute: 3)
         try await LiveAPI.run(configuration: configuration) { api in
