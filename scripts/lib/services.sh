@@ -108,3 +108,26 @@ stop_services() {
   fi
   [ -n "${PHOENIX_RUN_DIR:-}" ] && rm -rf "$PHOENIX_RUN_DIR"
 }
+
+# Starts `$1 serve` on a free loopback port (its log in $PHOENIX_RUN_DIR/serve.log) and waits until /health
+# answers; exports PHOENIX_API_PORT and sets worker_pid, which stop_worker_and_services stops.
+start_api_server() {
+  PHOENIX_API_PORT=$(free_port)
+  "$1" serve --host 127.0.0.1 --port "$PHOENIX_API_PORT" 2>"$PHOENIX_RUN_DIR/serve.log" &
+  worker_pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PHOENIX_API_PORT/health" >/dev/null && return 0; sleep 0.1; done
+  echo "phoenix serve did not answer on port $PHOENIX_API_PORT:" >&2
+  cat "$PHOENIX_RUN_DIR/serve.log" >&2
+  return 1
+}
+
+# Prints a service_role JWT signed (HS256) with secret $1, valid for an hour.
+service_token() {
+  python3 - "$1" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+claims = b64(json.dumps({"role": "service_role", "exp": int(time.time()) + 3600}).encode())
+print(f"{header}.{claims}.{b64(hmac.new(sys.argv[1].encode(), f'{header}.{claims}'.encode(), hashlib.sha256).digest())}")
+PY
+}
