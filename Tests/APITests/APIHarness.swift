@@ -1,6 +1,7 @@
 import API
 import AsyncHTTPClient
 import EventBridge
+import Hummingbird
 import Foundation
 import JWTKit
 import Logging
@@ -138,4 +139,28 @@ struct LiveAPI {
         let json = bytes.readableBytes == 0 ? JSONValue.null : ((try? JSONValue.parse(bytes.readableBytesView)) ?? .string(String(buffer: bytes)))
         return Reply(status: Int(response.status.code), json: json, headers: response.headers)
     }
+}
+
+/// Serves `router` on a free loopback port for the duration of `body`, which gets the base URL.
+func withServer<Context: RequestContext>(_ router: Router<Context>, _ body: (String) async throws -> Void) async throws where Context.Source == ApplicationRequestContextSource {
+    var logger = Logger(label: "test.server")
+    logger.logLevel = .error
+    let port = AsyncStream<Int>.makeStream()
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { channel in
+        port.continuation.yield(channel.localAddress?.port ?? 0)
+        port.continuation.finish()
+    }, logger: logger)
+    let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+    let running = Task { try await services.run() }
+    var iterator = port.stream.makeAsyncIterator()
+    guard let bound = await iterator.next() else { throw CancellationError() }
+    do {
+        try await body("http://127.0.0.1:\(bound)")
+    } catch {
+        await services.triggerGracefulShutdown()
+        _ = try? await running.value
+        throw error
+    }
+    await services.triggerGracefulShutdown()
+    try await running.value
 }

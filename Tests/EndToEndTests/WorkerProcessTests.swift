@@ -92,6 +92,13 @@ import TestSupport
         let (status, usage) = try cli.run(["enqueue"])
         #expect(status != 0)
         #expect(usage.contains("give either a job TYPE or --file"))
+        let (serveStatus, serveOutput) = try cli.run(["serve", "--port", "0"], extraEnvironment: ["DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
+        #expect(serveStatus == 1)
+        #expect(serveOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "Error: JWT_SECRET_KEY: is not set, nor SUPABASE_JWKS or SUPABASE_URL: the API cannot check tokens")
+        let (shortStatus, shortOutput) = try cli.run(["serve"], extraEnvironment: ["JWT_SECRET_KEY": "short", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
+        #expect(shortStatus == 1 && shortOutput.contains("JWT_SECRET_KEY: must be at least 32 bytes"))
+        let (letterStatus, letterOutput) = try cli.run(["work", "--type", "letters"], extraEnvironment: ["MAX_RESPONSE_TIME": "forever", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
+        #expect(letterStatus == 1 && letterOutput.contains("MAX_RESPONSE_TIME: must be a number of seconds"))
     }
 
     @Test func enqueueFromAFileChecksEveryLineFirst() async throws {
