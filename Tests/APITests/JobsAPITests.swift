@@ -169,8 +169,10 @@ import TestSupport
             let limited = try await api.call(.GET, "/v1/jobs/\(UUID())", token: alice)
             #expect(limited.errorCode == "rate_limited")
             #expect(Int(limited.headers.first(name: "Retry-After") ?? "") ?? 0 > 0)
-            // Another caller has its own count.
+            // Another user has their own count, and services are not limited.
             #expect(try await api.call(.GET, "/v1/jobs/\(UUID())", token: try await api.minter.token(user: UUID())).status == 404)
+            let service = try await api.minter.service()
+            for _ in 0..<5 { #expect(try await api.call(.GET, "/v1/jobs/\(UUID())", token: service).status == 404) }
         }
     }
 }

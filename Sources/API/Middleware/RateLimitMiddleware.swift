@@ -2,9 +2,10 @@ import Foundation
 public import Hummingbird
 public import Redis
 
-/// A per-subject limit of requests per minute, counted in Redis so that every API process shares it:
-/// one counter per subject and clock minute (`<prefix>:ratelimit:<subject>:<minute>`, expiring after it).
-/// Over the limit: 429 with `Retry-After` (seconds to the next minute).
+/// A per-user limit of requests per minute, counted in Redis so that every API process shares it: one
+/// counter per user and clock minute (`<prefix>:ratelimit:user:<id>:<minute>`, expiring after it). Over the
+/// limit: 429 with `Retry-After` (seconds to the next minute). `service_role` callers (the Phoenix back-end
+/// services, which submit on behalf of every user) are not limited.
 public struct RateLimitMiddleware: RouterMiddleware {
     public typealias Context = APIContext
     let redis: RedisClient
@@ -19,7 +20,9 @@ public struct RateLimitMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        let subject = try context.caller().subject
+        let caller = try context.caller()
+        guard caller.role == .authenticated else { return try await next(request, context) }
+        let subject = caller.subject
         let now = Int(Date().timeIntervalSince1970)
         let key = "\(prefix):ratelimit:\(subject):\(now / 60)"
         let replies = try await redis.pipeline([RedisCommand("INCR", key), RedisCommand("EXPIRE", key, 120)])
