@@ -43,11 +43,12 @@ public enum APIServer {
         HealthRoutes(redis: queue.redis.configuration, store: store).add(to: router)
         OpenAPIRoute().add(to: router)
         MetricsRoute(queue: queue, registry: metrics, knownQueues: WorkerType.allCases.map(\.queue)).add(to: router)
-        StripeWebhookRoute(queue: queue, catalog: catalog, secret: configuration.stripeWebhookSecret, bodyLimit: configuration.bodyLimit).add(to: router)
+        let submitter = JobSubmitter(queue: queue, metricsFactory: PrometheusMetricsFactory(registry: metrics))
+        StripeWebhookRoute(submitter: submitter, catalog: catalog, secret: configuration.stripeWebhookSecret, bodyLimit: configuration.bodyLimit).add(to: router)
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware(verifier: verifier))
             .add(middleware: RateLimitMiddleware(redis: queue.redis, prefix: queue.keys.prefix, limit: configuration.rateLimitPerMinute))
-        JobRoutes(queue: queue, catalog: catalog, store: store, rules: rules, bodyLimit: configuration.bodyLimit).add(to: v1)
+        JobRoutes(submitter: submitter, catalog: catalog, store: store, rules: rules, bodyLimit: configuration.bodyLimit).add(to: v1)
         AdminRoutes(queue: queue, knownQueues: WorkerType.allCases.map(\.queue), bodyLimit: configuration.bodyLimit).add(to: v1)
         return router
     }

@@ -143,6 +143,7 @@ import TestSupport
             let lines = text.split(separator: "\n").map(String.init)
             for expected in [
                 #"phoenix_jobs_completed_total{queue="diagnostics",outcome="completed"} 3"#,
+                #"phoenix_jobs_enqueued_total{queue="diagnostics"} 4"#,
                 #"phoenix_queue_depth{queue="diagnostics",state="delayed"} 1.0"#,
                 #"phoenix_queue_depth{queue="diagnostics",state="ready"} 0.0"#,
                 #"phoenix_jobs_in_progress{queue="diagnostics"} 0.0"#,

@@ -7,6 +7,7 @@ public import Worker
 /// `/v1/jobs` and `/v1/events`: submit jobs (one or a batch), read a job's status, cancel a waiting job.
 public struct JobRoutes: Sendable {
     let queue: JobQueue
+    let submitter: JobSubmitter
     let catalog: JobRegistry
     let store: PhoenixStore
     let rules: UserJobRules
@@ -15,8 +16,9 @@ public struct JobRoutes: Sendable {
     /// Most jobs in one batch.
     static let maxBatch = 1000
 
-    public init(queue: JobQueue, catalog: JobRegistry, store: PhoenixStore, rules: UserJobRules = .phoenix, bodyLimit: Int) {
-        self.queue = queue
+    public init(submitter: JobSubmitter, catalog: JobRegistry, store: PhoenixStore, rules: UserJobRules = .phoenix, bodyLimit: Int) {
+        self.queue = submitter.queue
+        self.submitter = submitter
         self.catalog = catalog
         self.store = store
         self.rules = rules
@@ -35,14 +37,14 @@ public struct JobRoutes: Sendable {
     private func submit(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         let job = try envelope(try JobSubmission.parse(try await request.json(limit: bodyLimit)), for: try context.caller())
-        let result = try await queue.enqueue(job)
+        let result = try await submitter.enqueue(job)
         return accepted(result)
     }
 
     private func publishEvent(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         let submission = JobSubmission(type: "event.publish", payload: try await request.json(limit: bodyLimit))
-        let result = try await queue.enqueue(try envelope(submission, for: try context.caller()))
+        let result = try await submitter.enqueue(try envelope(submission, for: try context.caller()))
         return accepted(result)
     }
 
@@ -60,7 +62,7 @@ public struct JobRoutes: Sendable {
         for (index, item) in items.enumerated() {
             jobs.append(try entry(item, at: index, for: caller))
         }
-        let results = try await queue.enqueue(jobs)
+        let results = try await submitter.enqueue(jobs)
         let body = JSONValue.object(["jobs": .array(results.map(Self.summary))])
         return .json(body, status: .accepted)
     }

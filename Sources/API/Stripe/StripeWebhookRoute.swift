@@ -14,14 +14,14 @@ import HTTPTypes
 /// idempotency key `stripe:<event id>`, so Stripe's retries enqueue nothing twice. Events that name no user
 /// are acknowledged (200) and ignored, since Stripe would otherwise retry them for days.
 public struct StripeWebhookRoute: Sendable {
-    let queue: JobQueue
+    let submitter: JobSubmitter
     let catalog: JobRegistry
     /// `STRIPE_WEBHOOK_SECRET`; without it the route answers 503.
     let secret: String?
     let bodyLimit: Int
 
-    public init(queue: JobQueue, catalog: JobRegistry, secret: String?, bodyLimit: Int) {
-        self.queue = queue
+    public init(submitter: JobSubmitter, catalog: JobRegistry, secret: String?, bodyLimit: Int) {
+        self.submitter = submitter
         self.catalog = catalog
         self.secret = secret
         self.bodyLimit = bodyLimit
@@ -69,7 +69,7 @@ public struct StripeWebhookRoute: Sendable {
             throw APIError(.unprocessableContent, "invalid_job", error.description)
         }
         job.correlationId = eventID
-        let result = try await queue.enqueue(job)
+        let result = try await submitter.enqueue(job)
         return .json(.object(["received": .bool(true), "job_id": .string(result.id.uuidString.lowercased()), "created": .bool(result.created)]))
     }
 
