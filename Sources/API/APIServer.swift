@@ -18,14 +18,17 @@ public struct APIConfiguration: Sendable {
     public var stripeWebhookSecret: String?
     /// `ALLOWED_ORIGINS`: origins browsers may call the API from (CORS); empty: none.
     public var allowedOrigins: [String]
+    /// `DASHBOARD_PASSWORD`: signs operators in to `/dashboard` (a service_role token always does).
+    public var dashboardPassword: String?
 
-    public init(host: String = "0.0.0.0", port: Int = 8080, bodyLimit: Int = 1 << 20, rateLimitPerMinute: Int = 600, stripeWebhookSecret: String? = nil, allowedOrigins: [String] = []) {
+    public init(host: String = "0.0.0.0", port: Int = 8080, bodyLimit: Int = 1 << 20, rateLimitPerMinute: Int = 600, stripeWebhookSecret: String? = nil, allowedOrigins: [String] = [], dashboardPassword: String? = nil) {
         self.host = host
         self.port = port
         self.bodyLimit = bodyLimit
         self.rateLimitPerMinute = rateLimitPerMinute
         self.stripeWebhookSecret = stripeWebhookSecret
         self.allowedOrigins = allowedOrigins
+        self.dashboardPassword = dashboardPassword
     }
 }
 
@@ -35,13 +38,17 @@ public enum APIServer {
     /// and the per-caller rate limit.
     public static func router(
         configuration: APIConfiguration, queue: JobQueue, catalog: JobRegistry, store: PhoenixStore, verifier: TokenVerifier,
-        metrics: PrometheusCollectorRegistry, rules: UserJobRules = .phoenix
-    ) -> Router<APIContext> {
+        metrics: PrometheusCollectorRegistry, rules: UserJobRules = .phoenix, sessionSecret: String? = nil
+    ) throws -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.middlewares.add(PhoenixCORSMiddleware<APIContext>(allowedOrigins: configuration.allowedOrigins))
         router.middlewares.add(ErrorMiddleware<APIContext>())
         HealthRoutes(redis: queue.redis.configuration, store: store).add(to: router)
         OpenAPIRoute().add(to: router)
+        try DashboardRoutes(
+            queue: queue, store: store, verifier: verifier, password: configuration.dashboardPassword, sessionSecret: sessionSecret,
+            knownQueues: WorkerType.allCases.map(\.queue), bodyLimit: configuration.bodyLimit
+        ).add(to: router)
         MetricsRoute(queue: queue, registry: metrics, knownQueues: WorkerType.allCases.map(\.queue)).add(to: router)
         let submitter = JobSubmitter(queue: queue, metricsFactory: PrometheusMetricsFactory(registry: metrics))
         StripeWebhookRoute(submitter: submitter, catalog: catalog, secret: configuration.stripeWebhookSecret, bodyLimit: configuration.bodyLimit).add(to: router)

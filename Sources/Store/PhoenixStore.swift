@@ -170,3 +170,30 @@ extension PhoenixStore {
         return nil
     }
 }
+
+/// A run as the dashboard lists it.
+public struct RecentRun: Sendable, Equatable {
+    public var jobID: UUID
+    public var type: String
+    public var queue: String
+    public var status: String
+    public var attempt: Int
+    public var startedAt: Date
+    public var durationMilliseconds: Int?
+    public var error: String?
+}
+
+extension PhoenixStore {
+    /// The latest runs recorded in `phoenix_job_runs`, newest first.
+    public func recentRuns(limit: Int) async throws -> [RecentRun] {
+        let rows = try await client.query("""
+            SELECT job_id, type, queue, status, attempt, started_at, duration_ms, error
+            FROM public.phoenix_job_runs ORDER BY started_at DESC LIMIT \(limit)
+            """, logger: PhoenixStore.quiet)
+        var runs: [RecentRun] = []
+        for try await (id, type, queue, status, attempt, started, duration, error) in rows.decode((UUID, String, String, String, Int32, Date, Int32?, String?).self) {
+            runs.append(RecentRun(jobID: id, type: type, queue: queue, status: status, attempt: Int(attempt), startedAt: started, durationMilliseconds: duration.map(Int.init), error: error))
+        }
+        return runs
+    }
+}

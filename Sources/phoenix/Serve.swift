@@ -26,7 +26,8 @@ struct Serve: AsyncParsableCommand {
         let configuration = APIConfiguration(
             host: host, port: try settings.port(override: port), bodyLimit: try settings.bodyLimit(), rateLimitPerMinute: try settings.rateLimit(),
             stripeWebhookSecret: settings.environment["STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
-            allowedOrigins: try settings.allowedOrigins()
+            allowedOrigins: try settings.allowedOrigins(),
+            dashboardPassword: settings.environment["DASHBOARD_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         )
         let auth: AuthSettings
         do {
@@ -44,8 +45,9 @@ struct Serve: AsyncParsableCommand {
         defer { queue.redis.shutdown() }
         let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
         let logger = Logger(label: "phoenix.api")
-        let router = APIServer.router(
-            configuration: configuration, queue: queue, catalog: jobCatalog(), store: PhoenixStore(client: client), verifier: verifier, metrics: bootstrapMetrics()
+        let router = try APIServer.router(
+            configuration: configuration, queue: queue, catalog: jobCatalog(), store: PhoenixStore(client: client), verifier: verifier,
+            metrics: bootstrapMetrics(), sessionSecret: auth.hmacSecret
         )
         let app = APIServer.application(router: router, configuration: configuration, logger: logger) { port in
             logger.info("Phoenix Jobs API listening", metadata: ["address": "\(configuration.host):\(port)"])

@@ -82,7 +82,7 @@ struct LiveAPI {
     /// The test server's settings: loopback, a free port, a 64 KiB body limit, the test Stripe secret, one allowed origin.
     static let configuration = APIConfiguration(
         host: "127.0.0.1", port: 0, bodyLimit: 64 * 1024, rateLimitPerMinute: 1000,
-        stripeWebhookSecret: "whsec_phoenix_test", allowedOrigins: ["https://app.phoenix.test"]
+        stripeWebhookSecret: "whsec_phoenix_test", allowedOrigins: ["https://app.phoenix.test"], dashboardPassword: "dashboard-test-password"
     )
 
     static func run(auth: (TokenMinter) -> AuthSettings = { AuthSettings(hmacSecret: TokenMinter.secret, jwksJSON: $0.jwksJSON) },
@@ -100,7 +100,7 @@ struct LiveAPI {
             // Diagnostic jobs stand in for user job types: `user_id` in their payload names the user.
             let rules = UserJobRules(userField: UserJobRules.phoenix.userField.merging(["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"]) { $1 })
             let metrics = PrometheusCollectorRegistry()
-            let router = APIServer.router(configuration: configuration, queue: queue, catalog: catalog, store: PhoenixStore(client: client), verifier: verifier, metrics: metrics, rules: rules)
+            let router = try APIServer.router(configuration: configuration, queue: queue, catalog: catalog, store: PhoenixStore(client: client), verifier: verifier, metrics: metrics, rules: rules)
             let port = AsyncStream<Int>.makeStream()
             let app = APIServer.application(router: router, configuration: configuration, logger: logger) { bound in
                 port.continuation.yield(bound)
@@ -124,6 +124,9 @@ struct LiveAPI {
         }
     }
 
+    /// A client that shows redirects instead of following them (the tests check them), kept for the process.
+    static let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
     /// Sends a request; `body` is JSON text.
     func call(_ method: HTTPMethod, _ path: String, token: String? = nil, body: String? = nil, headers: [(String, String)] = []) async throws -> Reply {
         var request = HTTPClientRequest(url: base + path)
@@ -134,7 +137,7 @@ struct LiveAPI {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await Self.http.execute(request, timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 1 << 22)
         let json = bytes.readableBytes == 0 ? JSONValue.null : ((try? JSONValue.parse(bytes.readableBytesView)) ?? .string(String(buffer: bytes)))
         return Reply(status: Int(response.status.code), json: json, headers: response.headers)

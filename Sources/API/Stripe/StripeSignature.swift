@@ -40,7 +40,7 @@ struct StripeSignature {
         let skew = Int(now.timeIntervalSince1970) - timestamp
         guard abs(skew) <= Int(tolerance) else { throw .outsideTolerance(seconds: abs(skew)) }
         let expected = Self.signature(secret: secret, timestamp: timestamp, body: body)
-        guard signatures.contains(where: { Self.constantTimeEqual($0, expected) }) else { throw .noMatch }
+        guard signatures.contains(where: { ConstantTime.equal($0, expected) }) else { throw .noMatch }
     }
 
     /// The hex `v1` signature of `body` at `timestamp`.
@@ -49,11 +49,5 @@ struct StripeSignature {
         message.append(contentsOf: body)
         let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(secret.utf8)))
         return code.map { String(format: "%02x", $0) }.joined()
-    }
-
-    private static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
-        let a = Array(lhs.utf8), b = Array(rhs.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
