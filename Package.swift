@@ -162,6 +162,8 @@ let package = Package(
                 "LetterGeneration",
                 "CVRendering",
                 "API",
+                "LocalServers",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -174,8 +176,10 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        // Child processes and private servers on loopback (redis-server, PostgreSQL) for `phoenix dev` and the tests.
+        .target(name: "LocalServers", swiftSettings: upcomingFeatures),
         // Helpers shared by the test targets: where the private test servers are.
-        .target(name: "TestSupport", dependencies: ["Redis", "Store"], path: "Tests/TestSupport", swiftSettings: upcomingFeatures),
+        .target(name: "TestSupport", dependencies: ["Redis", "Store", "LocalServers"], path: "Tests/TestSupport", swiftSettings: upcomingFeatures),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"], swiftSettings: upcomingFeatures),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "Redis", "TestSupport"], swiftSettings: upcomingFeatures),
         .testTarget(
@@ -195,7 +199,7 @@ let package = Package(
             name: "JobsTests",
             dependencies: [
                 "EventBridge", "UserProfileSync", "LetterGeneration", "CVRendering", "TextAnalysis",
-                "Worker", "Queue", "Redis", "Store", "TestSupport",
+                "Worker", "Queue", "Redis", "Store", "TestSupport", "LocalServers",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -221,7 +225,7 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         // End-to-end tests: real `phoenix` processes against the test Redis.
-        .testTarget(name: "EndToEndTests", dependencies: ["Queue", "Redis", "Store", "TestSupport"], swiftSettings: upcomingFeatures),
+        .testTarget(name: "EndToEndTests", dependencies: ["Queue", "Redis", "Store", "TestSupport", "LocalServers"], swiftSettings: upcomingFeatures),
     ],
     swiftLanguageModes: [.v6]
 )

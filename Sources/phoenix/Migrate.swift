@@ -6,6 +6,27 @@ import Store
 
 /// `phoenix migrate`: applies pending migrations, or lists them with `--status`.
 struct Migrate: AsyncParsableCommand {
+    /// The migrations folder: `PHOENIX_MIGRATIONS_DIR`, else `Deploy/supabase/migrations`.
+    static func folder(_ settings: Settings) -> String {
+        settings.environment["PHOENIX_MIGRATIONS_DIR"] ?? "Deploy/supabase/migrations"
+    }
+
+    /// Applies the pending migrations of `migrator` to `DATABASE_URL` with a client of its own; returns the line to print.
+    static func applyPending(_ migrator: Migrator, settings: Settings, logger: Logger) async throws -> String {
+        let client = PostgresClient(configuration: try settings.database(), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await apply(migrator, client: client, logger: logger)
+        }
+    }
+
+    /// Applies the pending migrations with a running `client`; returns the line to print.
+    static func apply(_ migrator: Migrator, client: PostgresClient, logger: Logger) async throws -> String {
+        let applied = try await migrator.apply(client, logger: logger)
+        return applied.isEmpty ? "nothing to apply: \(migrator.migrations.count) migration(s) already applied" : "applied \(applied.count) migration(s)"
+    }
+
     static let configuration = CommandConfiguration(abstract: "Apply pending SQL migrations to DATABASE_URL (or list them with --status).")
 
     @Flag(name: .long, help: "List applied and pending migrations; change nothing.")
@@ -17,7 +38,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let settings = Settings()
         try bootstrapLogging(settings)
-        let folder = directory ?? settings.environment["PHOENIX_MIGRATIONS_DIR"] ?? "Deploy/supabase/migrations"
+        let folder = directory ?? Self.folder(settings)
         let migrator = try Migrator(directory: URL(fileURLWithPath: folder))
         let logger = Logger(label: "phoenix.migrate")
         let client = PostgresClient(configuration: try settings.database(), backgroundLogger: logger)
@@ -30,8 +51,7 @@ struct Migrate: AsyncParsableCommand {
                     print("\(applied.contains(migration.version) ? "applied" : "pending")  \(migration.version)_\(migration.name).sql")
                 }
             } else {
-                let applied = try await migrator.apply(client, logger: logger)
-                print(applied.isEmpty ? "nothing to apply: \(migrator.migrations.count) migration(s) already applied" : "applied \(applied.count) migration(s)")
+                print(try await Self.apply(migrator, client: client, logger: logger))
             }
         }
     }

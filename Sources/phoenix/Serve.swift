@@ -23,24 +23,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let settings = Settings()
         try bootstrapLogging(settings)
-        let configuration = APIConfiguration(
-            host: host, port: try settings.port(override: port), bodyLimit: try settings.bodyLimit(), rateLimitPerMinute: try settings.rateLimit(),
-            stripeWebhookSecret: settings.environment["STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
-            allowedOrigins: try settings.allowedOrigins(),
-            dashboardPassword: settings.environment["DASHBOARD_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
-        )
-        let auth: AuthSettings
-        do {
-            auth = try AuthSettings(environment: settings.environment)
-        } catch {
-            throw SettingError(variable: error.variable, problem: error.problem)
-        }
-        let verifier: TokenVerifier
-        do {
-            verifier = try await TokenVerifier(settings: auth)
-        } catch {
-            throw SettingError(variable: error.variable, problem: error.problem)
-        }
+        let configuration = try settings.apiConfiguration(host: host, port: port)
+        let (auth, verifier) = try await settings.tokenVerifier()
         let queue = try makeQueue(settings, poolSize: 8)
         defer { queue.redis.shutdown() }
         let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
@@ -59,6 +43,27 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Settings {
+    /// The HTTP front's settings: `PORT`, `MAX_BODY_BYTES`, `RATE_LIMIT_PER_MINUTE`, `STRIPE_WEBHOOK_SECRET`,
+    /// `ALLOWED_ORIGINS`, `DASHBOARD_PASSWORD`.
+    func apiConfiguration(host: String, port: Int?) throws -> APIConfiguration {
+        APIConfiguration(
+            host: host, port: try self.port(override: port), bodyLimit: try bodyLimit(), rateLimitPerMinute: try rateLimit(),
+            stripeWebhookSecret: environment["STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
+            allowedOrigins: try allowedOrigins(),
+            dashboardPassword: environment["DASHBOARD_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        )
+    }
+
+    /// The token checks (`JWT_SECRET_KEY`, `SUPABASE_JWKS`, `SUPABASE_URL`, `JWT_AUDIENCE`) and a verifier.
+    func tokenVerifier() async throws -> (AuthSettings, TokenVerifier) {
+        do {
+            let auth = try AuthSettings(environment: environment)
+            return (auth, try await TokenVerifier(settings: auth))
+        } catch {
+            throw SettingError(variable: error.variable, problem: error.problem)
+        }
+    }
+
     /// `PORT`, or `override`, else 8080.
     func port(override: Int?) throws -> Int {
         if let override { return try checkedPort(override, variable: "--port") }

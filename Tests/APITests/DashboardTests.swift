@@ -34,7 +34,7 @@ import TestSupport
             let signedIn = try await api.call(.POST, "/dashboard/login", body: "credential=dashboard-test-password", headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(signedIn.status == 303 && signedIn.headers.first(name: "Location") == "/dashboard")
             let setCookie = signedIn.headers.first(name: "Set-Cookie") ?? ""
-            #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"))
+            #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Lax"))
             let cookie = try #require(Self.cookie(signedIn))
 
             let page = try await api.call(.GET, "/dashboard", headers: [("Cookie", cookie)])

@@ -1,4 +1,5 @@
 import Foundation
+import LocalServers
 import Queue
 import Redis
 import TestSupport

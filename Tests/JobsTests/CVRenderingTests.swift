@@ -1,5 +1,6 @@
 import CVRendering
 import Foundation
+import LocalServers
 import PostgresNIO
 import Queue
 import Store

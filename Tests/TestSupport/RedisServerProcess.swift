@@ -1,4 +1,5 @@
 public import Foundation
+import LocalServers
 
 /// A redis-server of a test's own on a free loopback port, for tests that stop and restart the server.
 public final class RedisServerProcess: @unchecked Sendable {
@@ -9,7 +10,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts a server (append-only on, so data survives a restart) and waits until it answers.
     public init() throws {
-        port = try Self.freePort()
+        port = LoopbackPort.free()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try start()
@@ -30,8 +31,8 @@ public final class RedisServerProcess: @unchecked Sendable {
             "--bind", "127.0.0.1", "--port", "\(port)", "--dir", directory.path,
             "--appendonly", "yes", "--save", "", "--logfile", directory.appendingPathComponent("redis.log").path,
         ] + options)
-        for _ in 0..<100 where !Self.accepts(port: port) { usleep(50_000) }
-        guard Self.accepts(port: port) else { throw ServerDidNotStart(port: port) }
+        for _ in 0..<100 where !LoopbackPort.accepts(port) { usleep(50_000) }
+        guard LoopbackPort.accepts(port) else { throw ServerDidNotStart(port: port) }
     }
 
     /// Stops the server (SIGTERM: it writes its append-only file and exits) and waits for it.
@@ -44,29 +45,5 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// The server did not accept connections in time.
     public struct ServerDidNotStart: Error {
         public let port: Int
-    }
-
-    private static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

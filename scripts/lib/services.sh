@@ -30,16 +30,6 @@ start_redis() {
   wait_for_redis "$dir/redis.log"
 }
 
-# Starts a private redis-server on a free loopback port that keeps its data (append-only) in folder $1.
-start_persistent_redis() {
-  local data="$1"
-  mkdir -p "$data" "$PHOENIX_RUN_DIR/redis"
-  PHOENIX_REDIS_PORT=$(free_port)
-  redis-server --bind 127.0.0.1 --port "$PHOENIX_REDIS_PORT" --dir "$data" \
-    --save "" --appendonly yes --daemonize yes --pidfile "$PHOENIX_RUN_DIR/redis/redis.pid" --logfile "$data/redis.log"
-  wait_for_redis "$data/redis.log"
-}
-
 # Waits until the redis-server on $PHOENIX_REDIS_PORT answers; exports its URL. $1: its log, shown on failure.
 wait_for_redis() {
   for _ in $(seq 1 100); do

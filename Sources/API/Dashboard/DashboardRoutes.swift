@@ -8,7 +8,7 @@ public import Store
 /// recent jobs), refreshing itself every 5 seconds.
 ///
 /// Signing in takes `DASHBOARD_PASSWORD` or a `service_role` token (in the sign-in form, or as a Bearer
-/// header); it sets an HMAC-signed, `HttpOnly`, `SameSite=Strict` session cookie. Every form carries the
+/// header); it sets an HMAC-signed, `HttpOnly`, `SameSite=Lax` session cookie. Every form carries the
 /// session's token and cross-origin posts are refused, so another site cannot act through a signed-in browser.
 public struct DashboardRoutes: Sendable {
     let queue: JobQueue
@@ -98,10 +98,10 @@ public struct DashboardRoutes: Sendable {
     }
 
     private func sessionCookie(_ value: String) -> Cookie {
-        Cookie(name: DashboardSession.cookieName, value: value, maxAge: Int(DashboardSession.lifetime), path: "/dashboard", httpOnly: true, sameSite: .strict)
+        Cookie(name: DashboardSession.cookieName, value: value, maxAge: Int(DashboardSession.lifetime), path: "/dashboard", httpOnly: true, sameSite: .lax)
     }
 
-    private static let expired = Cookie(name: DashboardSession.cookieName, value: "", maxAge: 0, path: "/dashboard", httpOnly: true, sameSite: .strict)
+    private static let expired = Cookie(name: DashboardSession.cookieName, value: "", maxAge: 0, path: "/dashboard", httpOnly: true, sameSite: .lax)
 
     private func html(_ body: String, status: HTTPResponse.Status) -> Response {
         Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: body)))

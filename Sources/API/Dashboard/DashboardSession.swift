@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// The dashboard's sign-in: a cookie holding an expiry and its HMAC, and a per-session token that every
-/// form must carry (cross-site request forgery protection, beside `SameSite=Strict`).
+/// form must carry (cross-site request forgery protection, beside a `SameSite=Lax` cookie and an Origin check).
 ///
 /// The key is derived from `DASHBOARD_PASSWORD` (or, without one, the JWT secret, or a random value), so
 /// every API process of a deployment accepts the same cookies, and changing the password signs everyone out.

@@ -1,16 +1,17 @@
 public import Foundation
 
 /// A child process started with `posix_spawn`, with every signal unblocked and at its default action
-/// (threads of the Swift runtime block signals, and a plain spawn would pass that mask on), so that tests
-/// can stop it with SIGTERM or SIGKILL and wait for it.
+/// (threads of the Swift runtime block signals, and a service group ignores SIGTERM/SIGINT to handle them
+/// itself; a plain spawn would pass both on), so that it can be stopped with a signal and waited for.
 public final class ChildProcess: @unchecked Sendable {
     /// The child's process id.
     public let pid: pid_t
     private var exitStatus: Int32?
 
     /// Starts `executable` with `arguments` (not counting argv[0]) and the current environment plus `environment`;
-    /// standard output and error go to `outputPath` when given.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], outputPath: String? = nil) throws {
+    /// standard output and error go to `outputPath` when given. With `ownProcessGroup`, a Ctrl-C in the terminal
+    /// does not reach the child, so that its parent can stop it last, after what depends on it.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], outputPath: String? = nil, ownProcessGroup: Bool = false) throws {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         var merged = ProcessInfo.processInfo.environment
         merged.merge(environment) { $1 }
@@ -28,7 +29,12 @@ public final class ChildProcess: @unchecked Sendable {
         sigfillset(&allSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -62,6 +68,22 @@ public final class ChildProcess: @unchecked Sendable {
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         exitStatus = status
         return status
+    }
+
+    /// Waits for the child to exit without holding a thread of Swift's pool (a thread of its own waits).
+    public func exited() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.waitForExit()) }.start()
+        }
+    }
+
+    /// Runs `executable` to its end and returns its exit code (nil when killed) and output.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32?, output: String) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-run-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let child = try ChildProcess(executable, arguments, environment: environment, outputPath: log.path)
+        let status = await child.exited()
+        return (exitCode(ofStatus: status), (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
     /// The exit code after a normal exit, `nil` when the child was killed by a signal.

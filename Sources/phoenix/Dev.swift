@@ -1,0 +1,116 @@
+import API
+import ArgumentParser
+import Foundation
+import Logging
+import LocalServers
+import PostgresNIO
+import Queue
+import Redis
+import ServiceLifecycle
+import Store
+import UnixSignals
+import UserProfileSync
+import Worker
+
+/// `phoenix dev`: the whole platform on one machine, until Ctrl-C.
+struct Dev: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the whole platform here: private Redis and PostgreSQL unless REDIS_URL / DATABASE_URL are set, migrations, the HTTP front and a worker of every type."
+    )
+
+    @Flag(name: .long, help: "Enqueue an example of every job type (an event, a profile sync, a letter, a CV) and report how they ended.")
+    var demo = false
+
+    @Option(name: .long, help: "Port of the HTTP front (default: PORT, else 8080).")
+    var port: Int?
+
+    @Option(name: .long, help: "Folder for the private servers' data (kept between runs; git ignores .data).")
+    var data: String = ".data"
+
+    func run() async throws {
+        var environment = ProcessInfo.processInfo.environment
+        var started: [LocalServer] = []
+        do {
+            try await runPlatform(&environment, started: &started)
+        } catch {
+            await stop(started)
+            throw error
+        }
+        await stop(started)
+    }
+
+    private func runPlatform(_ environment: inout [String: String], started: inout [LocalServer]) async throws {
+        let folder = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL
+        // The servers start before the service group, whose signal handling their processes must not inherit.
+        if (environment["REDIS_URL"] ?? "").isEmpty {
+            let redis = try await LocalRedis.start(directory: folder.appendingPathComponent("redis"))
+            started.append(redis)
+            environment["REDIS_URL"] = redis.url
+            say("started \(redis.summary)")
+        }
+        if (environment["DATABASE_URL"] ?? "").isEmpty && (environment["SUPABASE_DB_URL"] ?? "").isEmpty {
+            let postgres = try await LocalPostgres.start(directory: folder.appendingPathComponent("postgres"), database: "phoenix")
+            started.append(postgres)
+            environment["DATABASE_URL"] = postgres.url
+            say("started \(postgres.summary)")
+        }
+        // Without key settings, a secret for this run signs the tokens that `phoenix dev` prints.
+        if ["JWT_SECRET_KEY", "SUPABASE_JWKS", "SUPABASE_URL"].allSatisfy({ (environment[$0] ?? "").isEmpty }) {
+            environment["JWT_SECRET_KEY"] = Self.randomHex(32)
+        }
+        if (environment["DASHBOARD_PASSWORD"] ?? "").isEmpty { environment["DASHBOARD_PASSWORD"] = Self.randomHex(6) }
+
+        let settings = Settings(environment: environment)
+        try bootstrapLogging(settings)
+        let metrics = bootstrapMetrics()
+        let logger = Logger(label: "phoenix.dev")
+        let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
+        say(try await Migrate.applyPending(try Migrator(directory: URL(fileURLWithPath: Migrate.folder(settings))), settings: settings, logger: logger))
+        let store = PhoenixStore(client: client)
+        let queue = try makeQueue(settings, poolSize: 8)
+        defer { queue.redis.shutdown() }
+
+        let api = try settings.apiConfiguration(host: "127.0.0.1", port: port)
+        let (auth, verifier) = try await settings.tokenVerifier()
+        let router = try APIServer.router(configuration: api, queue: queue, catalog: jobCatalog(), store: store, verifier: verifier, metrics: metrics, sessionSecret: auth.hmacSecret)
+        let base = AsyncStream<String>.makeStream()
+        let app = APIServer.application(router: router, configuration: api, logger: Logger(label: "phoenix.api")) { bound in
+            base.continuation.yield("http://127.0.0.1:\(bound)")
+            base.continuation.finish()
+        }
+        let workerConfiguration = WorkerConfiguration(types: WorkerType.allCases, concurrency: try settings.concurrency(override: nil))
+        let worker = Worker(
+            queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: workerConfiguration,
+            periodicJobs: [ProfileSyncAllJob.periodic()], logger: Logger(label: "phoenix.worker")
+        )
+        let guide = DevGuide(
+            queue: queue, store: store, demo: demo, base: base.stream,
+            environment: environment, serviceToken: auth.hmacSecret.map(DevGuide.serviceToken(secret:))
+        )
+        // Services stop in reverse order: the guide, then the worker (running jobs finish), the server, PostgreSQL.
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: client), .init(service: app), .init(service: worker),
+                .init(service: guide, successTerminationBehavior: .ignore),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+        ))
+        try await group.run()
+    }
+
+    private func stop(_ servers: [LocalServer]) async {
+        for server in servers.reversed() {
+            await server.stop()
+            say("stopped \(server.summary)")
+        }
+    }
+
+    static func randomHex(_ bytes: Int) -> String {
+        (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+}
+
+/// Writes a line to standard output at once (unbuffered), so that it shows up in a log or pipe immediately.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
