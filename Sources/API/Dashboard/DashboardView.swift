@@ -7,26 +7,27 @@ import Store
 /// numbers only.
 enum DashboardView {
     static func make(queue: JobQueue, store: PhoenixStore, knownQueues: [String], csrf: String, now: Date = Date()) async throws -> [String: Any] {
-        let overview = try await queue.overview(alwaysListed: knownQueues, staleAfter: .seconds(30))
+        let names = Set(try await queue.queues()).union(knownQueues).sorted()
         var completed = [Int](repeating: 0, count: 60)
         var failed = [Int](repeating: 0, count: 60)
         var queues: [[String: Any]] = []
         var dead: [[String: Any]] = []
-        for row in overview.queues {
-            let stats = try await queue.stats(queue: row.queue, minutes: 60)
-            for (index, value) in stats.completedPerMinute.suffix(60).enumerated() { completed[60 - min(60, stats.completedPerMinute.count) + index] += value }
-            for (index, value) in stats.failedPerMinute.suffix(60).enumerated() { failed[60 - min(60, stats.failedPerMinute.count) + index] += value }
+        for name in names {
+            let stats = try await queue.stats(queue: name, minutes: 60)
+            let lastHour = (completed: Array(stats.completedPerMinute.suffix(60)), failed: Array(stats.failedPerMinute.suffix(60)))
+            for (index, value) in lastHour.completed.enumerated() { completed[60 - lastHour.completed.count + index] += value }
+            for (index, value) in lastHour.failed.enumerated() { failed[60 - lastHour.failed.count + index] += value }
             queues.append([
-                "name": row.queue, "ready": row.ready, "delayed": row.delayed, "leased": row.leased, "dead": row.dead,
-                "completed": row.completed, "failed": row.failed, "paused": row.paused,
-                "oldest": row.oldestReadySeconds.map(age) ?? "–",
-                "completedHour": stats.completedPerMinute.suffix(60).reduce(0, +), "failedHour": stats.failedPerMinute.suffix(60).reduce(0, +),
+                "name": name, "ready": stats.ready, "delayed": stats.delayed, "leased": stats.leased, "dead": stats.dead,
+                "completed": stats.completed, "failed": stats.failed, "paused": stats.paused,
+                "oldest": stats.oldestReadyAge.map { age(Double($0.components.seconds)) } ?? "–",
+                "completedHour": lastHour.completed.reduce(0, +), "failedHour": lastHour.failed.reduce(0, +),
             ])
-            for job in try await queue.deadJobs(queue: row.queue, limit: 20) {
-                dead.append(["queue": row.queue, "id": job.id, "type": job.type ?? "?", "attempts": job.attempts, "error": job.error, "died": age(now.timeIntervalSince(job.diedAt)) + " ago"])
+            for job in try await queue.deadJobs(queue: name, limit: 20) {
+                dead.append(["queue": name, "id": job.id, "type": job.type ?? "?", "attempts": job.attempts, "error": job.error, "died": age(now.timeIntervalSince(job.diedAt)) + " ago"])
             }
         }
-        let workers: [[String: Any]] = overview.workers.map { worker in
+        let workers: [[String: Any]] = try await queue.liveWorkers(staleAfter: .seconds(30)).map { worker in
             [
                 "type": worker.type, "host": worker.host, "pid": worker.pid, "busy": worker.busy, "concurrency": worker.concurrency,
                 "processed": worker.processed, "failed": worker.failed,
