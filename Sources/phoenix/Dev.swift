@@ -54,9 +54,12 @@ struct Dev: AsyncParsableCommand {
             environment["DATABASE_URL"] = postgres.url
             say("started \(postgres.summary)")
         }
-        // Without key settings, a secret for this run signs the tokens that `phoenix dev` prints.
+        // Without key settings, a secret made up for this run signs the token `phoenix dev` prints; a configured
+        // secret is never used to mint a token that would end up on the screen.
+        var runSecret: String?
         if ["JWT_SECRET_KEY", "SUPABASE_JWKS", "SUPABASE_URL"].allSatisfy({ (environment[$0] ?? "").isEmpty }) {
-            environment["JWT_SECRET_KEY"] = Self.randomHex(32)
+            runSecret = Self.randomHex(32)
+            environment["JWT_SECRET_KEY"] = runSecret
         }
         if (environment["DASHBOARD_PASSWORD"] ?? "").isEmpty { environment["DASHBOARD_PASSWORD"] = Self.randomHex(6) }
 
@@ -85,7 +88,7 @@ struct Dev: AsyncParsableCommand {
         )
         let guide = DevGuide(
             queue: queue, store: store, demo: demo, base: base.stream,
-            environment: environment, serviceToken: auth.hmacSecret.map(DevGuide.serviceToken(secret:))
+            environment: environment, serviceToken: runSecret.map(DevGuide.serviceToken(secret:))
         )
         // Services stop in reverse order: the guide, then the worker (running jobs finish), the server, PostgreSQL.
         let group = ServiceGroup(configuration: .init(

@@ -19,7 +19,7 @@ struct DevGuide: Service {
     let demo: Bool
     let base: AsyncStream<String>
     let environment: [String: String]
-    /// A service_role token for curl, when the run has an HS256 secret.
+    /// A service_role token for curl, when `phoenix dev` made up the run's secret.
     let serviceToken: String?
 
     /// The demo user (fixed, so that runs after the first reuse it).
