@@ -1,6 +1,6 @@
 .PHONY: dev test build
 
-# Runs Phoenix Jobs on this machine: a private Redis (unless REDIS_URL is set), a worker of every type, demo jobs.
+# Runs the whole platform on this machine (scripts/dev.sh: installs what is missing, builds, `phoenix dev --demo`).
 dev:
 	scripts/dev.sh
 
