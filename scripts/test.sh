@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
 
-ensure_packages redis-server libhiredis-dev python3 postgresql-15 postgresql-client-15
+# chromium and poppler-utils let the CV PDF test and the dashboard browser test run (they are skipped without them).
+ensure_packages redis-server libhiredis-dev python3 postgresql-15 postgresql-client-15 chromium poppler-utils
 PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-test.XXXXXX)
 trap stop_services EXIT
 start_redis
