@@ -114,7 +114,12 @@ import Worker
         let jobs = try (0..<3).map { _ in try JobEnvelope(DiagnosticJobs.Sleep.self, .init(ms: 600)) }
         try await queue.enqueue(jobs)
         let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(concurrency: 3, grace: .seconds(10)))
-        try await eventually("jobs started") { try await queue.stats(queue: "diagnostics").leased == 3 }
+        // Running, not only fetched (a fetched job that has not started is handed back at once): the sleep job
+        // reports progress half-way.
+        try await eventually("jobs running") {
+            for job in jobs where try await queue.job(id: job.idString)?.progress == nil { return false }
+            return true
+        }
         try await running.stop()
         let stats = try await queue.stats(queue: "diagnostics")
         #expect((stats.completed, stats.leased, stats.ready, stats.failed) == (3, 0, 0, 0))
