@@ -179,7 +179,14 @@ let package = Package(
         // Child processes and private servers on loopback (redis-server, PostgreSQL) for `phoenix dev` and the tests.
         .target(name: "LocalServers", swiftSettings: upcomingFeatures),
         // Helpers shared by the test targets: where the private test servers are.
-        .target(name: "TestSupport", dependencies: ["Redis", "Store", "LocalServers"], path: "Tests/TestSupport", swiftSettings: upcomingFeatures),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Redis", "Store", "LocalServers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ], path: "Tests/TestSupport", swiftSettings: upcomingFeatures),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"], swiftSettings: upcomingFeatures),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "Redis", "TestSupport"], swiftSettings: upcomingFeatures),
         .testTarget(

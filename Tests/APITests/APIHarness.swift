@@ -10,7 +10,6 @@ import NIOHTTP1
 import PostgresNIO
 import Prometheus
 import Queue
-import ServiceLifecycle
 import Store
 import TestSupport
 import Worker
@@ -101,26 +100,10 @@ struct LiveAPI {
             let rules = UserJobRules(userField: UserJobRules.phoenix.userField.merging(["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"]) { $1 })
             let metrics = PrometheusCollectorRegistry()
             let router = try APIServer.router(configuration: configuration, queue: queue, catalog: catalog, store: PhoenixStore(client: client), verifier: verifier, metrics: metrics, rules: rules)
-            let port = AsyncStream<Int>.makeStream()
-            let app = APIServer.application(router: router, configuration: configuration, logger: logger) { bound in
-                port.continuation.yield(bound)
-                port.continuation.finish()
-            }
             let worker = Worker(queue: queue, registry: catalog, configuration: WorkerConfiguration(types: [.diagnostics], concurrency: 10, idleWait: .milliseconds(200), metricsFactory: PrometheusMetricsFactory(registry: metrics)), logger: logger)
-            let services = ServiceGroup(configuration: .init(services: [app, worker], logger: logger))
-            let running = Task { try await services.run() }
-            var iterator = port.stream.makeAsyncIterator()
-            guard let bound = await iterator.next() else { throw CancellationError() }
-            let api = LiveAPI(base: "http://127.0.0.1:\(bound)", queue: queue, client: client, minter: minter)
-            do {
-                try await body(api)
-            } catch {
-                await services.triggerGracefulShutdown()
-                _ = try? await running.value
-                throw error
+            try await withServer(router, services: [worker]) { base in
+                try await body(LiveAPI(base: base, queue: queue, client: client, minter: minter))
             }
-            await services.triggerGracefulShutdown()
-            try await running.value
         }
     }
 
@@ -142,28 +125,4 @@ struct LiveAPI {
         let json = bytes.readableBytes == 0 ? JSONValue.null : ((try? JSONValue.parse(bytes.readableBytesView)) ?? .string(String(buffer: bytes)))
         return Reply(status: Int(response.status.code), json: json, headers: response.headers)
     }
-}
-
-/// Serves `router` on a free loopback port for the duration of `body`, which gets the base URL.
-func withServer<Context: RequestContext>(_ router: Router<Context>, _ body: (String) async throws -> Void) async throws where Context.Source == ApplicationRequestContextSource {
-    var logger = Logger(label: "test.server")
-    logger.logLevel = .error
-    let port = AsyncStream<Int>.makeStream()
-    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { channel in
-        port.continuation.yield(channel.localAddress?.port ?? 0)
-        port.continuation.finish()
-    }, logger: logger)
-    let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-    let running = Task { try await services.run() }
-    var iterator = port.stream.makeAsyncIterator()
-    guard let bound = await iterator.next() else { throw CancellationError() }
-    do {
-        try await body("http://127.0.0.1:\(bound)")
-    } catch {
-        await services.triggerGracefulShutdown()
-        _ = try? await running.value
-        throw error
-    }
-    await services.triggerGracefulShutdown()
-    try await running.value
 }

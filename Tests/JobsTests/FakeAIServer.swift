@@ -1,10 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
 import NIOCore
-import ServiceLifecycle
 import Synchronization
+import TestSupport
 
 /// A local HTTP server on loopback playing OpenAI's chat completions and Gemini's generateContent, for the
 /// letter provider tests (the real services cannot be reached from here).
@@ -54,31 +53,7 @@ final class FakeAIServer: Sendable {
                 ["candidates": [["content": ["role": "model", "parts": [["text": letter]]], "finishReason": "STOP"]]]
             }
         }
-        let port = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "test.fake-ai")
-        logger.logLevel = .error
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                port.continuation.yield(channel.localAddress?.port ?? 0)
-                port.continuation.finish()
-            },
-            logger: logger
-        )
-        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            var iterator = port.stream.makeAsyncIterator()
-            guard let bound = await iterator.next() else { throw CancellationError() }
-            do {
-                try await body("http://127.0.0.1:\(bound)")
-            } catch {
-                await services.triggerGracefulShutdown()
-                throw error
-            }
-            await services.triggerGracefulShutdown()
-            try await group.waitForAll()
-        }
+        try await withServer(router, body)
     }
 
     private func record(_ request: Request, credential: String, gemini: Bool = false) -> Behaviour {

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import Queue
-import ServiceLifecycle
 import Store
 import TestSupport
 import UserProfileSync
@@ -31,17 +30,7 @@ func withPlatform(
             configuration: WorkerConfiguration(types: [.eventBridge, .userProfile] + types, concurrency: 50, lease: .seconds(10), heartbeatInterval: .milliseconds(500), idleWait: .milliseconds(200)),
             logger: logger
         )
-        let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
-        let running = Task { try await group.run() }
-        do {
-            try await body(queue, client)
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = try? await running.value
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await running.value
+        try await withServices([worker], logger: logger) { try await body(queue, client) }
     }
 }
 
