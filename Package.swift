@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Tests only: reads the deploy files (Render, compose, Kubernetes, Prometheus) to check them against the code.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Debian's libhiredis-dev (0.14.1), seen through pkg-config.
@@ -49,6 +51,8 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        // The environment variables Phoenix Jobs reads, one catalogue every reader goes through.
+        .target(name: "EnvironmentVariables", swiftSettings: upcomingFeatures),
         // The queue engine: job envelope, Redis keys, Lua scripts for every state transition, stats.
         .target(
             name: "Queue",
@@ -82,7 +86,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Queue", "Redis", "Worker", "Store",
+                "Queue", "Redis", "Worker", "Store", "EnvironmentVariables",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -127,7 +131,7 @@ let package = Package(
         .target(
             name: "LetterGeneration",
             dependencies: [
-                "Worker", "Queue", "Store", "JobSupport", "TextAnalysis",
+                "Worker", "Queue", "Store", "JobSupport", "TextAnalysis", "EnvironmentVariables",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -140,7 +144,7 @@ let package = Package(
         .target(
             name: "CVRendering",
             dependencies: [
-                "Worker", "Queue", "Store", "JobSupport", "TextAnalysis",
+                "Worker", "Queue", "Store", "JobSupport", "TextAnalysis", "EnvironmentVariables",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -162,6 +166,7 @@ let package = Package(
                 "LetterGeneration",
                 "CVRendering",
                 "API",
+                "EnvironmentVariables",
                 "LocalServers",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -229,6 +234,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: upcomingFeatures
+        ),
+        // The deploy files (Dockerfile.worker, Deploy/) checked against the code: worker types, keys, variables.
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["Worker", "Queue", "EnvironmentVariables", "TestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: upcomingFeatures
         ),
         // End-to-end tests: real `phoenix` processes against the test Redis.

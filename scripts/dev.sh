@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
 
-ensure_packages redis-server libhiredis-dev python3 postgresql-15 postgresql-client-15
-swift build --product phoenix
+ensure_packages redis-server python3 postgresql-15 postgresql-client-15
+scripts/build.sh
 exec .build/debug/phoenix dev --demo "$@"

@@ -1,3 +1,4 @@
+import EnvironmentVariables
 public import Foundation
 
 /// Prints HTML to PDF with headless Chromium (`--print-to-pdf`), when it is installed: `CHROMIUM_PATH`, or
@@ -11,11 +12,11 @@ public struct PDFRenderer: Sendable {
     /// A renderer using the Chromium `environment` names, or none found.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, timeout: Duration = .seconds(60)) {
         self.timeout = timeout
-        if let configured = environment["CHROMIUM_PATH"], !configured.isEmpty {
+        if let configured = environment[.chromiumPath], !configured.isEmpty {
             executable = FileManager.default.isExecutableFile(atPath: configured) ? configured : nil
             return
         }
-        let folders = (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
+        let folders = (environment[.path] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
         executable = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"].lazy
             .flatMap { name in folders.map { "\($0)/\(name)" } }
             .first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -1,3 +1,4 @@
+import EnvironmentVariables
 public import Foundation
 
 /// How letters are written, from the environment: the AI providers (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
@@ -38,26 +39,26 @@ public struct LetterProviderSettings: Sendable, Equatable {
     /// Reads the settings from `environment`.
     /// - Throws: ``LetterSettingError`` naming the variable whose value is malformed.
     public init(environment: [String: String]) throws(LetterSettingError) {
-        func value(_ name: String) -> String? {
-            environment[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        func value(_ variable: EnvironmentVariable) -> String? {
+            environment[variable].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         }
-        func url(_ name: String, default fallback: String) throws(LetterSettingError) -> String {
-            let text = value(name) ?? fallback
+        func url(_ variable: EnvironmentVariable, default fallback: String) throws(LetterSettingError) -> String {
+            let text = value(variable) ?? fallback
             guard let parsed = URL(string: text), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
-                throw LetterSettingError(variable: name, problem: "must be an http or https URL, got '\(text)'")
+                throw LetterSettingError(variable: variable.name, problem: "must be an http or https URL, got '\(text)'")
             }
             return text.hasSuffix("/") ? String(text.dropLast()) : text
         }
-        if let key = value("OPENAI_API_KEY") {
-            openAI = OpenAI(apiKey: key, baseURL: try url("OPENAI_BASE_URL", default: "https://api.openai.com/v1"), model: value("OPENAI_MODEL") ?? "gpt-4o-mini")
+        if let key = value(.openAIAPIKey) {
+            openAI = OpenAI(apiKey: key, baseURL: try url(.openAIBaseURL, default: "https://api.openai.com/v1"), model: value(.openAIModel) ?? "gpt-4o-mini")
         }
-        if let key = value("GOOGLE_API_KEY") {
+        if let key = value(.googleAPIKey) {
             gemini = Gemini(
-                apiKey: key, baseURL: try url("GEMINI_BASE_URL", default: "https://generativelanguage.googleapis.com/v1beta"),
-                model: value("GEMINI_MODEL") ?? "gemini-1.5-flash"
+                apiKey: key, baseURL: try url(.geminiBaseURL, default: "https://generativelanguage.googleapis.com/v1beta"),
+                model: value(.geminiModel) ?? "gemini-1.5-flash"
             )
         }
-        if let text = value("MAX_RESPONSE_TIME") {
+        if let text = value(.maxResponseTime) {
             guard let seconds = Double(text), seconds > 0, seconds <= 120 else {
                 throw LetterSettingError(variable: "MAX_RESPONSE_TIME", problem: "must be a number of seconds above 0 and at most 120 (a letter job may wait on two providers within its 300 s timeout), got '\(text)'")
             }
@@ -65,7 +66,7 @@ public struct LetterProviderSettings: Sendable, Equatable {
         } else {
             maxResponseTime = .seconds(30)
         }
-        switch value("ENABLE_CLOUD_FALLBACK")?.lowercased() {
+        switch value(.enableCloudFallback)?.lowercased() {
         case nil, "true", "1", "yes": cloudFallback = true
         case "false", "0", "no": cloudFallback = false
         case let other?: throw LetterSettingError(variable: "ENABLE_CLOUD_FALLBACK", problem: "must be true or false, got '\(other)'")

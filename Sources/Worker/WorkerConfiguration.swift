@@ -19,6 +19,9 @@ public struct WorkerConfiguration: Sendable {
     /// Where the worker's metrics go (swift-metrics); the process-wide `MetricsSystem.factory` by default.
     public var metricsFactory: any MetricsFactory
 
+    /// The default `gracePeriod`: deploy files give a stopping worker more than this (Deploy/, checked by tests).
+    public static let defaultGracePeriod: Duration = .seconds(25)
+
     /// The queues it serves, in the order of `types`.
     public var queues: [String] { types.map(\.queue) }
 
@@ -29,7 +32,7 @@ public struct WorkerConfiguration: Sendable {
         lease: Duration = .seconds(30),
         heartbeatInterval: Duration = .seconds(5),
         staleAfter: Duration = .seconds(30),
-        gracePeriod: Duration = .seconds(25),
+        gracePeriod: Duration = WorkerConfiguration.defaultGracePeriod,
         idleWait: Duration = .seconds(5),
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {

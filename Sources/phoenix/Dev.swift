@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import EnvironmentVariables
 import Foundation
 import Logging
 import LocalServers
@@ -42,26 +43,26 @@ struct Dev: AsyncParsableCommand {
     private func runPlatform(_ environment: inout [String: String], started: inout [LocalServer]) async throws {
         let folder = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL
         // The servers start before the service group, whose signal handling their processes must not inherit.
-        if (environment["REDIS_URL"] ?? "").isEmpty {
+        if (environment[.redisURL] ?? "").isEmpty {
             let redis = try await LocalRedis.start(directory: folder.appendingPathComponent("redis"))
             started.append(redis)
-            environment["REDIS_URL"] = redis.url
+            environment[.redisURL] = redis.url
             say("started \(redis.summary)")
         }
-        if (environment["DATABASE_URL"] ?? "").isEmpty && (environment["SUPABASE_DB_URL"] ?? "").isEmpty {
+        if (environment[.databaseURL] ?? "").isEmpty && (environment[.supabaseDatabaseURL] ?? "").isEmpty {
             let postgres = try await LocalPostgres.start(directory: folder.appendingPathComponent("postgres"), database: "phoenix")
             started.append(postgres)
-            environment["DATABASE_URL"] = postgres.url
+            environment[.databaseURL] = postgres.url
             say("started \(postgres.summary)")
         }
         // Without key settings, a secret made up for this run signs the token `phoenix dev` prints; a configured
         // secret is never used to mint a token that would end up on the screen.
         var runSecret: String?
-        if ["JWT_SECRET_KEY", "SUPABASE_JWKS", "SUPABASE_URL"].allSatisfy({ (environment[$0] ?? "").isEmpty }) {
+        if [EnvironmentVariable.jwtSecretKey, .supabaseJWKS, .supabaseURL].allSatisfy({ environment.nonEmpty($0) == nil }) {
             runSecret = Self.randomHex(32)
-            environment["JWT_SECRET_KEY"] = runSecret
+            environment[.jwtSecretKey] = runSecret
         }
-        if (environment["DASHBOARD_PASSWORD"] ?? "").isEmpty { environment["DASHBOARD_PASSWORD"] = Self.randomHex(6) }
+        if (environment[.dashboardPassword] ?? "").isEmpty { environment[.dashboardPassword] = Self.randomHex(6) }
 
         let settings = Settings(environment: environment)
         try bootstrapLogging(settings)

@@ -1,3 +1,4 @@
+import EnvironmentVariables
 import CVRendering
 import Crypto
 import EventBridge
@@ -70,11 +71,11 @@ struct DevGuide: Service {
     }
 
     private func guide(_ url: String) -> String {
-        let redis = environment["REDIS_URL"] ?? ""
+        let redis = environment[.redisURL] ?? ""
         var lines = [
             "",
             "Phoenix Jobs is running. Ctrl-C stops everything gracefully.",
-            "  dashboard:  \(url)/dashboard   (password: \(environment["DASHBOARD_PASSWORD"] ?? "DASHBOARD_PASSWORD"))",
+            "  dashboard:  \(url)/dashboard   (password: \(environment[.dashboardPassword] ?? "DASHBOARD_PASSWORD"))",
             "  API:        \(url)/openapi.yaml, \(url)/health, \(url)/metrics",
             "  stats:      REDIS_URL=\(redis) .build/debug/phoenix stats --watch",
         ]

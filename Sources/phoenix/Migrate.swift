@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnvironmentVariables
 import Foundation
 import Logging
 import PostgresNIO
@@ -8,7 +9,7 @@ import Store
 struct Migrate: AsyncParsableCommand {
     /// The migrations folder: `PHOENIX_MIGRATIONS_DIR`, else `Deploy/supabase/migrations`.
     static func folder(_ settings: Settings) -> String {
-        settings.environment["PHOENIX_MIGRATIONS_DIR"] ?? "Deploy/supabase/migrations"
+        settings.environment[.migrationsDirectory] ?? "Deploy/supabase/migrations"
     }
 
     /// Applies the pending migrations of `migrator` to `DATABASE_URL` with a client of its own; returns the line to print.

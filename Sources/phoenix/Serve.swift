@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import EnvironmentVariables
 import Foundation
 import Hummingbird
 import Logging
@@ -48,9 +49,9 @@ extension Settings {
     func apiConfiguration(host: String, port: Int?) throws -> APIConfiguration {
         APIConfiguration(
             host: host, port: try self.port(override: port), bodyLimit: try bodyLimit(), rateLimitPerMinute: try rateLimit(),
-            stripeWebhookSecret: environment["STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
+            stripeWebhookSecret: environment[.stripeWebhookSecret].flatMap { $0.isEmpty ? nil : $0 },
             allowedOrigins: try allowedOrigins(),
-            dashboardPassword: environment["DASHBOARD_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+            dashboardPassword: environment[.dashboardPassword].flatMap { $0.isEmpty ? nil : $0 }
         )
     }
 
@@ -67,7 +68,7 @@ extension Settings {
     /// `PORT`, or `override`, else 8080.
     func port(override: Int?) throws -> Int {
         if let override { return try checkedPort(override, variable: "--port") }
-        guard let text = environment["PORT"], !text.isEmpty else { return 8080 }
+        guard let text = environment[.port], !text.isEmpty else { return 8080 }
         guard let port = Int(text) else { throw SettingError(variable: "PORT", problem: "must be a port number, got '\(text)'") }
         return try checkedPort(port, variable: "PORT")
     }
@@ -80,14 +81,14 @@ extension Settings {
     /// `METRICS_PORT` (or `override`): where a worker serves `/metrics`; nil when neither is set.
     func metricsPort(override: Int?) throws -> Int? {
         if let override { return try checkedPort(override, variable: "--metrics-port") }
-        guard let text = environment["METRICS_PORT"], !text.isEmpty else { return nil }
+        guard let text = environment[.metricsPort], !text.isEmpty else { return nil }
         guard let port = Int(text) else { throw SettingError(variable: "METRICS_PORT", problem: "must be a port number, got '\(text)'") }
         return try checkedPort(port, variable: "METRICS_PORT")
     }
 
     /// `ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.org`) browsers may call from.
     func allowedOrigins() throws -> [String] {
-        guard let text = environment["ALLOWED_ORIGINS"], !text.isEmpty else { return [] }
+        guard let text = environment[.allowedOrigins], !text.isEmpty else { return [] }
         let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for origin in origins {
             guard let url = URL(string: origin), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.path.isEmpty || url.path == "/" else {
@@ -99,18 +100,18 @@ extension Settings {
 
     /// `MAX_BODY_BYTES`: largest request body (default 1 MiB).
     func bodyLimit() throws -> Int {
-        try positiveInteger("MAX_BODY_BYTES", default: 1 << 20, maximum: 64 << 20)
+        try positiveInteger(.maxBodyBytes, default: 1 << 20, maximum: 64 << 20)
     }
 
     /// `RATE_LIMIT_PER_MINUTE`: requests per caller per minute (default 600).
     func rateLimit() throws -> Int {
-        try positiveInteger("RATE_LIMIT_PER_MINUTE", default: 600, maximum: 1_000_000)
+        try positiveInteger(.rateLimitPerMinute, default: 600, maximum: 1_000_000)
     }
 
-    private func positiveInteger(_ variable: String, default value: Int, maximum: Int) throws -> Int {
+    private func positiveInteger(_ variable: EnvironmentVariable, default value: Int, maximum: Int) throws -> Int {
         guard let text = environment[variable], !text.isEmpty else { return value }
         guard let number = Int(text), (1...maximum).contains(number) else {
-            throw SettingError(variable: variable, problem: "must be a whole number from 1 to \(maximum), got '\(text)'")
+            throw SettingError(variable: variable.name, problem: "must be a whole number from 1 to \(maximum), got '\(text)'")
         }
         return number
     }

@@ -1,3 +1,4 @@
+import EnvironmentVariables
 import Foundation
 import Logging
 import Metrics
@@ -40,7 +41,7 @@ struct Settings {
 
     /// `REDIS_URL`, required.
     func redis() throws -> RedisConfiguration {
-        guard let url = environment["REDIS_URL"], !url.isEmpty else {
+        guard let url = environment[.redisURL], !url.isEmpty else {
             throw SettingError(variable: "REDIS_URL", problem: "not set; expected redis://[[user]:password@]host[:port][/db]")
         }
         do {
@@ -52,20 +53,20 @@ struct Settings {
 
     /// `DATABASE_URL`, else `SUPABASE_DB_URL`: required by commands that use PostgreSQL.
     func database() throws -> PostgresClient.Configuration {
-        let variable = environment["DATABASE_URL"].map { _ in "DATABASE_URL" } ?? "SUPABASE_DB_URL"
+        let variable: EnvironmentVariable = environment[.databaseURL] == nil ? .supabaseDatabaseURL : .databaseURL
         guard let url = environment[variable], !url.isEmpty else {
             throw SettingError(variable: "DATABASE_URL", problem: "not set (nor SUPABASE_DB_URL); expected postgres://user:password@host:port/database")
         }
         do {
             return try PostgresURL.configuration(url)
         } catch {
-            throw SettingError(variable: variable, problem: "\(error)")
+            throw SettingError(variable: variable.name, problem: "\(error)")
         }
     }
 
     /// `PHOENIX_KEY_PREFIX`, the prefix of every Redis key (default `phx`).
     func keys() throws -> QueueKeys {
-        let prefix = environment["PHOENIX_KEY_PREFIX"] ?? "phx"
+        let prefix = environment[.keyPrefix] ?? "phx"
         guard !prefix.isEmpty, !prefix.contains(" ") else {
             throw SettingError(variable: "PHOENIX_KEY_PREFIX", problem: "must be a non-empty word, got '\(prefix)'")
         }
@@ -74,7 +75,7 @@ struct Settings {
 
     /// `WORKER_TYPE`, overridden by `--type`.
     func workerTypes(override: String?) throws -> [WorkerType] {
-        guard let text = override ?? environment["WORKER_TYPE"], !text.isEmpty else {
+        guard let text = override ?? environment[.workerType], !text.isEmpty else {
             throw SettingError(variable: "WORKER_TYPE", problem: "not set (and no --type); expected event_bridge, user_profile, letters, cv, diagnostics, a comma-separated list, or all")
         }
         do {
@@ -90,7 +91,7 @@ struct Settings {
             guard (1...10_000).contains(override) else { throw SettingError(variable: "--concurrency", problem: "must be between 1 and 10000, got \(override)") }
             return override
         }
-        guard let text = environment["WORKER_CONCURRENCY"] else { return 10 }
+        guard let text = environment[.workerConcurrency] else { return 10 }
         guard let value = Int(text), (1...10_000).contains(value) else {
             throw SettingError(variable: "WORKER_CONCURRENCY", problem: "must be a whole number between 1 and 10000, got '\(text)'")
         }
@@ -99,7 +100,7 @@ struct Settings {
 
     /// `LOG_LEVEL` (default `info`): trace, debug, info, notice, warning, error, critical.
     func logLevel() throws -> Logger.Level {
-        guard let text = environment["LOG_LEVEL"], !text.isEmpty else { return .info }
+        guard let text = environment[.logLevel], !text.isEmpty else { return .info }
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
             throw SettingError(variable: "LOG_LEVEL", problem: "expected trace, debug, info, notice, warning, error or critical, got '\(text)'")
         }
@@ -142,7 +143,7 @@ extension Settings {
 extension Settings {
     /// The CV templates: `PHOENIX_TEMPLATES_DIR` when set (a designer's working copy), else those shipped.
     func cvTemplates() async throws -> CVTemplates {
-        guard let folder = environment["PHOENIX_TEMPLATES_DIR"], !folder.isEmpty else { return try await CVTemplates.bundled() }
+        guard let folder = environment[.templatesDirectory], !folder.isEmpty else { return try await CVTemplates.bundled() }
         do {
             return try await CVTemplates(folder: URL(fileURLWithPath: folder))
         } catch {

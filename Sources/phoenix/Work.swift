@@ -22,7 +22,7 @@ struct Work: AsyncParsableCommand {
     var concurrency: Int?
 
     @Option(name: .long, help: "Seconds running jobs get to finish after SIGTERM before they are handed back.")
-    var grace: Double = 25
+    var grace: Double = Double(WorkerConfiguration.defaultGracePeriod.components.seconds)
 
     @Option(name: .long, help: "Seconds a fetched job stays leased without a heartbeat.")
     var lease: Double = 30
@@ -33,7 +33,7 @@ struct Work: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds after which a silent worker counts as gone.")
     var staleAfter: Double = 30
 
-    @Option(name: .long, help: "Serve GET /metrics (Prometheus) on this port (default: METRICS_PORT; none when unset).")
+    @Option(name: .long, help: "Serve GET /metrics (Prometheus) and GET /health on this port (default: METRICS_PORT; none when unset).")
     var metricsPort: Int?
 
     func validate() throws {
@@ -74,6 +74,7 @@ struct Work: AsyncParsableCommand {
         if let port = try settings.metricsPort(override: metricsPort) {
             let router = Router()
             MetricsRoute(queue: queue, registry: metrics, knownQueues: configuration.queues).add(to: router)
+            HealthRoutes.addLiveness(to: router)
             services.append(Application(router: router, configuration: .init(address: .hostname("0.0.0.0", port: port), serverName: "phoenix-worker"), logger: logger))
         }
         // Services shut down in reverse order: the worker finishes its jobs before PostgreSQL closes.

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import LocalServers
 import Queue
 import Redis
@@ -65,6 +68,24 @@ import TestSupport
         let stats = try await cli.queue.stats(queue: "diagnostics")
         #expect((stats.completed, stats.leased, stats.ready, stats.failed) == (6, 0, 0, 0))
         #expect(cli.output(of: "graceful").contains("Worker stopped"))
+    }
+
+    /// What container health checks and liveness probes ask (Deploy/compose.yaml, Deploy/k8s): the worker's
+    /// metrics port answers /health and /metrics while it works, and the worker still stops cleanly.
+    @Test func workerServesHealthAndMetricsOnItsMetricsPort() async throws {
+        let cli = try PhoenixCLI()
+        let port = LoopbackPort.free()
+        let worker = try cli.start(fastWorker + ["--metrics-port", "\(port)"], name: "metrics-port")
+        try await eventually("the metrics port accepts connections") { LoopbackPort.accepts(port) }
+        let (health, healthResponse) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!)
+        #expect((healthResponse as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: health, as: UTF8.self).contains(#""status":"healthy""#))
+        try await eventually("a heartbeat is exported") {
+            let (metrics, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+            return String(decoding: metrics, as: UTF8.self).contains(#"phoenix_worker_last_heartbeat_timestamp_seconds{worker_type="diagnostics"}"#)
+        }
+        worker.send(SIGTERM)
+        #expect(ChildProcess.exitCode(ofStatus: worker.waitForExit()) == 0)
     }
 
     @Test func killedWorkerLeavesStatsOnceStaleAndItsJobsReturnToReady() async throws {

@@ -20,8 +20,7 @@ public enum TestPostgres {
 
     /// The repository's migrations folder.
     public static var migrations: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Deploy/supabase/migrations")
+        RepositoryFiles.url("Deploy/supabase/migrations")
     }
 
     /// Creates an empty database of its own for one test and returns its URL.

@@ -1,3 +1,4 @@
+import EnvironmentVariables
 public import Foundation
 
 /// How bearer tokens are checked: `JWT_SECRET_KEY` (HS256, the Supabase project's JWT secret), and a JWKS
@@ -25,10 +26,10 @@ public struct AuthSettings: Sendable {
     /// Reads `JWT_SECRET_KEY`, `SUPABASE_JWKS`, `SUPABASE_URL` and `JWT_AUDIENCE`.
     /// - Throws: ``AuthSettingError`` naming the variable when none of the key sources is set or one is malformed.
     public init(environment: [String: String]) throws(AuthSettingError) {
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        hmacSecret = value("JWT_SECRET_KEY")
-        jwksJSON = value("SUPABASE_JWKS")
-        if let base = value("SUPABASE_URL") {
+        func value(_ variable: EnvironmentVariable) -> String? { environment.nonEmpty(variable) }
+        hmacSecret = value(.jwtSecretKey)
+        jwksJSON = value(.supabaseJWKS)
+        if let base = value(.supabaseURL) {
             guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw AuthSettingError(variable: "SUPABASE_URL", problem: "must be the project's http(s) URL, got '\(base)'")
             }
@@ -40,7 +41,7 @@ public struct AuthSettings: Sendable {
         guard hmacSecret != nil || jwksJSON != nil || jwksURL != nil else {
             throw AuthSettingError(variable: "JWT_SECRET_KEY", problem: "is not set, nor SUPABASE_JWKS or SUPABASE_URL: the API cannot check tokens")
         }
-        audience = value("JWT_AUDIENCE") ?? "authenticated"
+        audience = value(.jwtAudience) ?? "authenticated"
         leeway = 30
     }
 }

@@ -22,9 +22,7 @@ public struct HealthRoutes: Sendable {
     }
 
     public func add(to router: Router<APIContext>) {
-        router.get("health") { _, _ in
-            Response.json(.object(["status": .string("healthy"), "timestamp": .string(Date().formatted(.iso8601))]))
-        }
+        Self.addLiveness(to: router)
         router.get("ready") { _, context in
             let probe = redis
             async let redisCheck = check { try await probe.send("PING") }
@@ -36,6 +34,14 @@ public struct HealthRoutes: Sendable {
                 "redis": .string(redisError ?? "ok"), "postgres": .string(postgresError ?? "ok"),
             ])
             return Response.json(body, status: ready ? .ok : .serviceUnavailable)
+        }
+    }
+
+    /// `GET /health` alone: the process answers, whatever Redis and PostgreSQL do. Workers serve it beside
+    /// `/metrics` for liveness probes, which must not restart a worker that is waiting out a Redis outage.
+    public static func addLiveness<Context: RequestContext>(to router: Router<Context>) {
+        router.get("health") { _, _ in
+            Response.json(.object(["status": .string("healthy"), "timestamp": .string(Date().formatted(.iso8601))]))
         }
     }
 

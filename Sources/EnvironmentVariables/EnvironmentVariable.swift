@@ -1,0 +1,71 @@
+/// Every environment variable Phoenix Jobs reads (DESIGN.md section 9, and the platform's own).
+///
+/// All reads of the environment go through this type (`environment[.redisURL]`), so `allCases` is exactly
+/// the configuration: the tests check the README's table and every deploy file against it.
+public enum EnvironmentVariable: String, CaseIterable, Sendable {
+    // Where the queue and the results live.
+    case redisURL = "REDIS_URL"
+    case databaseURL = "DATABASE_URL"
+    case supabaseDatabaseURL = "SUPABASE_DB_URL"
+    case keyPrefix = "PHOENIX_KEY_PREFIX"
+    case migrationsDirectory = "PHOENIX_MIGRATIONS_DIR"
+    // Workers.
+    case workerType = "WORKER_TYPE"
+    case workerConcurrency = "WORKER_CONCURRENCY"
+    case metricsPort = "METRICS_PORT"
+    case logLevel = "LOG_LEVEL"
+    // The HTTP front.
+    case port = "PORT"
+    case jwtSecretKey = "JWT_SECRET_KEY"
+    case supabaseJWKS = "SUPABASE_JWKS"
+    case supabaseURL = "SUPABASE_URL"
+    case jwtAudience = "JWT_AUDIENCE"
+    case allowedOrigins = "ALLOWED_ORIGINS"
+    case rateLimitPerMinute = "RATE_LIMIT_PER_MINUTE"
+    case maxBodyBytes = "MAX_BODY_BYTES"
+    case stripeWebhookSecret = "STRIPE_WEBHOOK_SECRET"
+    case dashboardPassword = "DASHBOARD_PASSWORD"
+    // Letter generation.
+    case openAIAPIKey = "OPENAI_API_KEY"
+    case openAIBaseURL = "OPENAI_BASE_URL"
+    case openAIModel = "OPENAI_MODEL"
+    case googleAPIKey = "GOOGLE_API_KEY"
+    case geminiBaseURL = "GEMINI_BASE_URL"
+    case geminiModel = "GEMINI_MODEL"
+    case maxResponseTime = "MAX_RESPONSE_TIME"
+    case enableCloudFallback = "ENABLE_CLOUD_FALLBACK"
+    // CV rendering.
+    case templatesDirectory = "PHOENIX_TEMPLATES_DIR"
+    case chromiumPath = "CHROMIUM_PATH"
+    /// The system's search path, where Chromium is looked for when `CHROMIUM_PATH` is unset.
+    case path = "PATH"
+
+    /// The variable's name in the environment.
+    public var name: String { rawValue }
+
+    /// Whether the value is a secret (credentials, keys, passwords): deploy files take it from a secret
+    /// store, never write it down, and nothing logs it.
+    public var isSecret: Bool {
+        switch self {
+        case .redisURL, .databaseURL, .supabaseDatabaseURL, .jwtSecretKey, .stripeWebhookSecret, .dashboardPassword,
+             .openAIAPIKey, .googleAPIKey:
+            true
+        default:
+            false
+        }
+    }
+}
+
+extension Dictionary where Key == String, Value == String {
+    /// The value of `variable` in this environment, as it is (possibly empty).
+    public subscript(_ variable: EnvironmentVariable) -> String? {
+        get { self[variable.rawValue] }
+        set { self[variable.rawValue] = newValue }
+    }
+
+    /// The value of `variable`, or nil when it is unset or empty.
+    public func nonEmpty(_ variable: EnvironmentVariable) -> String? {
+        guard let value = self[variable.rawValue], !value.isEmpty else { return nil }
+        return value
+    }
+}

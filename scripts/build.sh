@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the `phoenix` executable, installing libhiredis-dev first when it is missing.
+#
+#   scripts/build.sh                 debug build, .build/debug/phoenix (what `make dev` runs)
+#   scripts/build.sh release DIR     release build with the Swift runtime linked in (--static-swift-stdlib),
+#                                    staged as the container image holds it (what Dockerfile.worker runs):
+#                                    DIR/bin/phoenix, its resource bundles beside it (Foundation looks for
+#                                    them next to the executable), DIR/migrations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/services.sh
+
+ensure_packages libhiredis-dev
+case "${1:-debug}" in
+  debug)
+    swift build --product phoenix
+    ;;
+  release)
+    stage=${2:?"scripts/build.sh release needs the folder to stage the build in"}
+    swift build -c release --product phoenix --static-swift-stdlib
+    bin=$(swift build -c release --show-bin-path)
+    mkdir -p "$stage/bin"
+    cp "$bin/phoenix" "$stage/bin/"
+    cp -R "$bin"/phoenix-jobs_*.resources "$stage/bin/"
+    rm -rf "$stage/migrations"
+    cp -R Deploy/supabase/migrations "$stage/migrations"
+    echo "staged phoenix in $stage" >&2
+    ;;
+  *)
+    echo "scripts/build.sh: unknown build '$1'; expected debug or release DIR" >&2
+    exit 2
+    ;;
+esac
