@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
+. Benchmarks/lib/event-platform.sh
 
 count=${1:-50000}
 concurrency=${2:-1000}
@@ -18,23 +19,8 @@ phoenix=.build/$build/phoenix
 PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-bench.XXXXXX)
 worker_pid=""
 trap stop_worker_and_services EXIT
-start_redis
-start_postgres "$PHOENIX_RUN_DIR/postgres" phoenix
-export REDIS_URL="$PHOENIX_REDIS_URL" DATABASE_URL="$PHOENIX_DATABASE_URL" LOG_LEVEL=warning
-"$phoenix" migrate >&2
-psql_bench() { psql -h 127.0.0.1 -p "$PHOENIX_PG_PORT" -U postgres -d phoenix -tAq "$@"; }
-psql_bench -c "INSERT INTO auth.users (id, email) SELECT gen_random_uuid(), 'bench-' || i || '@example.org' FROM generate_series(1, 100) i"
-psql_bench -c "SELECT id FROM auth.users" > "$PHOENIX_RUN_DIR/users.txt"
-
-python3 - "$count" "$PHOENIX_RUN_DIR/users.txt" > "$PHOENIX_RUN_DIR/events.jsonl" <<'PY'
-import json, os, sys, uuid
-count, users = int(sys.argv[1]), open(sys.argv[2]).read().split()
-types = ["cv.generated", "letter.job_offer_analyzed", "cv.template_selected", "letter.generated"] if os.environ.get("ROUTED", "1") == "1" else ["cv.uploaded", "letter.job_offer_analyzed", "cv.template_selected", "letter.viewed"]
-for i in range(count):
-    print(json.dumps({"type": "event.publish", "payload": {
-        "stream_id": users[i % len(users)], "event_type": types[i % len(types)], "app_source": "cv",
-        "payload": {"n": i, "template": "modern"}, "event_id": str(uuid.uuid4()), "session_id": "bench"}}))
-PY
+start_event_platform
+write_event_jobs "$count" "$PHOENIX_RUN_DIR/events.jsonl"
 "$phoenix" queue pause events >&2
 "$phoenix" enqueue --file "$PHOENIX_RUN_DIR/events.jsonl" >&2
 "$phoenix" work --type event_bridge --concurrency "$concurrency" 2>"$PHOENIX_RUN_DIR/worker.log" &
@@ -58,7 +44,7 @@ worker_cpu0=$(cpu_seconds "$worker_pid"); redis_cpu0=$(cpu_seconds "$redis_pid")
 # polling adds next to no load. The row count is checked once at the end.
 coproc POLL { redis-cli -p "$PHOENIX_REDIS_PORT"; }
 postgres_cpu0=$(cpu_seconds $(postgres_pids))
-wal0=$(psql_bench -c 'SELECT pg_current_wal_lsn()')
+wal0=$(psql_events -c 'SELECT pg_current_wal_lsn()')
 start=$(date +%s.%N)
 "$phoenix" queue resume events >/dev/null
 while :; do
@@ -70,14 +56,14 @@ while :; do
 done
 end=$(date +%s.%N)
 exec {POLL[1]}>&-
-rows=$(psql_bench -c 'SELECT count(*) FROM public.phoenix_events')
+rows=$(psql_events -c 'SELECT count(*) FROM public.phoenix_events')
 [ "$rows" -eq "$count" ] || { echo "phoenix_events holds $rows rows, expected $count" >&2; exit 1; }
 [ -n "${perf_pid:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
 worker_cpu=$(python3 -c "print($(cpu_seconds "$worker_pid") - $worker_cpu0)")
 redis_cpu=$(python3 -c "print($(cpu_seconds "$redis_pid") - $redis_cpu0)")
 postgres_cpu=$(python3 -c "print($(cpu_seconds $(postgres_pids)) - $postgres_cpu0)")
-wal_bytes=$(psql_bench -c "SELECT pg_current_wal_lsn() - '$wal0'::pg_lsn")
-activity=$(psql_bench -c 'SELECT count(*) FROM public.user_activity_metrics')
+wal_bytes=$(psql_events -c "SELECT pg_current_wal_lsn() - '$wal0'::pg_lsn")
+activity=$(psql_events -c 'SELECT count(*) FROM public.user_activity_metrics')
 python3 -c "
 elapsed = $end - $start
 print(f'event bridge: $count events in {elapsed:.2f} s = {$count / elapsed:,.0f} events/s written to phoenix_events ($activity activity rows), concurrency $concurrency')

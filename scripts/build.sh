@@ -20,7 +20,8 @@ case "${1:-debug}" in
     swift build -c release --product phoenix --static-swift-stdlib
     bin=$(swift build -c release --show-bin-path)
     mkdir -p "$stage/bin"
-    cp "$bin/phoenix" "$stage/bin/"
+    # Without debug information (symbols stay, for backtraces): about 120 MB instead of 190 MB.
+    strip --strip-debug -o "$stage/bin/phoenix" "$bin/phoenix"
     cp -R "$bin"/phoenix-jobs_*.resources "$stage/bin/"
     rm -rf "$stage/migrations"
     cp -R Deploy/supabase/migrations "$stage/migrations"

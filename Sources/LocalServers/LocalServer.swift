@@ -49,9 +49,9 @@ public enum LocalRedis {
 
 /// Private PostgreSQL clusters (Debian's PostgreSQL 15 binaries), run as the `postgres` user when root.
 public enum LocalPostgres {
-    /// Initialises `directory` if empty, starts PostgreSQL on a free loopback port, creates `database` if
-    /// missing, and returns its URL (trust authentication for `postgres`, loopback only).
-    public static func start(directory: URL, database: String, binaries: String = "/usr/lib/postgresql/15/bin") async throws -> LocalServer {
+    /// Initialises `directory` if empty, starts PostgreSQL on `port` (a free loopback port when nil), creates
+    /// `database` if missing, and returns its URL (trust authentication for `postgres`, loopback only).
+    public static func start(directory: URL, database: String, port: Int? = nil, binaries: String = "/usr/lib/postgresql/15/bin") async throws -> LocalServer {
         let asPostgres: (String, [String]) -> (String, [String]) = { tool, arguments in
             getuid() == 0 ? ("/usr/sbin/runuser", ["-u", "postgres", "--", "\(binaries)/\(tool)"] + arguments) : ("\(binaries)/\(tool)", arguments)
         }
@@ -62,7 +62,7 @@ public enum LocalPostgres {
             let (status, output) = try await ChildProcess.run(tool, arguments)
             guard status == 0 else { throw LocalServerError("initdb failed for \(directory.path): \(output)") }
         }
-        let port = LoopbackPort.free()
+        let port = port ?? LoopbackPort.free()
         let log = directory.appendingPathComponent("postgres.log")
         let options = "-c listen_addresses=127.0.0.1 -c port=\(port) -c unix_socket_directories=\(directory.path) -c max_connections=200"
         let (tool, arguments) = asPostgres("pg_ctl", ["-D", directory.path, "-l", log.path, "-w", "-t", "60", "-o", options, "start"])

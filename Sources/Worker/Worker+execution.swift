@@ -46,14 +46,14 @@ extension Worker {
         let results: [AttemptResult]
         if let runBatch = entry.runBatch {
             let items = zip(unit, contexts).map { ($0.envelope.payload, $1) }
-            switch await withTimeout(entry.timeout, { await runBatch(items) }) {
+            switch await race(entry.timeout, { await runBatch(items) }) {
             case .finished(let errors): results = errors.map { $0.map(AttemptResult.failed) ?? .completed }
             case .timedOut: results = unit.map { _ in .timedOut }
             case .cancelled: results = unit.map { _ in .failed(CancellationError()) }
             }
         } else {
             let context = contexts[0]
-            switch await withTimeout(entry.timeout, { () async -> AttemptResult in
+            switch await race(entry.timeout, { () async -> AttemptResult in
                 do {
                     try await entry.run(first.envelope.payload, context)
                     return .completed
@@ -104,34 +104,6 @@ extension Worker {
             metadata["error"] = "\(error)"
             metadata["outcome"] = "\(failure.retryAfter == nil ? "dead" : "retry")"
             context.logger.warning("Job failed", metadata: metadata)
-        }
-    }
-
-    /// How a timed piece of work ended.
-    enum TimedResult<Value: Sendable>: Sendable {
-        case finished(Value)
-        case timedOut
-        case cancelled
-    }
-
-    /// Races `work` against `timeout`; the loser is cancelled.
-    private func withTimeout<Value: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async -> Value) async -> TimedResult<Value> {
-        await withTaskGroup(of: TimedResult<Value>?.self) { group in
-            group.addTask { .finished(await work()) }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: timeout)
-                    return .timedOut
-                } catch {
-                    return nil  // cancelled: the work ended first, or the worker is handing jobs back
-                }
-            }
-            var outcome: TimedResult<Value>?
-            while outcome == nil, let next = await group.next() {
-                outcome = next
-            }
-            group.cancelAll()
-            return outcome ?? .cancelled
         }
     }
 }

@@ -82,3 +82,43 @@ struct OverlapJob: JobType {
         try await Task.sleep(for: .milliseconds(20))
     }
 }
+
+/// A handler that ignores cancellation, as a database call whose connection died under it did
+/// (docs/RELIABILITY.md): it waits on `gate` until the test opens it, whatever happens to its task.
+struct StuckJob: JobType {
+    struct Payload: Codable, Sendable {}
+    static let name = "test.stuck"
+    static let queue = "diagnostics"
+    static var timeout: Duration { .seconds(1) }
+    static var maxAttempts: Int { 2 }
+    static var retryPolicy: RetryPolicy { RetryPolicy(baseDelay: .seconds(60), maxDelay: .seconds(60)) }
+    let gate: Gate
+
+    func run(_ payload: Payload, context: JobContext) async throws {
+        await gate.wait()
+    }
+}
+
+/// Opened once by the test; every waiter then goes on. Waiting ignores cancellation on purpose.
+final class Gate: Sendable {
+    private let waiters = Mutex<(open: Bool, continuations: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = waiters.withLock { state in
+                if !state.open { state.continuations.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let continuations = waiters.withLock { state in
+            state.open = true
+            defer { state.continuations = [] }
+            return state.continuations
+        }
+        for continuation in continuations { continuation.resume() }
+    }
+}

@@ -89,6 +89,40 @@ import Worker
         #expect(record.attempt == 1)
     }
 
+    @Test(.timeLimit(.minutes(1))) func aHandlerThatIgnoresCancellationStillTimesOutAndFreesItsSlot() async throws {
+        let queue = try makeTestQueue()
+        let gate = Gate()
+        var registry = registryWithDiagnostics()
+        registry.register(StuckJob(gate: gate))
+        let stuck = try JobEnvelope(StuckJob.self, .init())
+        let after = try JobEnvelope(DiagnosticJobs.Noop.self, .init())
+        try await queue.enqueue([stuck, after])
+        // One slot: the no-op can only run once the stuck job's slot is free again.
+        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration(concurrency: 1))
+        try await eventually("the stuck attempt timed out") { try await queue.stats(queue: "diagnostics").failed == 1 }
+        try await eventually("the next job ran in the freed slot") { try await queue.job(id: after.idString)?.state == .completed }
+        #expect(try await queue.job(id: stuck.idString)?.lastError == "timed out after 1.0 seconds")
+        try await running.stop()
+        gate.open()
+    }
+
+    @Test(.timeLimit(.minutes(1))) func shutdownHandsBackAHandlerThatIgnoresCancellationWithoutWaitingForIt() async throws {
+        let queue = try makeTestQueue()
+        let gate = Gate()
+        var registry = registryWithDiagnostics()
+        registry.register(StuckJob(gate: gate))
+        // A long timeout: only the grace period can end it.
+        let stuck = try JobEnvelope(StuckJob.self, .init())
+        try await queue.enqueue(stuck)
+        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration(concurrency: 1, grace: .milliseconds(200)))
+        try await eventually("the job is leased") { try await queue.stats(queue: "diagnostics").leased == 1 }
+        // Before the timeout (1 s) fires, shutdown must end at the grace period with the job handed back.
+        try await running.stop()
+        let stats = try await queue.stats(queue: "diagnostics")
+        #expect((stats.ready + stats.delayed, stats.leased, stats.completed) == (1, 0, 0))
+        gate.open()
+    }
+
     @Test func handlersReportProgressAndEnqueueFollowUps() async throws {
         let queue = try makeTestQueue()
         var registry = registryWithDiagnostics()

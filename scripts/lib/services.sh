@@ -21,12 +21,28 @@ free_port() {
 }
 
 # Starts a private redis-server on a free loopback port; exports PHOENIX_REDIS_PORT and PHOENIX_REDIS_URL.
+# PHOENIX_REDIS_APPENDONLY=yes turns on the append-only file (fsync every second), as in production.
 start_redis() {
+  PHOENIX_REDIS_PORT=$(free_port)
+  launch_redis
+}
+
+# Stops the private redis-server (SHUTDOWN, which writes the append-only file) and starts it again on the
+# same port with the same data folder, as a restart in production would.
+restart_redis() {
+  local pid
+  pid=$(cat "$PHOENIX_RUN_DIR/redis/redis.pid")
+  redis-cli -p "$PHOENIX_REDIS_PORT" shutdown >/dev/null 2>&1 || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  launch_redis
+}
+
+launch_redis() {
   local dir="$PHOENIX_RUN_DIR/redis"
   mkdir -p "$dir"
-  PHOENIX_REDIS_PORT=$(free_port)
   redis-server --bind 127.0.0.1 --port "$PHOENIX_REDIS_PORT" --dir "$dir" \
-    --save "" --appendonly no --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+    --save "" --appendonly "${PHOENIX_REDIS_APPENDONLY:-no}" --appendfsync everysec \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
   wait_for_redis "$dir/redis.log"
 }
 
