@@ -48,7 +48,8 @@ cleanup() {
 trap cleanup EXIT
 
 redis_q() { redis-cli -p "$PHOENIX_REDIS_PORT" "$@" 2>/dev/null || true; }
-completed() { local n; n=$(redis_q HGET phx:queue:events:counters completed); echo "${n:-0}"; }
+# Jobs completed so far (0 while Redis is down or still loading its data after a restart).
+completed() { local n; n=$(redis_q HGET phx:queue:events:counters completed); [[ "$n" =~ ^[0-9]+$ ]] || n=0; echo "$n"; }
 
 # Waits until $1 jobs completed (gives up after $2 seconds).
 wait_for_completed() {

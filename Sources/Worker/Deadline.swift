@@ -64,7 +64,10 @@ private final class Race<Value: Sendable>: Sendable {
         let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<TimedResult<Value>, Never>?, [Task<Void, Never>]) in
             guard state.outcome == nil else { return (nil, []) }
             state.outcome = outcome
-            defer { state.continuation = nil }
+            defer {
+                state.continuation = nil
+                state.tasks = []
+            }
             return (state.continuation, state.tasks)
         }
         for task in tasks { task.cancel() }

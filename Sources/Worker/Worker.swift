@@ -89,7 +89,9 @@ public final class Worker: Service, Sendable {
     // MARK: - Fetch loop
 
     private func fetchAndRun() async {
-        await withTaskGroup(of: Void.self) { jobs in
+        // Discarding: a finished job's task is freed at once (a plain task group keeps every child's result
+        // until it is awaited, which grew a busy worker's memory by kilobytes per job).
+        await withDiscardingTaskGroup { jobs in
             var nextQueue = 0
             while !isStopping {
                 await slots.waitForFreeSlot()
@@ -147,7 +149,7 @@ public final class Worker: Service, Sendable {
 
     /// After shutdown began: waits for running jobs up to the grace period, then cancels the rest, whose
     /// leases are handed back.
-    private func drain(jobs: inout TaskGroup<Void>) async {
+    private func drain(jobs: inout DiscardingTaskGroup) async {
         let deadline = ContinuousClock.now + configuration.gracePeriod
         if slots.busy > 0 {
             logger.info("Waiting for running jobs to finish", metadata: ["running": "\(slots.busy)", "grace": "\(configuration.gracePeriod)"])
@@ -160,7 +162,6 @@ public final class Worker: Service, Sendable {
             state.withLock { $0.handingBack = true }
             jobs.cancelAll()
         }
-        await jobs.waitForAll()
     }
 
     // MARK: - Bookkeeping for execution

@@ -54,7 +54,9 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         var environment = ProcessInfo.processInfo.environment
         var redisServer: LocalServer?
+        // The workers' logs, and the private Redis's data when there is one.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         if environment.nonEmpty(.redisURL) == nil {
             let server = try await LocalRedis.start(directory: scratch.appendingPathComponent("redis"))
             redisServer = server
@@ -68,7 +70,7 @@ struct Bench: AsyncParsableCommand {
             say(json ? try report.json() : report.table())
         } catch {
             await redisServer?.stop()
-            throw error
+            throw InputError("\(error) (worker logs in \(scratch.path))")
         }
         await redisServer?.stop()
         try? FileManager.default.removeItem(at: scratch)

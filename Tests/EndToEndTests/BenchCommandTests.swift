@@ -1,0 +1,43 @@
+import Foundation
+import Queue
+import Redis
+import Testing
+import TestSupport
+
+/// `phoenix bench` end to end, on a small scale: it runs its phases with real worker processes, reports
+/// every figure, and leaves nothing behind in Redis. (Its figures are for docs/BENCHMARKS.md, not asserted.)
+@Suite struct BenchCommandTests {
+    struct Report: Decodable {
+        struct Latency: Decodable { var samples: Int; var p50: Double; var p99: Double }
+        var jobs: Int
+        var single: Int
+        var singleEnqueueRate: Double
+        var batchEnqueueRate: Double
+        var processingRate: Double
+        var latency: Latency
+        var workerPeakRSSMegabytes: [Double]
+    }
+
+    @Test func benchReportsEveryPhaseAndCleansUp() async throws {
+        let cli = try PhoenixCLI()
+        let (status, output) = try cli.run([
+            "bench", "--jobs", "600", "--single", "50", "--batch", "100", "--workers", "2", "--concurrency", "10",
+            "--latency-jobs", "30", "--rate", "300", "--json",
+        ])
+        #expect(status == 0, "\(output)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(output.utf8))
+        #expect((report.jobs, report.single) == (600, 50))
+        #expect(report.singleEnqueueRate > 0 && report.batchEnqueueRate > 0 && report.processingRate > 0)
+        #expect(report.latency.samples == 30)
+        #expect(report.latency.p50 <= report.latency.p99)
+        #expect(report.workerPeakRSSMegabytes.count == 2 && report.workerPeakRSSMegabytes.allSatisfy { $0 > 1 })
+        let left = try await cli.queue.redis.send("KEYS", "bench-*").array ?? []
+        #expect(left.isEmpty, "bench left \(left.count) keys")
+    }
+
+    @Test func badArgumentsNameTheOption() throws {
+        let (status, output) = try PhoenixCLI().run(["bench", "--workers", "0"])
+        #expect(status != 0)
+        #expect(output.contains("--workers must be between 1 and 64, got 0"))
+    }
+}
