@@ -162,8 +162,7 @@ struct Bench: AsyncParsableCommand {
 
     /// This process's own executable, which the workers run.
     private static func executable() throws -> String {
-        let path = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        return path
+        try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     }
 
     /// The largest resident set the process has had (`VmHWM` in /proc), in MB.
