@@ -141,13 +141,15 @@ import TestSupport
 
     @Test func delayedJobIsNotFetchableBeforeItIsDueAndIsAfter() async throws {
         let queue = try makeQueue()
-        let later = job(delay: .seconds(1))
+        // Due in 3 s: room for the checks before it on a loaded machine (1 s was once too little in CI).
+        let later = job(delay: .seconds(3))
         try await queue.enqueue(later)
         #expect(try await queue.job(id: later.idString)?.state == .delayed)
         #expect(try await queue.promoteDueJobs(queue: "letters") == 0)
         #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1").isEmpty)
         #expect(try await queue.stats(queue: "letters").delayed == 1)
-        try await Task.sleep(for: .milliseconds(1200))
+        let due = try #require(later.runAt)
+        try await Task.sleep(for: .milliseconds(Int(max(0, due.timeIntervalSinceNow) * 1000) + 200))
         #expect(try await queue.promoteDueJobs(queue: "letters") == 1)
         let fetched = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1")
         #expect(fetched.map(\.envelope.id) == [later.id])
