@@ -19,15 +19,11 @@ phoenix=.build/$build/phoenix
 PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-bench-http.XXXXXX)
 worker_pid=""
 trap stop_worker_and_services EXIT
-start_redis
-start_postgres "$PHOENIX_RUN_DIR/postgres" phoenix
-secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-export REDIS_URL="$PHOENIX_REDIS_URL" DATABASE_URL="$PHOENIX_DATABASE_URL" LOG_LEVEL=warning \
-  JWT_SECRET_KEY="$secret" RATE_LIMIT_PER_MINUTE=1000000
-"$phoenix" migrate >&2
-start_api_server "$phoenix"
+start_platform "$phoenix"
+export RATE_LIMIT_PER_MINUTE=1000000
+serve_api "$phoenix"
 port=$PHOENIX_API_PORT
-token=$(service_token "$secret")
+token=$PHOENIX_SERVICE_TOKEN
 cat > "$PHOENIX_RUN_DIR/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"type": "diagnostic.noop", "payload": {"bench": true}}'

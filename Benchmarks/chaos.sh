@@ -100,10 +100,8 @@ chaos_kill() {
 }
 
 chaos_redis() {
-  export JWT_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-  local token batches=0 refused=0
-  token=$(service_token "$JWT_SECRET_KEY")
-  start_api_server "$phoenix"
+  local batches=0 refused=0
+  serve_api "$phoenix"
   api_pid=$worker_pid
   write_event_jobs "$count" "$PHOENIX_RUN_DIR/events.jsonl"
   # Batches of 500, each job with an idempotency key, so a batch sent again after an unclear answer adds nothing.
@@ -124,7 +122,7 @@ PY
       echo "redis restarted after $batches batches ($(completed) jobs completed)" >&2
     fi
     until [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PHOENIX_API_PORT/v1/jobs/batch" \
-        -H "Authorization: Bearer $token" -H 'Content-Type: application/json' --data-binary "@$file")" = 202 ]; do
+        -H "Authorization: Bearer $PHOENIX_SERVICE_TOKEN" -H 'Content-Type: application/json' --data-binary "@$file")" = 202 ]; do
       refused=$((refused + 1)); sleep 0.2
     done
     batches=$((batches + 1))

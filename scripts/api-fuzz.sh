@@ -21,15 +21,11 @@ phoenix=.build/debug/phoenix
 PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-fuzz.XXXXXX)
 worker_pid=""
 trap stop_worker_and_services EXIT
-start_redis
-start_postgres "$PHOENIX_RUN_DIR/postgres" phoenix
-secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-export REDIS_URL="$PHOENIX_REDIS_URL" DATABASE_URL="$PHOENIX_DATABASE_URL" LOG_LEVEL=warning \
-  JWT_SECRET_KEY="$secret" STRIPE_WEBHOOK_SECRET=whsec_fuzz RATE_LIMIT_PER_MINUTE=1000000
-"$phoenix" migrate >&2
-start_api_server "$phoenix"
+start_platform "$phoenix"
+export STRIPE_WEBHOOK_SECRET=whsec_fuzz RATE_LIMIT_PER_MINUTE=1000000
+serve_api "$phoenix"
 port=$PHOENIX_API_PORT
-token=$(service_token "$secret")
+token=$PHOENIX_SERVICE_TOKEN
 status=0
 "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.yaml" \
   --header "Authorization: Bearer $token" \

@@ -2,13 +2,10 @@
 # migrations applied, 100 users with profiles, and event.publish jobs for them.
 # Needs scripts/lib/services.sh sourced, PHOENIX_RUN_DIR set and $phoenix naming the executable.
 
-# Starts Redis (append-only when PHOENIX_REDIS_APPENDONLY=yes) and PostgreSQL, exports REDIS_URL and
-# DATABASE_URL, migrates, and creates 100 users (their ids in $PHOENIX_RUN_DIR/users.txt).
+# start_platform (Redis append-only when PHOENIX_REDIS_APPENDONLY=yes), then 100 users (their ids in
+# $PHOENIX_RUN_DIR/users.txt).
 start_event_platform() {
-  start_redis
-  start_postgres "$PHOENIX_RUN_DIR/postgres" phoenix
-  export REDIS_URL="$PHOENIX_REDIS_URL" DATABASE_URL="$PHOENIX_DATABASE_URL" LOG_LEVEL=${LOG_LEVEL:-warning}
-  "$phoenix" migrate >&2
+  start_platform "$phoenix"
   psql_events -c "INSERT INTO auth.users (id, email) SELECT gen_random_uuid(), 'bench-' || i || '@example.org' FROM generate_series(1, 100) i"
   psql_events -c "SELECT id FROM auth.users" > "$PHOENIX_RUN_DIR/users.txt"
 }

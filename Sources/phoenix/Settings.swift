@@ -66,7 +66,7 @@ struct Settings {
 
     /// `PHOENIX_KEY_PREFIX`, the prefix of every Redis key (default `phx`).
     func keys() throws -> QueueKeys {
-        let prefix = environment[.keyPrefix] ?? "phx"
+        let prefix = environment[.keyPrefix] ?? QueueKeys().prefix
         guard !prefix.isEmpty, !prefix.contains(" ") else {
             throw SettingError(variable: "PHOENIX_KEY_PREFIX", problem: "must be a non-empty word, got '\(prefix)'")
         }

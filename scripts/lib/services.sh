@@ -127,6 +127,25 @@ start_api_server() {
   return 1
 }
 
+# Starts a private Redis and PostgreSQL (database phoenix) under $PHOENIX_RUN_DIR, exports REDIS_URL and
+# DATABASE_URL (and LOG_LEVEL, warning unless set), and applies the migrations with $1, the phoenix executable.
+start_platform() {
+  start_redis
+  start_postgres "$PHOENIX_RUN_DIR/postgres" phoenix
+  export REDIS_URL="$PHOENIX_REDIS_URL" DATABASE_URL="$PHOENIX_DATABASE_URL" LOG_LEVEL=${LOG_LEVEL:-warning}
+  "$1" migrate >&2
+}
+
+# Serves the API with $1 (start_api_server) under a JWT secret made up for the run; exports JWT_SECRET_KEY
+# and PHOENIX_SERVICE_TOKEN, a service_role token signed with it. Other server settings: export them first.
+serve_api() {
+  export JWT_SECRET_KEY
+  JWT_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  start_api_server "$1"
+  export PHOENIX_SERVICE_TOKEN
+  PHOENIX_SERVICE_TOKEN=$(service_token "$JWT_SECRET_KEY")
+}
+
 # Prints a service_role JWT signed (HS256) with secret $1, valid for an hour.
 service_token() {
   python3 - "$1" <<'PY'
