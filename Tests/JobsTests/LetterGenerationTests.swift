@@ -25,7 +25,7 @@ import Worker
         }
     }
 
-    static let openAIOnly = ["OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "{base}/v1", "OPENAI_MODEL": "gpt-test", "MAX_RESPONSE_TIME": "0.5"]
+    static let openAIOnly = ["OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "{base}/v1", "OPENAI_MODEL": "gpt-test", "MAX_RESPONSE_TIME": "5"]
     static let both = openAIOnly.merging(["GOOGLE_API_KEY": "g-test", "GEMINI_BASE_URL": "{base}/v1beta", "GEMINI_MODEL": "gemini-test"]) { $1 }
 
     func letterJob(_ user: UUID, maxAttempts: Int? = nil) throws -> JobEnvelope {
@@ -68,7 +68,7 @@ import Worker
             #expect(fake.authorizations.last == "g-test")
 
             // Both providers now fail: OpenAI with a 500, Gemini by answering after MAX_RESPONSE_TIME.
-            fake.answer(gemini: .slow(.seconds(3)))
+            fake.answer(gemini: .slow(.seconds(8)))
             try await client.query("DELETE FROM public.letter_generations WHERE user_id = \(user.id)")
             try await queue.enqueue(try letterJob(user.id))
             try await eventually("the second letter is stored") { try await queue.stats(queue: "letters").completed == 2 }
