@@ -80,7 +80,7 @@ public struct JSONFields {
     /// An ISO 8601 date that may be absent or null.
     public func optionalDate(_ key: String) throws(JSONFieldError) -> Date? {
         guard let text = try optionalString(key) else { return nil }
-        guard let date = (try? JobEnvelope.iso8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) else {
+        guard let date = ISO8601Timestamp.parse(text) else {
             throw JSONFieldError("field '\(key)': '\(text.prefix(40))' is not an ISO 8601 date")
         }
         return date

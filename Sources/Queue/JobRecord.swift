@@ -19,7 +19,7 @@ public struct JobRecord: Sendable, Equatable {
     public var maxAttempts: Int
     /// The last failure's error text.
     public var lastError: String?
-    /// Worker holding the lease, while leased.
+    /// The worker holding the lease while leased; once completed, the worker that completed it.
     public var worker: String?
     /// When the last attempt started.
     public var startedAt: Date?

@@ -17,14 +17,17 @@ public struct JobContext: Sendable {
     /// The correlation id the job carries, passed on to follow-up jobs.
     public let correlationId: String?
     /// A logger whose metadata carries the job id, type, queue and attempt (never payload contents). Built on
-    /// access: most jobs never log, and setting metadata on a log handler is not free.
+    /// access: most jobs never log, and setting metadata on a log handler is not free (the stream handler
+    /// re-renders all of it on each change, so it is set in one change).
     public var logger: Logger {
         var logger = baseLogger
-        logger[metadataKey: "job.id"] = "\(jobID.uuidString.lowercased())"
-        logger[metadataKey: "job.type"] = "\(type)"
-        logger[metadataKey: "job.queue"] = "\(queue)"
-        logger[metadataKey: "job.attempt"] = "\(attempt)"
+        logger.handler.metadata.merge(metadata) { _, job in job }
         return logger
+    }
+
+    /// The job's log metadata: id, type, queue and attempt.
+    var metadata: Logger.Metadata {
+        ["job.id": "\(jobID.uuidString.lowercased())", "job.type": "\(type)", "job.queue": "\(queue)", "job.attempt": "\(attempt)"]
     }
     private let baseLogger: Logger
     private let lease: JobLease

@@ -78,32 +78,36 @@ extension Worker {
 
     /// Frees the job's slot and queues its ack, failure or hand-back.
     private func record(_ result: AttemptResult, of job: LeasedJob, entry: JobRegistry.Entry, context: JobContext, duration: Duration) {
-        var metadata: Logger.Metadata = ["duration_ms": "\(duration.milliseconds)"]
         switch result {
         case .completed:
             _ = finished(job.lease, failed: false)
             outcomes.completed(job.lease)
             metrics.finished(job, outcome: "completed", duration: duration)
-            context.logger.debug("Job completed", metadata: metadata)
+            log(.debug, "Job completed", context, duration)
         case .timedOut:
             _ = finished(job.lease, failed: true)
             outcomes.failed(FailedAttempt(job: job, error: "timed out after \(entry.timeout)", policy: entry.retryPolicy))
             metrics.finished(job, outcome: "timeout", duration: duration)
-            context.logger.warning("Job timed out", metadata: metadata)
+            log(.warning, "Job timed out", context, duration)
         case .failed(let error):
             let handingBack = finished(job.lease, failed: !(error is CancellationError))
             if error is CancellationError && handingBack {
                 outcomes.handBack(job.lease)
                 metrics.finished(job, outcome: "handed_back", duration: duration)
-                context.logger.info("Job handed back at shutdown", metadata: metadata)
+                log(.info, "Job handed back at shutdown", context, duration)
                 return
             }
             let failure = FailedAttempt(job: job, error: "\(error)", permanent: error is PermanentFailure, policy: entry.retryPolicy)
+            let outcome = failure.retryAfter == nil ? "dead" : "retry"
             outcomes.failed(failure)
-            metrics.finished(job, outcome: failure.retryAfter == nil ? "dead" : "retry", duration: duration)
-            metadata["error"] = "\(error)"
-            metadata["outcome"] = "\(failure.retryAfter == nil ? "dead" : "retry")"
-            context.logger.warning("Job failed", metadata: metadata)
+            metrics.finished(job, outcome: outcome, duration: duration)
+            log(.warning, "Job failed", context, duration, ["error": "\(error)", "outcome": "\(outcome)"])
         }
+    }
+
+    /// Logs how an attempt ended with the job's metadata, which is only built when `level` is logged (this
+    /// runs for every job, and most outcomes are below the configured level).
+    private func log(_ level: Logger.Level, _ message: Logger.Message, _ context: JobContext, _ duration: Duration, _ extra: Logger.Metadata = [:]) {
+        logger.log(level: level, message, metadata: context.metadata.merging(extra) { $1 }.merging(["duration_ms": "\(duration.milliseconds)"]) { $1 })
     }
 }

@@ -7,13 +7,46 @@ import Synchronization
 /// the Prometheus format): attempts finished by queue and outcome, jobs in progress, attempt duration by
 /// queue and type, wait from due time to start, and the last heartbeat. Names are listed in
 /// docs/ARCHITECTURE.md. Metric objects are made once per label set and kept, since a busy worker records
-/// thousands of jobs a second.
+/// thousands of jobs a second: one look-up by queue, then by outcome or type.
 final class WorkerMetrics: Sendable {
     private let factory: any MetricsFactory
     private let workerType: String
-    private let counters = Mutex<[String: Counter]>([:])
-    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
-    private let meters = Mutex<[String: Meter]>([:])
+    private let queues = Mutex<[String: QueueMetrics]>([:])
+
+    /// The metric objects of one queue. Outcome counters and per-type timers are made on first use.
+    private final class QueueMetrics: Sendable {
+        let wait: CoreMetrics.Timer
+        let inProgress: Meter
+        private let queue: String
+        private let factory: any MetricsFactory
+        private let outcomes = Mutex<[String: Counter]>([:])
+        private let durations = Mutex<[String: CoreMetrics.Timer]>([:])
+
+        init(queue: String, factory: any MetricsFactory) {
+            self.queue = queue
+            self.factory = factory
+            wait = CoreMetrics.Timer(label: "phoenix_job_wait_seconds", dimensions: [("queue", queue)], factory: factory)
+            inProgress = Meter(label: "phoenix_jobs_in_progress", dimensions: [("queue", queue)], factory: factory)
+        }
+
+        func completed(outcome: String) -> Counter {
+            outcomes.withLock { counters in
+                if let counter = counters[outcome] { return counter }
+                let counter = Counter(label: "phoenix_jobs_completed_total", dimensions: [("queue", queue), ("outcome", outcome)], factory: factory)
+                counters[outcome] = counter
+                return counter
+            }
+        }
+
+        func duration(type: String) -> CoreMetrics.Timer {
+            durations.withLock { timers in
+                if let timer = timers[type] { return timer }
+                let timer = CoreMetrics.Timer(label: "phoenix_job_duration_seconds", dimensions: [("queue", queue), ("type", type)], factory: factory)
+                timers[type] = timer
+                return timer
+            }
+        }
+    }
 
     init(factory: any MetricsFactory, workerType: String) {
         self.factory = factory
@@ -23,16 +56,17 @@ final class WorkerMetrics: Sendable {
     /// A job started: its wait since it was due, and one more in progress.
     func started(_ job: LeasedJob, at now: Date = Date()) {
         let due = job.envelope.runAt ?? job.envelope.enqueuedAt
-        timer("phoenix_job_wait_seconds", [("queue", job.envelope.queue)]).recordNanoseconds(Int64(max(0, now.timeIntervalSince(due)) * 1e9))
-        meter("phoenix_jobs_in_progress", [("queue", job.envelope.queue)]).increment()
+        let metrics = of(job.envelope.queue)
+        metrics.wait.recordNanoseconds(Int64(max(0, now.timeIntervalSince(due)) * 1e9))
+        metrics.inProgress.increment()
     }
 
     /// A job's attempt ended with `outcome` (`completed`, `retry`, `dead`, `timeout`, `handed_back`).
     func finished(_ job: LeasedJob, outcome: String, duration: Duration) {
-        let queue = job.envelope.queue
-        meter("phoenix_jobs_in_progress", [("queue", queue)]).decrement()
-        counter("phoenix_jobs_completed_total", [("queue", queue), ("outcome", outcome)]).increment()
-        timer("phoenix_job_duration_seconds", [("queue", queue), ("type", job.envelope.type)])
+        let metrics = of(job.envelope.queue)
+        metrics.inProgress.decrement()
+        metrics.completed(outcome: outcome).increment()
+        metrics.duration(type: job.envelope.type)
             .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
@@ -42,25 +76,12 @@ final class WorkerMetrics: Sendable {
             .record(now.timeIntervalSince1970)
     }
 
-    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        cached(counters, label, dimensions) { Counter(label: label, dimensions: dimensions, factory: factory) }
-    }
-
-    private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
-        cached(timers, label, dimensions) { CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory) }
-    }
-
-    private func meter(_ label: String, _ dimensions: [(String, String)]) -> Meter {
-        cached(meters, label, dimensions) { Meter(label: label, dimensions: dimensions, factory: factory) }
-    }
-
-    private func cached<Metric>(_ cache: borrowing Mutex<[String: Metric]>, _ label: String, _ dimensions: [(String, String)], make: () -> Metric) -> Metric {
-        let key = dimensions.reduce(label) { $0 + "|" + $1.0 + "=" + $1.1 }
-        return cache.withLock { metrics in
-            if let metric = metrics[key] { return metric }
-            let metric = make()
-            metrics[key] = metric
-            return metric
+    private func of(_ queue: String) -> QueueMetrics {
+        queues.withLock { queues in
+            if let metrics = queues[queue] { return metrics }
+            let metrics = QueueMetrics(queue: queue, factory: factory)
+            queues[queue] = metrics
+            return metrics
         }
     }
 }

@@ -24,6 +24,32 @@ import Testing
         #expect(envelope.idempotencyKey == nil)
     }
 
+    /// The envelope readers take the queue's own timestamp form on a fast path; every text must read as
+    /// Foundation's ISO 8601 parser reads it (same instant, or refused by both).
+    @Test func timestampsReadAsFoundationReadsThem() throws {
+        var generator = SystemRandomNumberGenerator()
+        let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var texts = (0..<500).map { _ in Date(timeIntervalSince1970: Double.random(in: -2e9...5e9, using: &generator)).formatted(withFraction) }
+        texts += [
+            "2024-02-29T23:59:59.999Z", "2000-02-29T00:00:00Z", "1970-01-01T00:00:00.000Z", "2026-11-25T12:00:00.5Z",
+            "2026-11-25T12:00:00.123456Z", "2026-11-25T14:00:00.250+02:00", "2026-11-25T14:00:00+02:00",
+            "2023-02-29T00:00:00Z", "2100-02-29T00:00:00.000Z", "2026-13-01T00:00:00Z", "2026-11-31T00:00:00Z",
+            "2026-11-25T24:00:00Z", "2026-11-25T12:60:00Z", "2026-11-25T12:00:00.Z", "2026-11-25T12:00:0xZ", "yesterday",
+        ]
+        for text in texts {
+            let json = #"{"id":"6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10","type":"a.b","queue":"q","payload":{},"attempt":0,"maxAttempts":3,"priority":0,"enqueuedAt":"\#(text)"}"#
+            let read = try? JobEnvelope(json: Array(json.utf8)).enqueuedAt
+            let decoded = try? JobEnvelope.makeDecoder().decode(JobEnvelope.self, from: Data(json.utf8)).enqueuedAt
+            let foundation = (try? withFraction.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+            #expect(read == decoded, "\(text)")
+            if let foundation, let read {
+                #expect(abs(read.timeIntervalSince(foundation)) < 1e-6, "\(text): \(read) against \(foundation)")
+            } else {
+                #expect(read == nil && foundation == nil, "\(text): \(String(describing: read)) against \(String(describing: foundation))")
+            }
+        }
+    }
+
     @Test func decodingErrorsNameTheField() {
         let json = #"{"id":"6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10","type":"cv.render","queue":"cv","payload":{},"attempt":"one"}"#
         #expect {

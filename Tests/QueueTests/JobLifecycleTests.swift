@@ -23,7 +23,11 @@ import TestSupport
         #expect(record.worker == "w1")
 
         #expect(try await queue.ack([leased.lease]) == [true])
-        #expect(try await queue.job(id: new.idString)?.state == .completed)
+        let completed = try #require(try await queue.job(id: new.idString))
+        #expect(completed.state == .completed)
+        #expect(completed.worker == "w1")
+        #expect(completed.attempt == 1)
+        #expect(try await queue.redis.send("ZCARD", queue.keys.leased("letters")).int == 0)
         let stats = try await queue.stats(queue: "letters")
         #expect((stats.ready, stats.delayed, stats.leased, stats.dead) == (0, 0, 0, 0))
         #expect(stats.enqueued == 1)

@@ -9,16 +9,19 @@ extension QueueScripts {
     /// Invariant: only the holder of the current lease completes a job; completed hashes expire after the
     /// retention period; the completed counters grow by exactly the number of 1s returned.
     static let ack = LuaPrelude.script("ack", """
-    local queue, retention = ARGV[2], tonumber(ARGV[3])
+    local queue, retention = ARGV[2], ARGV[3]
     local now = now_ms()
+    local now_text, leased = int_text(now), queue_key(queue, 'leased')
     local out, done = {}, 0
     for i = 4, #ARGV, 2 do
       local id, attempt = ARGV[i], ARGV[i + 1]
-      if holds_lease(queue, id, attempt) then
-        redis.call('ZREM', queue_key(queue, 'leased'), id)
-        redis.call('HSET', job_key(id), 'state', 'completed', 'finishedAt', now)
-        redis.call('HDEL', job_key(id), 'worker', 'leaseDeadline')
-        redis.call('EXPIRE', job_key(id), retention)
+      local key = job_key(id)
+      -- The lease is held when the job is at that attempt and still in the leased set (ZREM says so).
+      local readable, current = pcall(redis.call, 'HGET', key, 'attempt')
+      if readable and current == attempt and redis.call('ZREM', leased, id) == 1 then
+        -- 'worker' stays: the worker that completed the job.
+        redis.call('HSET', key, 'state', 'completed', 'finishedAt', now_text)
+        redis.call('EXPIRE', key, retention)
         done = done + 1
         out[#out + 1] = 1
       else

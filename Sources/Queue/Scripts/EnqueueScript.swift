@@ -12,6 +12,7 @@ extension QueueScripts {
     static let enqueue = LuaPrelude.script("enqueue", """
     local queue, ttl = ARGV[2], tonumber(ARGV[3])
     local now = now_ms()
+    local now_text = int_text(now)
     local out, ready, created = {}, false, 0
     for i = 4, #ARGV, 7 do
       local id, envelope, jobType, runAt = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
@@ -24,13 +25,14 @@ extension QueueScripts {
         out[#out + 1] = id; out[#out + 1] = 0
       else
         if idem ~= '' then redis.call('SET', prefix .. ':idempotency:' .. idem, id, 'EX', ttl) end
-        redis.call('HSET', job_key(id), 'envelope', envelope, 'queue', queue, 'type', jobType,
-          'attempt', 0, 'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now, 'idempotencyKey', idem)
-        if runAt > now then
-          redis.call('ZADD', queue_key(queue, 'delayed'), runAt, id)
-          redis.call('HSET', job_key(id), 'state', 'delayed', 'runAt', runAt)
+        local state, since, at = 'ready', 'readyAt', now_text
+        if runAt > now then state, since, at = 'delayed', 'runAt', ARGV[i + 3] end
+        redis.call('HSET', job_key(id), 'envelope', envelope, 'queue', queue, 'type', jobType, 'attempt', '0',
+          'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now_text, 'idempotencyKey', idem, 'state', state, since, at)
+        if state == 'delayed' then
+          redis.call('ZADD', queue_key(queue, 'delayed'), at, id)
         else
-          push_ready(queue, id, priority, now)
+          line_up(queue, id, priority)
           ready = true
         end
         created = created + 1

@@ -17,7 +17,7 @@ extension QueueScripts {
         failed = failed + 1
         redis.call('ZREM', queue_key(queue, 'leased'), id)
         redis.call('HSET', job_key(id), 'lastError', reason)
-        redis.call('HDEL', job_key(id), 'worker', 'leaseDeadline')
+        redis.call('HDEL', job_key(id), 'worker')
         if delay < 0 then
           bury(queue, id, reason, now)
           out[#out + 1] = 'dead'

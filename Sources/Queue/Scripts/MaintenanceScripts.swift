@@ -67,7 +67,6 @@ extension QueueScripts {
       local id, attempt = ARGV[i], ARGV[i + 1]
       if holds_lease(queue, id, attempt) then
         redis.call('ZADD', queue_key(queue, 'leased'), 'XX', deadline, id)
-        redis.call('HSET', job_key(id), 'leaseDeadline', deadline)
         out[#out + 1] = 1
       else
         out[#out + 1] = 0
