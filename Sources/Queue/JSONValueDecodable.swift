@@ -59,7 +59,7 @@ public struct JSONFields {
     /// A UUID that may be absent or null.
     public func optionalUUID(_ key: String) throws(JSONFieldError) -> UUID? {
         guard let text = try optionalString(key) else { return nil }
-        guard let id = UUID(uuidString: text) else { throw JSONFieldError("field '\(key)': '\(text.prefix(40))' is not a UUID") }
+        guard let id = UUIDText.parse(text) else { throw JSONFieldError("field '\(key)': '\(text.prefix(40))' is not a UUID") }
         return id
     }
 

@@ -95,7 +95,7 @@ public final class JobQueue: Sendable {
             let lease = JobLease(id: id, queue: queue, attempt: attempt)
             do {
                 var envelope = try JobEnvelope(json: bytes)
-                guard envelope.idString == id.lowercased() else {
+                guard UUIDText.parse(id) == envelope.id else {
                     throw Malformed("envelope id \(envelope.idString) does not match its job key \(id)")
                 }
                 guard envelope.queue == queue else {

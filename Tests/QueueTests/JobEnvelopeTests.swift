@@ -50,6 +50,26 @@ import Testing
         }
     }
 
+    /// Envelope ids are read on a fast path too: ids in either case read as Foundation reads them, and text
+    /// that is no UUID is refused (Foundation's `sscanf` would take a sign: `-f1c1a52-…`).
+    @Test func idsReadAsFoundationReadsThemAndMalformedOnesAreRefused() {
+        func read(_ text: String) -> UUID? {
+            let json = #"{"id":"\#(text)","type":"a.b","queue":"q","payload":{},"attempt":0,"maxAttempts":3,"priority":0,"enqueuedAt":"2026-11-25T12:00:00.000Z"}"#
+            return try? JobEnvelope(json: Array(json.utf8)).id
+        }
+        let valid = (0..<200).map { index in index.isMultiple(of: 2) ? UUID().uuidString : UUID().uuidString.lowercased() } + ["6F1C1A52-3c39-4B1E-9a55-3c2f0f7e8d10"]
+        for text in valid {
+            #expect(read(text) != nil && read(text) == UUID(uuidString: text), "\(text)")
+        }
+        let malformed = [
+            "6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d1g", "6f1c1a52-3c39-4b1e-9a55_3c2f0f7e8d10", "6f1c1a523c394b1e9a553c2f0f7e8d10",
+            "6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d1", "-f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10", "+f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10", "",
+        ]
+        for text in malformed {
+            #expect(read(text) == nil, "\(text)")
+        }
+    }
+
     @Test func decodingErrorsNameTheField() {
         let json = #"{"id":"6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10","type":"cv.render","queue":"cv","payload":{},"attempt":"one"}"#
         #expect {
