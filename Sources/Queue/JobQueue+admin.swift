@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Redis
 
 /// What became of a cancel request.
