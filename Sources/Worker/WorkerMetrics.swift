@@ -30,20 +30,14 @@ final class WorkerMetrics: Sendable {
         }
 
         func completed(outcome: String) -> Counter {
-            outcomes.withLock { counters in
-                if let counter = counters[outcome] { return counter }
-                let counter = Counter(label: "phoenix_jobs_completed_total", dimensions: [("queue", queue), ("outcome", outcome)], factory: factory)
-                counters[outcome] = counter
-                return counter
+            cached(outcomes, outcome) {
+                Counter(label: "phoenix_jobs_completed_total", dimensions: [("queue", queue), ("outcome", outcome)], factory: factory)
             }
         }
 
         func duration(type: String) -> CoreMetrics.Timer {
-            durations.withLock { timers in
-                if let timer = timers[type] { return timer }
-                let timer = CoreMetrics.Timer(label: "phoenix_job_duration_seconds", dimensions: [("queue", queue), ("type", type)], factory: factory)
-                timers[type] = timer
-                return timer
+            cached(durations, type) {
+                CoreMetrics.Timer(label: "phoenix_job_duration_seconds", dimensions: [("queue", queue), ("type", type)], factory: factory)
             }
         }
     }
@@ -77,11 +71,16 @@ final class WorkerMetrics: Sendable {
     }
 
     private func of(_ queue: String) -> QueueMetrics {
-        queues.withLock { queues in
-            if let metrics = queues[queue] { return metrics }
-            let metrics = QueueMetrics(queue: queue, factory: factory)
-            queues[queue] = metrics
-            return metrics
-        }
+        cached(queues, queue) { QueueMetrics(queue: queue, factory: factory) }
+    }
+}
+
+/// The metric kept under `key` in `cache`, made by `make` the first time.
+private func cached<Metric>(_ cache: borrowing Mutex<[String: Metric]>, _ key: String, make: () -> Metric) -> Metric {
+    cache.withLock { metrics in
+        if let metric = metrics[key] { return metric }
+        let metric = make()
+        metrics[key] = metric
+        return metric
     }
 }
