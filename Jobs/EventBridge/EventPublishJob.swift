@@ -72,6 +72,7 @@ public struct EventPublishJob: BatchJobType {
     static func write(_ items: [BatchItem<EventPayload>], on connection: PostgresConnection) async throws {
         guard !items.isEmpty else { return }
         let json = { (value: JSONValue?) -> String in value?.jsonString ?? "{}" }
+        let metadata = items.map { item in json(Self.recordedMetadata(item)) }
         let timestamps = items.map { $0.payload.timestamp.map { $0.formatted(.iso8601) } ?? "" }
         try await connection.query("""
             WITH inserted AS (
@@ -82,7 +83,7 @@ public struct EventPublishJob: BatchJobType {
                           \(items.map(\.payload.eventType)), \(timestamps), \(items.map(\.payload.appSource)),
                           \(items.map { json($0.payload.payload) }), \(items.map { $0.payload.correlationID?.uuidString ?? "" }),
                           \(items.map { $0.payload.userAgent ?? "" }), \(items.map { $0.payload.sessionID ?? "" }),
-                          \(items.map { json($0.payload.metadata) }))
+                          \(metadata))
                 AS e(event_id, stream_id, event_type, ts, app_source, payload, correlation_id, user_agent, session_id, metadata)
               ON CONFLICT (event_id) DO NOTHING
               RETURNING stream_id, app_source, event_type, session_id, metadata, "timestamp"
@@ -92,6 +93,14 @@ public struct EventPublishJob: BatchJobType {
             FROM inserted i
             WHERE EXISTS (SELECT 1 FROM public.profiles p WHERE p.id = i.stream_id)
             """, logger: Logger(label: "phoenix.event_bridge"))
+    }
+
+    /// The event's metadata as stored: a user's own event also records who submitted it (`submitted_by`).
+    static func recordedMetadata(_ item: BatchItem<EventPayload>) -> JSONValue? {
+        guard Enqueuer.isUser(item.context.enqueuedBy), let submitter = item.context.enqueuedBy else { return item.payload.metadata }
+        var fields = item.payload.metadata?.objectValue ?? [:]
+        fields["submitted_by"] = .string(submitter)
+        return .object(fields)
     }
 
     /// The follow-up job an event calls for, if any.
@@ -105,6 +114,12 @@ public struct EventPublishJob: BatchJobType {
         case (_, "letter.generated"), (_, "cv.generated"):
             return try JobEnvelope(ProfileRefreshStatsJob.self, user, idempotencyKey: "route:\(eventID):profile.refresh_stats")
         case ("billing", let type) where type.hasPrefix("subscription."):
+            // Billing owns tiers: only events from the Stripe webhook or a service change them, whatever the
+            // event says of itself (the HTTP front refuses such events from users; this holds for any path).
+            guard !Enqueuer.isUser(item.context.enqueuedBy) else {
+                item.context.logger.warning("Billing event submitted by a user; recorded, no subscription change routed")
+                return nil
+            }
             guard case .string(let app)? = event.payload.objectValue?["app_name"], case .string(let tier)? = event.payload.objectValue?["tier"] else {
                 item.context.logger.warning("Billing event without app_name and tier; no subscription change routed")
                 return nil

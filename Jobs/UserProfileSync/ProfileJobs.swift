@@ -163,15 +163,24 @@ public struct UserEraseJob: JobType {
             let existed = try await UserDataRepository.erase(userID: payload.userID, on: connection)
             return #"{"user_existed": \#(existed)}"#
         }
+        // Then the user's waiting and dead jobs, whose payloads hold CVs and letters; also on a redelivery
+        // after the commit, since the purge may not have run (it removes nothing twice).
+        let purged = try await context.purgeJobs(mentioning: payload.userID.uuidString)
+        context.logger.info("User erased", metadata: ["purged_jobs": "\(purged)"])
     }
 }
 
 /// Registers every job type of the user_profile worker.
 public enum UserProfileJobs {
+    /// The periodic jobs of the user_profile worker: the hourly profile sync and the daily retention pass.
+    public static func periodicJobs(jobRunsRetentionDays: Int = MaintenanceCleanupJob.defaultJobRunsRetentionDays) -> [PeriodicJob] {
+        [ProfileSyncAllJob.periodic(), MaintenanceCleanupJob.periodic(jobRunsRetentionDays: jobRunsRetentionDays)]
+    }
+
     /// The job types of the user_profile worker.
     public static let types: [any JobType.Type] = [
         ProfileSyncJob.self, ProfileRefreshStatsJob.self, ProfileSyncAllJob.self,
-        SubscriptionApplyJob.self, UserExportJob.self, UserEraseJob.self,
+        SubscriptionApplyJob.self, UserExportJob.self, UserEraseJob.self, MaintenanceCleanupJob.self,
     ]
 
     public static func register(in registry: inout JobRegistry, store: PhoenixStore) {
@@ -181,5 +190,6 @@ public enum UserProfileJobs {
         registry.register(SubscriptionApplyJob(store: store))
         registry.register(UserExportJob(store: store))
         registry.register(UserEraseJob(store: store))
+        registry.register(MaintenanceCleanupJob(store: store))
     }
 }

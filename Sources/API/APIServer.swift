@@ -52,10 +52,11 @@ public enum APIServer {
         MetricsRoute(queue: queue, registry: metrics, knownQueues: WorkerType.allCases.map(\.queue)).add(to: router)
         let submitter = JobSubmitter(queue: queue, metricsFactory: PrometheusMetricsFactory(registry: metrics))
         StripeWebhookRoute(submitter: submitter, catalog: catalog, secret: configuration.stripeWebhookSecret, bodyLimit: configuration.bodyLimit).add(to: router)
+        let limiter = RateLimiter(redis: queue.redis, prefix: queue.keys.prefix, limit: configuration.rateLimitPerMinute)
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware(verifier: verifier))
-            .add(middleware: RateLimitMiddleware(redis: queue.redis, prefix: queue.keys.prefix, limit: configuration.rateLimitPerMinute))
-        JobRoutes(submitter: submitter, catalog: catalog, store: store, rules: rules, bodyLimit: configuration.bodyLimit).add(to: v1)
+            .add(middleware: RateLimitMiddleware(limiter: limiter))
+        JobRoutes(submitter: submitter, catalog: catalog, store: store, rules: rules, limiter: limiter, bodyLimit: configuration.bodyLimit).add(to: v1)
         AdminRoutes(queue: queue, knownQueues: WorkerType.allCases.map(\.queue), bodyLimit: configuration.bodyLimit).add(to: v1)
         return router
     }

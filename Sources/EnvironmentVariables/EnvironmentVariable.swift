@@ -9,6 +9,9 @@ public enum EnvironmentVariable: String, CaseIterable, Sendable {
     case supabaseDatabaseURL = "SUPABASE_DB_URL"
     case keyPrefix = "PHOENIX_KEY_PREFIX"
     case migrationsDirectory = "PHOENIX_MIGRATIONS_DIR"
+    case jobRunsRetentionDays = "JOB_RUNS_RETENTION_DAYS"
+    /// `production` turns unsafe settings into start-up errors (see `ProductionPolicy`).
+    case environment = "ENVIRONMENT"
     // Workers.
     case workerType = "WORKER_TYPE"
     case workerConcurrency = "WORKER_CONCURRENCY"

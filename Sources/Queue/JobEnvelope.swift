@@ -70,10 +70,13 @@ public struct JobEnvelope: Codable, Sendable, Equatable {
         }
         guard payload.objectValue != nil else { throw invalid("payload must be a JSON object") }
         guard (1...100).contains(maxAttempts) else { throw invalid("maxAttempts must be between 1 and 100, got \(maxAttempts)") }
-        if let key = idempotencyKey, key.isEmpty || key.utf8.count > 200 {
-            throw invalid("idempotencyKey must be 1-200 bytes")
+        if let key = idempotencyKey, key.isEmpty || key.utf8.count > Self.maxIdempotencyKeyBytes {
+            throw invalid("idempotencyKey must be 1-\(Self.maxIdempotencyKeyBytes) bytes")
         }
     }
+
+    /// Longest idempotency key: room for a caller's 200-byte key behind its namespace (`user:<id>:<type>:`).
+    public static let maxIdempotencyKeyBytes = 400
 
     private static func isName(_ text: String, allowing extra: String) -> Bool {
         !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in

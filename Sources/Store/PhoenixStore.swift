@@ -48,7 +48,8 @@ public struct PhoenixStore: Sendable {
     /// Runs `body` in a transaction together with the job's `phoenix_job_runs` row, once per job id.
     ///
     /// A run already recorded as completed returns ``RunOnceOutcome/alreadyCompleted`` without running
-    /// `body`. Otherwise `body` runs and the completed row is written last, in the same transaction
+    /// `body`. Errors from PostgreSQL come out as ``DatabaseError`` (SQLSTATE, message, the object named).
+    /// Otherwise `body` runs and the completed row is written last, in the same transaction
     /// (`INSERT … ON CONFLICT (job_id) DO UPDATE … WHERE status <> 'completed'`), so each row is written
     /// once. A concurrent delivery of the same job waits on that row until the other transaction ends; if
     /// the other one committed, this one rolls back, its body's writes included, and reports
@@ -69,6 +70,8 @@ public struct PhoenixStore: Sendable {
             }
         } catch is CompletedConcurrently {
             return .alreadyCompleted
+        } catch {
+            throw DatabaseError.readable(error)
         }
     }
 
@@ -92,6 +95,8 @@ public struct PhoenixStore: Sendable {
                 }
             } catch is CompletedConcurrently {
                 logger.debug("A job of the batch was completed by a concurrent delivery; running the batch again without it")
+            } catch {
+                throw DatabaseError.readable(error)
             }
         }
     }
@@ -144,6 +149,19 @@ public struct PhoenixStore: Sendable {
               SET status = 'failed', attempt = EXCLUDED.attempt, worker = EXCLUDED.worker, finished_at = now(), error = EXCLUDED.error
               WHERE public.phoenix_job_runs.status <> 'completed'
             """, logger: logger)
+    }
+}
+
+extension PhoenixStore {
+    /// The retention pass (`phoenix_cleanup`); returns what each step deleted, as JSON text.
+    public func cleanup(jobRunsRetentionDays: Int) async throws -> String {
+        do {
+            let rows = try await client.query("SELECT public.phoenix_cleanup(\(jobRunsRetentionDays)::int)::text", logger: logger)
+            for try await summary in rows.decode(String.self) { return summary }
+            return "{}"
+        } catch {
+            throw DatabaseError.readable(error)
+        }
     }
 }
 

@@ -16,6 +16,8 @@ public struct JobContext: Sendable {
     public let attempt: Int
     /// The correlation id the job carries, passed on to follow-up jobs.
     public let correlationId: String?
+    /// Who enqueued the job (``Enqueuer``): a handler acts on billing-owned state only for jobs no user submitted.
+    public let enqueuedBy: String?
     /// A logger whose metadata carries the job id, type, queue and attempt (never payload contents). Built on
     /// access: most jobs never log, and setting metadata on a log handler is not free (the stream handler
     /// re-renders all of it on each change, so it is set in one change).
@@ -40,6 +42,7 @@ public struct JobContext: Sendable {
         self.workerID = workerID
         self.attempt = job.envelope.attempt
         self.correlationId = job.envelope.correlationId
+        self.enqueuedBy = job.envelope.enqueuedBy
         self.lease = job.lease
         self.engine = queue
         self.baseLogger = logger
@@ -62,7 +65,7 @@ public struct JobContext: Sendable {
     public func followUp(_ job: JobEnvelope) -> JobEnvelope {
         var job = job
         job.correlationId = job.correlationId ?? correlationId ?? jobID.uuidString.lowercased()
-        job.enqueuedBy = job.enqueuedBy ?? "job:\(jobID.uuidString.lowercased())"
+        job.enqueuedBy = job.enqueuedBy ?? Enqueuer.job(jobID)
         return job
     }
 
@@ -70,6 +73,12 @@ public struct JobContext: Sendable {
     @discardableResult
     public func enqueue<T: JobType>(_ type: T.Type, _ payload: T.Payload, idempotencyKey: String? = nil) async throws -> EnqueueResult {
         try await enqueue(try JobEnvelope(type, payload, idempotencyKey: idempotencyKey))
+    }
+
+    /// Removes the waiting and dead jobs of every queue whose envelope mentions `value` (a user's id, when
+    /// erasing them); returns how many. See ``JobQueue/purgeJobs(mentioning:)``.
+    public func purgeJobs(mentioning value: String) async throws -> Int {
+        try await engine.purgeJobs(mentioning: value)
     }
 
     /// Records how far the job got (0–1), readable through the job's status.

@@ -58,6 +58,9 @@ public struct JobSubmission: Sendable, Equatable {
     /// - Throws: ``JobSubmissionError`` saying what is wrong (unknown type, the payload's field, a bad queue…).
     public func envelope(catalog: JobRegistry, enqueuedBy: String) throws(JobSubmissionError) -> JobEnvelope {
         do {
+            if let queue, !WorkerType.servedQueues.contains(queue) {
+                throw JobSubmissionError("queue '\(queue.prefix(64))' is served by no worker type; queues: \(WorkerType.servedQueues.sorted().joined(separator: ", "))")
+            }
             var job = try catalog.makeJob(type: type, payload: payload, queue: queue)
             if let delaySeconds { job.runAt = job.enqueuedAt.addingTimeInterval(delaySeconds) }
             job.priority = priority

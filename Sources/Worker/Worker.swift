@@ -236,7 +236,7 @@ public final class Worker: Service, Sendable {
             guard isNew else { continue }
             var job = try periodic.makeJob()
             job.idempotencyKey = "periodic:\(periodic.name):\(period)"
-            job.enqueuedBy = "scheduler"
+            job.enqueuedBy = Enqueuer.scheduler
             if try await queue.enqueue(job).created {
                 logger.info("Periodic job enqueued", metadata: ["periodic": "\(periodic.name)", "period": "\(period)"])
             }

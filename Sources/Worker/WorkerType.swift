@@ -19,6 +19,9 @@ public enum WorkerType: String, Sendable, CaseIterable {
         }
     }
 
+    /// Every queue some worker type serves: the only queues a submission may name.
+    public static let servedQueues = Set(allCases.map(\.queue))
+
     /// Parses `WORKER_TYPE`: one type, a comma-separated list, or `all`.
     /// - Throws: ``WorkerTypeError`` naming the unknown value and the accepted ones.
     public static func parse(_ text: String) throws(WorkerTypeError) -> [WorkerType] {

@@ -85,7 +85,7 @@ struct Dev: AsyncParsableCommand {
         let workerConfiguration = WorkerConfiguration(types: WorkerType.allCases, concurrency: try settings.concurrency(override: nil))
         let worker = Worker(
             queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: workerConfiguration,
-            periodicJobs: [ProfileSyncAllJob.periodic()], logger: Logger(label: "phoenix.worker")
+            periodicJobs: UserProfileJobs.periodicJobs(jobRunsRetentionDays: try settings.jobRunsRetentionDays()), logger: Logger(label: "phoenix.worker")
         )
         let guide = DevGuide(
             queue: queue, store: store, demo: demo, base: base.stream,

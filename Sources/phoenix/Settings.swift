@@ -98,6 +98,16 @@ struct Settings {
         return value
     }
 
+    /// `JOB_RUNS_RETENTION_DAYS` (default 90): days the daily retention pass keeps finished job runs.
+    func jobRunsRetentionDays() throws -> Int {
+        guard let text = environment.nonEmpty(.jobRunsRetentionDays) else { return MaintenanceCleanupJob.defaultJobRunsRetentionDays }
+        let range = MaintenanceCleanupJob.retentionRange
+        guard let days = Int(text), range.contains(days) else {
+            throw SettingError(variable: "JOB_RUNS_RETENTION_DAYS", problem: "must be a whole number of days between \(range.lowerBound) and \(range.upperBound), got '\(text)'")
+        }
+        return days
+    }
+
     /// `LOG_LEVEL` (default `info`): trace, debug, info, notice, warning, error, critical.
     func logLevel() throws -> Logger.Level {
         guard let text = environment[.logLevel], !text.isEmpty else { return .info }

@@ -68,7 +68,7 @@ struct Work: AsyncParsableCommand {
             services.append(client)
             store = PhoenixStore(client: client)
         }
-        let periodic = store == nil ? [] : [ProfileSyncAllJob.periodic()]
+        let periodic = store == nil ? [] : UserProfileJobs.periodicJobs(jobRunsRetentionDays: try settings.jobRunsRetentionDays())
         let worker = Worker(queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: configuration, periodicJobs: periodic, logger: logger)
         services.append(worker)
         if let port = try settings.metricsPort(override: metricsPort) {

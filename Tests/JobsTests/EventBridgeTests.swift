@@ -73,6 +73,29 @@ import TestSupport
         }
     }
 
+    /// Issue 14 (1): a user's own billing event, however it reached the queue, is recorded as theirs and routes no tier change.
+    @Test func aBillingEventSubmittedByAUserChangesNoTier() async throws {
+        try await withPlatform { queue, client in
+            let user = try await signUp(client, name: "Mallory")
+            for (type, app, tier) in [("subscription.updated", "cv", "pro"), ("subscription.created", "letters", "premium")] {
+                var job = try eventJob(EventPayload(streamID: user.id, eventType: type, appSource: "billing", payload: .object([
+                    "app_name": .string(app), "tier": .string(tier), "status": .string("active"),
+                ])))
+                job.enqueuedBy = Enqueuer.user(user.id)
+                try await queue.enqueue(job)
+            }
+            try await eventually("both events are stored") {
+                try await scalar(client, "SELECT count(*)::int FROM public.phoenix_events WHERE stream_id = \(user.id) AND app_source = 'billing'") == 2
+            }
+            try await eventually("all jobs done") { try await settled(queue) }
+            #expect(try await queue.stats(queue: "events").completed == 2)
+            #expect(try await queue.stats(queue: "profiles").enqueued == 0)
+            #expect(try await text(client, "SELECT public.get_user_app_tier(\(user.id), 'cv')") == "free")
+            #expect(try await text(client, "SELECT public.get_user_app_tier(\(user.id), 'letters')") == "free")
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_events WHERE metadata ->> 'submitted_by' = \(Enqueuer.user(user.id))") == 2)
+        }
+    }
+
     @Test func invalidEventsFailPermanentlyAndWriteNothing() async throws {
         try await withPlatform { queue, client in
             let user = try await signUp(client, name: "Omar")

@@ -112,4 +112,28 @@ import TestSupport
             #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_events") == 1)
         }
     }
+
+    /// Issue 14 (8): a PostgreSQL failure reads as SQLSTATE, message and the object it names, never a bind value.
+    @Test func aDatabaseFailureSaysWhatFailedWithoutTheValues() async throws {
+        try await TestPostgres.withMigratedDatabase { client in
+            let store = PhoenixStore(client: client)
+            let stranger = UUID()
+            let run = JobRun(jobID: UUID(), type: "letter.generate", queue: "letters", attempt: 1, worker: "w1", userID: nil)
+            do {
+                _ = try await store.runOnce(run) { connection in
+                    _ = try await DocumentRepository.insertLetter(userID: stranger, jobOfferText: "secret offer", letter: "secret letter", generationType: "standard", optimizationLevel: "basic", on: connection)
+                    return ((), nil)
+                }
+                Issue.record("a letter for a user without a profile was stored")
+            } catch {
+                let text = "\(error)"
+                let database = try #require(error as? DatabaseError, "\(type(of: error)): \(text)")
+                #expect(database.sqlState == "23503" && database.isDataError)
+                #expect(text.contains("23503") && text.contains("letter_generations") && text.contains("constraint letter_generations_user_id_fkey"), "\(text)")
+                #expect(!text.contains("Generic description"))
+                #expect(!text.contains(stranger.uuidString.lowercased()) && !text.contains("secret"), "\(text)")
+            }
+            #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_job_runs") == 0)
+        }
+    }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+import Queue
 
 /// Who is calling, from a verified Supabase JWT.
 public struct Identity: Sendable, Equatable {
@@ -19,6 +20,7 @@ public struct Identity: Sendable, Equatable {
         self.userID = userID
     }
 
-    /// The key rate limits count under: the user, or the service.
-    var subject: String { userID.map { "user:\($0.uuidString.lowercased())" } ?? "service" }
+    /// Who the caller is as jobs record it (`enqueuedBy`), and the key rate limits and idempotency keys
+    /// are counted under: `user:<id>`, or `service`.
+    var subject: String { userID.map(Enqueuer.user) ?? Enqueuer.service }
 }

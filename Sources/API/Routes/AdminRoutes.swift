@@ -84,7 +84,9 @@ public struct AdminRoutes: Sendable {
     }
 
     private static func integer(_ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>) throws(APIError) -> Int {
-        guard let text = request.uri.queryParameters.get(name) else { return value }
+        let texts = request.uri.queryParameters[values: Substring(name)]
+        guard let text = texts.first else { return value }
+        guard texts.count == 1 else { throw .badRequest("invalid_query", "query parameter \(name) may be given once") }
         guard let number = Int(text), range.contains(number) else {
             throw .badRequest("invalid_query", "query parameter \(name) must be a whole number in \(range.lowerBound)...\(range.upperBound)")
         }

@@ -11,17 +11,20 @@ public struct JobRoutes: Sendable {
     let catalog: JobRegistry
     let store: PhoenixStore
     let rules: UserJobRules
+    /// Charges a batch's jobs beyond the first (the request itself was charged by the middleware).
+    let limiter: RateLimiter
     /// Largest request body, in bytes.
     let bodyLimit: Int
     /// Most jobs in one batch.
     static let maxBatch = 1000
 
-    public init(submitter: JobSubmitter, catalog: JobRegistry, store: PhoenixStore, rules: UserJobRules = .phoenix, bodyLimit: Int) {
+    public init(submitter: JobSubmitter, catalog: JobRegistry, store: PhoenixStore, rules: UserJobRules = .phoenix, limiter: RateLimiter, bodyLimit: Int) {
         self.queue = submitter.queue
         self.submitter = submitter
         self.catalog = catalog
         self.store = store
         self.rules = rules
+        self.limiter = limiter
         self.bodyLimit = bodyLimit
     }
 
@@ -57,6 +60,8 @@ public struct JobRoutes: Sendable {
         guard (1...Self.maxBatch).contains(items.count) else {
             throw APIError.badRequest("invalid_request", "a batch holds 1 to \(Self.maxBatch) jobs, got \(items.count)")
         }
+        // The rate limit counts jobs: a batch of N costs N (its request already cost one).
+        try await limiter.charge(caller, units: items.count - 1)
         // Every job is checked before any is enqueued: a batch goes in whole or not at all.
         var jobs: [JobEnvelope] = []
         for (index, item) in items.enumerated() {
@@ -118,6 +123,11 @@ public struct JobRoutes: Sendable {
 
     /// The envelope of a submission by `caller`, or why it is refused.
     private func envelope(_ submission: JobSubmission, for caller: Identity) throws(APIError) -> JobEnvelope {
+        try rules.checkChoices(caller, submission)
+        var submission = submission
+        if let key = submission.idempotencyKey {
+            submission.idempotencyKey = try UserJobRules.namespacedKey(key, type: submission.type, caller: caller)
+        }
         let job: JobEnvelope
         do {
             job = try submission.envelope(catalog: catalog, enqueuedBy: caller.subject)

@@ -64,7 +64,7 @@ public struct StripeWebhookRoute: Sendable {
         }
         var job: JobEnvelope
         do {
-            job = try JobSubmission(type: "event.publish", payload: billing, idempotencyKey: "stripe:\(eventID)").envelope(catalog: catalog, enqueuedBy: "stripe")
+            job = try JobSubmission(type: "event.publish", payload: billing, idempotencyKey: "stripe:\(eventID)").envelope(catalog: catalog, enqueuedBy: Enqueuer.stripe)
         } catch {
             throw APIError(.unprocessableContent, "invalid_job", error.description)
         }

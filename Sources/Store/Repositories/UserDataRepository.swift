@@ -21,7 +21,10 @@ public enum UserDataRepository {
                 'cvs', (SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]'::jsonb) FROM public.cv_generations c WHERE c.user_id = \(userID)),
                 'activity', (SELECT coalesce(jsonb_agg(to_jsonb(a)), '[]'::jsonb) FROM public.user_activity_metrics a WHERE a.user_id = \(userID)),
                 'events', (SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e."timestamp"), '[]'::jsonb) FROM public.phoenix_events e WHERE e.stream_id = \(userID)),
-                'nudges', (SELECT coalesce(jsonb_agg(to_jsonb(n)), '[]'::jsonb) FROM public.phoenix_nudges_sent n WHERE n.user_id = \(userID))
+                'nudges', (SELECT coalesce(jsonb_agg(to_jsonb(n)), '[]'::jsonb) FROM public.phoenix_nudges_sent n WHERE n.user_id = \(userID)),
+                'job_runs', (SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.started_at), '[]'::jsonb) FROM public.phoenix_job_runs r WHERE r.user_id = \(userID)),
+                'exports', (SELECT coalesce(jsonb_agg(jsonb_build_object('export_id', x.export_id, 'created_at', x.created_at, 'expires_at', x.expires_at)), '[]'::jsonb)
+                            FROM public.phoenix_user_exports x WHERE x.user_id = \(userID))
               ) AS body
             )
             INSERT INTO public.phoenix_user_exports (export_id, user_id, document)
@@ -45,11 +48,17 @@ public enum UserDataRepository {
 
     /// Erases a user (right to be forgotten). Deleted: the auth.users row and, through it, the profile,
     /// subscriptions, usage, letters, CVs and activity; the user's event stream, nudges and exports.
-    /// Kept, without the user id: payment rows (amounts, dates, Stripe ids: accounting law) and job runs
-    /// (type, status, timings; result and error cleared). Returns whether the user existed.
+    /// Kept, without the user id: payment rows (amounts, dates, Stripe ids: accounting law; their link to
+    /// the deleted subscription cleared) and job runs (type, status, timings; result and error cleared).
+    /// The user is remembered only as a hash of their id in `phoenix_erased_users`, so that later events
+    /// and job runs record nothing about them. Returns whether the user existed.
     public static func erase(userID: UUID, on connection: PostgresConnection) async throws -> Bool {
         try await connection.query("""
-            UPDATE public.payment_history SET user_id = NULL, description = NULL, stripe_metadata = '{}'::jsonb WHERE user_id = \(userID)
+            INSERT INTO public.phoenix_erased_users (user_hash) VALUES (public.phoenix_user_hash(\(userID))) ON CONFLICT (user_hash) DO NOTHING
+            """, logger: PhoenixStore.quiet)
+        try await connection.query("""
+            UPDATE public.payment_history SET user_id = NULL, subscription_id = NULL, description = NULL, stripe_metadata = '{}'::jsonb
+            WHERE user_id = \(userID) OR subscription_id IN (SELECT subscription_id FROM public.user_subscriptions WHERE user_id = \(userID))
             """, logger: PhoenixStore.quiet)
         try await connection.query("DELETE FROM public.phoenix_events WHERE stream_id = \(userID)", logger: PhoenixStore.quiet)
         try await connection.query("DELETE FROM public.phoenix_nudges_sent WHERE user_id = \(userID)", logger: PhoenixStore.quiet)
