@@ -1,14 +1,18 @@
 public import Hummingbird
+public import NIOCore
 
 /// The request context of the API: Hummingbird's core storage plus the caller, once authenticated.
-public struct APIContext: RequestContext {
+public struct APIContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The verified caller; set by ``AuthMiddleware`` on every `/v1` route.
     public var identity: Identity?
+    /// The peer of the connection (sign-in attempts are throttled per address).
+    public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         identity = nil
+        remoteAddress = source.channel.remoteAddress
     }
 
     /// The caller, for handlers behind ``AuthMiddleware``.

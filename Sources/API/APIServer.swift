@@ -20,8 +20,10 @@ public struct APIConfiguration: Sendable {
     public var allowedOrigins: [String]
     /// `DASHBOARD_PASSWORD`: signs operators in to `/dashboard` (a service_role token always does).
     public var dashboardPassword: String?
+    /// `ENVIRONMENT=production`: the dashboard cookie is `Secure` and `/ready` gives details to `service_role` only.
+    public var production: Bool
 
-    public init(host: String = "0.0.0.0", port: Int = 8080, bodyLimit: Int = 1 << 20, rateLimitPerMinute: Int = 600, stripeWebhookSecret: String? = nil, allowedOrigins: [String] = [], dashboardPassword: String? = nil) {
+    public init(host: String = "0.0.0.0", port: Int = 8080, bodyLimit: Int = 1 << 20, rateLimitPerMinute: Int = 600, stripeWebhookSecret: String? = nil, allowedOrigins: [String] = [], dashboardPassword: String? = nil, production: Bool = false) {
         self.host = host
         self.port = port
         self.bodyLimit = bodyLimit
@@ -29,6 +31,7 @@ public struct APIConfiguration: Sendable {
         self.stripeWebhookSecret = stripeWebhookSecret
         self.allowedOrigins = allowedOrigins
         self.dashboardPassword = dashboardPassword
+        self.production = production
     }
 }
 
@@ -43,11 +46,11 @@ public enum APIServer {
         let router = Router(context: APIContext.self)
         router.middlewares.add(PhoenixCORSMiddleware<APIContext>(allowedOrigins: configuration.allowedOrigins))
         router.middlewares.add(ErrorMiddleware<APIContext>())
-        HealthRoutes(redis: queue.redis.configuration, store: store).add(to: router)
+        HealthRoutes(redis: queue.redis.configuration, store: store, detailsOnlyForServicesVerifiedBy: configuration.production ? verifier : nil).add(to: router)
         OpenAPIRoute().add(to: router)
         try DashboardRoutes(
             queue: queue, store: store, verifier: verifier, password: configuration.dashboardPassword, sessionSecret: sessionSecret,
-            knownQueues: WorkerType.allCases.map(\.queue), bodyLimit: configuration.bodyLimit
+            knownQueues: WorkerType.allCases.map(\.queue), bodyLimit: configuration.bodyLimit, secureCookie: configuration.production
         ).add(to: router)
         MetricsRoute(queue: queue, registry: metrics, knownQueues: WorkerType.allCases.map(\.queue)).add(to: router)
         let submitter = JobSubmitter(queue: queue, metricsFactory: PrometheusMetricsFactory(registry: metrics))

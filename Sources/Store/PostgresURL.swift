@@ -3,6 +3,13 @@ import Foundation
 
 /// Reads a `postgres://user:password@host:port/database?sslmode=…` URL (what Supabase and Render hand out).
 public enum PostgresURL {
+    /// Whether `url` asks for a verified server certificate (`sslmode=verify-ca` or `verify-full`), as
+    /// production requires.
+    public static func verifiesCertificate(_ url: String) -> Bool {
+        let mode = URLComponents(string: url)?.queryItems?.first { $0.name == "sslmode" }?.value
+        return mode == "verify-ca" || mode == "verify-full"
+    }
+
     /// The client configuration for `url`.
     ///
     /// `sslmode`: `disable`, `prefer` (the default) or `require` (also `verify-ca`/`verify-full`, which verify

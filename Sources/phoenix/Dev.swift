@@ -41,6 +41,9 @@ struct Dev: AsyncParsableCommand {
     }
 
     private func runPlatform(_ environment: inout [String: String], started: inout [LocalServer]) async throws {
+        guard try !Settings(environment: environment).isProduction() else {
+            throw SettingError(variable: "ENVIRONMENT", problem: "phoenix dev makes up secrets and runs local servers; it does not run in production (use serve and work)")
+        }
         let folder = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL
         // The servers start before the service group, whose signal handling their processes must not inherit.
         if (environment[.redisURL] ?? "").isEmpty {

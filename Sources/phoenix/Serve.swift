@@ -24,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let settings = Settings()
         try bootstrapLogging(settings)
+        try settings.checkProductionSettings(serving: true)
         let configuration = try settings.apiConfiguration(host: host, port: port)
         let (auth, verifier) = try await settings.tokenVerifier()
         let queue = try makeQueue(settings, poolSize: 8)
@@ -51,7 +52,8 @@ extension Settings {
             host: host, port: try self.port(override: port), bodyLimit: try bodyLimit(), rateLimitPerMinute: try rateLimit(),
             stripeWebhookSecret: environment[.stripeWebhookSecret].flatMap { $0.isEmpty ? nil : $0 },
             allowedOrigins: try allowedOrigins(),
-            dashboardPassword: environment[.dashboardPassword].flatMap { $0.isEmpty ? nil : $0 }
+            dashboardPassword: environment[.dashboardPassword].flatMap { $0.isEmpty ? nil : $0 },
+            production: try isProduction()
         )
     }
 

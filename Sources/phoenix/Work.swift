@@ -64,6 +64,7 @@ struct Work: AsyncParsableCommand {
         var store: PhoenixStore?
         // Worker types whose jobs write to PostgreSQL need DATABASE_URL; diagnostics alone do not.
         if configuration.types.contains(where: { $0 != .diagnostics }) {
+            try settings.checkProductionSettings(serving: false)
             let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
             services.append(client)
             store = PhoenixStore(client: client)

@@ -36,14 +36,15 @@ struct TokenMinter: Sendable {
         var sub: SubjectClaim?
         var exp: ExpirationClaim
         var aud: AudienceClaim?
+        var iss: IssuerClaim?
         var role: String
         func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
 
     enum Signer { case hmac, ecdsa, stranger }
 
-    func token(_ signer: Signer = .hmac, role: String = "authenticated", user: UUID? = UUID(), audience: String? = "authenticated", expiresIn: TimeInterval = 600) async throws -> String {
-        let claims = Claims(sub: user.map { SubjectClaim(value: $0.uuidString.lowercased()) }, exp: .init(value: Date().addingTimeInterval(expiresIn)), aud: audience.map { AudienceClaim(value: [$0]) }, role: role)
+    func token(_ signer: Signer = .hmac, role: String = "authenticated", user: UUID? = UUID(), audience: String? = "authenticated", issuer: String? = nil, expiresIn: TimeInterval = 600) async throws -> String {
+        let claims = Claims(sub: user.map { SubjectClaim(value: $0.uuidString.lowercased()) }, exp: .init(value: Date().addingTimeInterval(expiresIn)), aud: audience.map { AudienceClaim(value: [$0]) }, iss: issuer.map { IssuerClaim(value: $0) }, role: role)
         switch signer {
         case .hmac: return try await hmac.sign(claims)
         case .ecdsa: return try await ecdsa.sign(claims, kid: "phoenix-test")
@@ -52,8 +53,8 @@ struct TokenMinter: Sendable {
     }
 
     /// A service token (no subject, no audience, as Supabase's service key).
-    func service(_ signer: Signer = .hmac) async throws -> String {
-        try await token(signer, role: "service_role", user: nil, audience: nil)
+    func service(_ signer: Signer = .hmac, issuer: String? = nil) async throws -> String {
+        try await token(signer, role: "service_role", user: nil, audience: nil, issuer: issuer)
     }
 }
 

@@ -26,11 +26,12 @@ import TestSupport
             #expect(settings.jwksURL == "\(base)/auth/v1/.well-known/jwks.json")
             let verifier = try await TokenVerifier(settings: settings)
             let user = UUID()
-            let identity = try await verifier.identity(authorization: "Bearer \(try await minter.token(.ecdsa, user: user))")
+            #expect(settings.issuer == "\(base)/auth/v1")
+            let identity = try await verifier.identity(authorization: "Bearer \(try await minter.token(.ecdsa, user: user, issuer: settings.issuer))")
             #expect(identity == Identity(role: .authenticated, userID: user))
-            _ = try await verifier.identity(authorization: "Bearer \(try await minter.service(.ecdsa))")
+            _ = try await verifier.identity(authorization: "Bearer \(try await minter.service(.ecdsa, issuer: settings.issuer))")
             #expect(await fetches.value == 1)
-            await #expect(throws: APIError.self) { try await verifier.identity(authorization: "Bearer \(try await minter.service(.stranger))") }
+            await #expect(throws: APIError.self) { try await verifier.identity(authorization: "Bearer \(try await minter.service(.stranger, issuer: settings.issuer))") }
         }
     }
 

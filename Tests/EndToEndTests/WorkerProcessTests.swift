@@ -128,6 +128,34 @@ import TestSupport
         #expect(letterStatus == 1 && letterOutput.contains("MAX_RESPONSE_TIME: must be a number of seconds"))
     }
 
+    /// Issue 14 (7): `ENVIRONMENT=production` refuses unsafe settings, one line naming each.
+    @Test func productionRefusesUnsafeSettingsOneLineEach() throws {
+        let cli = try PhoenixCLI()
+        let safe = [
+            "ENVIRONMENT": "production", "JWT_SECRET_KEY": String(repeating: "s", count: 32),
+            "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none?sslmode=verify-full", "SUPABASE_URL": "https://project.supabase.test",
+            "ALLOWED_ORIGINS": "https://app.phoenix.test", "DASHBOARD_PASSWORD": "a-long-enough-password",
+        ]
+        let cases: [([String: String], String)] = [
+            (["DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"], "Error: DATABASE_URL: in production the database connection must verify the server's certificate"),
+            (["DATABASE_URL": "postgres://nobody@127.0.0.1:1/none?sslmode=require"], "Error: DATABASE_URL: in production"),
+            (["SUPABASE_URL": "http://project.supabase.test"], "Error: SUPABASE_URL: in production it must be an https:// URL"),
+            (["ALLOWED_ORIGINS": ""], "Error: ALLOWED_ORIGINS: in production list the origins"),
+            (["DASHBOARD_PASSWORD": ""], "Error: DASHBOARD_PASSWORD: in production set a password of at least 16 characters"),
+            (["DASHBOARD_PASSWORD": "short"], "Error: DASHBOARD_PASSWORD: in production"),
+            (["ENVIRONMENT": "prod"], "Error: ENVIRONMENT: expected development, staging or production, got 'prod'"),
+        ]
+        for (change, line) in cases {
+            let (status, output) = try cli.run(["serve", "--port", "0"], extraEnvironment: safe.merging(change) { $1 })
+            let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(status == 1 && text.hasPrefix(line) && !text.contains("\n"), "\(change): \(status) \(text)")
+        }
+        let (workStatus, workOutput) = try cli.run(["work", "--type", "letters"], extraEnvironment: ["ENVIRONMENT": "production", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
+        #expect(workStatus == 1 && workOutput.contains("DATABASE_URL: in production the database connection must verify"))
+        let (devStatus, devOutput) = try cli.run(["dev"], extraEnvironment: ["ENVIRONMENT": "production"])
+        #expect(devStatus == 1 && devOutput.contains("ENVIRONMENT: phoenix dev makes up secrets"))
+    }
+
     @Test func enqueueFromAFileChecksEveryLineFirst() async throws {
         let cli = try PhoenixCLI()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("jobs-\(UUID().uuidString).jsonl").path

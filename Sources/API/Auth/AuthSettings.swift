@@ -14,11 +14,14 @@ public struct AuthSettings: Sendable {
     public var audience: String
     /// Clock skew allowed on `exp` and `nbf`.
     public var leeway: TimeInterval
+    /// The issuer user tokens must name (`iss`: `<SUPABASE_URL>/auth/v1`), when `SUPABASE_URL` is set.
+    public var issuer: String?
 
-    public init(hmacSecret: String? = nil, jwksJSON: String? = nil, jwksURL: String? = nil, audience: String = "authenticated", leeway: TimeInterval = 30) {
+    public init(hmacSecret: String? = nil, jwksJSON: String? = nil, jwksURL: String? = nil, issuer: String? = nil, audience: String = "authenticated", leeway: TimeInterval = 30) {
         self.hmacSecret = hmacSecret
         self.jwksJSON = jwksJSON
         self.jwksURL = jwksURL
+        self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
     }
@@ -33,7 +36,9 @@ public struct AuthSettings: Sendable {
             guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw AuthSettingError(variable: "SUPABASE_URL", problem: "must be the project's http(s) URL, got '\(base)'")
             }
-            jwksURL = (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/auth/v1/.well-known/jwks.json"
+            let project = base.hasSuffix("/") ? String(base.dropLast()) : base
+            jwksURL = project + "/auth/v1/.well-known/jwks.json"
+            issuer = project + "/auth/v1"
         }
         if let secret = hmacSecret, secret.utf8.count < 32 {
             throw AuthSettingError(variable: "JWT_SECRET_KEY", problem: "must be at least 32 bytes (the Supabase project's JWT secret)")

@@ -16,10 +16,18 @@ public actor TokenVerifier {
     private let hmacKeys: JWTKeyCollection?
     private var jwksKeys: JWTKeyCollection?
     private var jwksFetchedAt: ContinuousClock.Instant?
+    /// After a failed JWKS fetch: no new fetch before this instant, however many requests come.
+    private var jwksRetryAt: ContinuousClock.Instant?
+    private var jwksBackoff: Duration = TokenVerifier.jwksFirstBackoff
     private let http: HTTPClient
 
     /// How long a fetched JWKS is used before it is fetched again.
     static let jwksLifetime: Duration = .seconds(600)
+    /// The wait after a first failed JWKS fetch; it doubles on each failure up to ``jwksMaxBackoff``.
+    static let jwksFirstBackoff: Duration = .seconds(1)
+    static let jwksMaxBackoff: Duration = .seconds(60)
+    /// The issuer Supabase writes in its legacy `service_role` API key.
+    static let legacyServiceIssuer = "supabase"
 
     public init(settings: AuthSettings, http: HTTPClient = .shared) async throws(AuthSettingError) {
         self.settings = settings
@@ -89,6 +97,13 @@ public actor TokenVerifier {
             user = id
         }
         if role == .authenticated, user == nil { throw .unauthorized("user token without a subject (sub)") }
+        if let issuer = settings.issuer {
+            // User tokens come from the project's auth server; a service key may also be Supabase's legacy one.
+            let accepted = role == .authenticated ? [issuer] : [issuer, Self.legacyServiceIssuer]
+            guard let claimed = claims.iss?.value, accepted.contains(claimed) else {
+                throw .unauthorized("token issuer (iss) '\((claims.iss?.value ?? "none").prefix(200))' is not \(issuer)")
+            }
+        }
         return Identity(role: role, userID: user)
     }
 
@@ -99,6 +114,10 @@ public actor TokenVerifier {
             throw .unauthorized("ES256/RS256 tokens are not accepted here (no SUPABASE_JWKS or SUPABASE_URL)")
         }
         if let jwksKeys, let jwksFetchedAt, ContinuousClock.now - jwksFetchedAt < Self.jwksLifetime { return jwksKeys }
+        if let jwksRetryAt, ContinuousClock.now < jwksRetryAt {
+            if let jwksKeys { return jwksKeys }
+            throw APIError(.serviceUnavailable, "jwks_unavailable", "the JWKS could not be fetched from \(url); next try in \(Self.seconds(jwksRetryAt - .now)) s")
+        }
         do {
             var request = HTTPClientRequest(url: url)
             request.method = .GET
@@ -109,15 +128,31 @@ public actor TokenVerifier {
             try await keys.add(jwksJSON: String(buffer: body))
             jwksKeys = keys
             jwksFetchedAt = .now
+            noteFetch(succeeded: true)
             return keys
         } catch let error as APIError {
+            noteFetch(succeeded: false)
             if let jwksKeys { return jwksKeys }
             throw error
         } catch {
+            noteFetch(succeeded: false)
             if let jwksKeys { return jwksKeys }
             throw APIError(.serviceUnavailable, "jwks_unavailable", "cannot fetch the JWKS from \(url): \(error)")
         }
     }
+
+    /// Schedules the next JWKS fetch after one: at once when it worked, else after a doubling backoff.
+    private func noteFetch(succeeded: Bool) {
+        if succeeded {
+            jwksRetryAt = nil
+            jwksBackoff = Self.jwksFirstBackoff
+        } else {
+            jwksRetryAt = .now + jwksBackoff
+            jwksBackoff = min(jwksBackoff * 2, Self.jwksMaxBackoff)
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Int64 { max(1, duration.components.seconds + (duration.components.attoseconds > 0 ? 1 : 0)) }
 
     /// The `alg` of a token's header, read without trusting anything else in it.
     static func algorithm(of token: String) throws(APIError) -> String {
@@ -145,6 +180,7 @@ struct SupabaseClaims: JWTPayload {
     var exp: ExpirationClaim?
     var nbf: NotBeforeClaim?
     var aud: AudienceClaim?
+    var iss: IssuerClaim?
     var role: String?
 
     /// Claims are checked by ``TokenVerifier`` with its leeway and audience, after the signature.

@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+import NIOCore
 import Mustache
 public import Queue
 public import Store
@@ -18,9 +19,16 @@ public struct DashboardRoutes: Sendable {
     let session: DashboardSession
     let knownQueues: [String]
     let bodyLimit: Int
+    /// Sign-in attempts per client address and minute (``signInAttemptsPerMinute``).
+    let signInLimiter: RateLimiter
+    /// Production: the session cookie is only sent over HTTPS.
+    let secureCookie: Bool
     private let templates: MustacheLibrary
 
-    public init(queue: JobQueue, store: PhoenixStore, verifier: TokenVerifier, password: String?, sessionSecret: String?, knownQueues: [String], bodyLimit: Int) throws {
+    /// Sign-in attempts a client address may make per minute: enough for a person, too few to guess a password.
+    public static let signInAttemptsPerMinute = 10
+
+    public init(queue: JobQueue, store: PhoenixStore, verifier: TokenVerifier, password: String?, sessionSecret: String?, knownQueues: [String], bodyLimit: Int, secureCookie: Bool = false) throws {
         self.queue = queue
         self.store = store
         self.verifier = verifier
@@ -28,6 +36,8 @@ public struct DashboardRoutes: Sendable {
         self.session = DashboardSession(secret: password ?? sessionSecret)
         self.knownQueues = knownQueues
         self.bodyLimit = bodyLimit
+        self.signInLimiter = RateLimiter(redis: queue.redis, prefix: queue.keys.prefix, limit: Self.signInAttemptsPerMinute)
+        self.secureCookie = secureCookie
         var library = MustacheLibrary()
         for name in ["dashboard", "login", "layout-style"] {
             guard let url = Bundle.module.url(forResource: name, withExtension: "mustache", subdirectory: "Dashboard") else {
@@ -40,7 +50,7 @@ public struct DashboardRoutes: Sendable {
 
     public func add(to router: Router<APIContext>) {
         router.get("dashboard") { request, _ in try await page(request) }
-        router.post("dashboard/login") { request, _ in try await signIn(request) }
+        router.post("dashboard/login") { request, context in try await signIn(request, from: context.remoteAddress) }
         router.post("dashboard/logout") { request, _ in try await form(request) { _ in } .withCookie(Self.expired) }
         router.post("dashboard/dead/retry") { request, _ in
             try await form(request) { fields in _ = try await queue.retryDead(queue: try Self.queueName(fields), ids: [try Self.jobID(fields)]) }
@@ -64,8 +74,9 @@ public struct DashboardRoutes: Sendable {
         return response
     }
 
-    private func signIn(_ request: Request) async throws -> Response {
+    private func signIn(_ request: Request, from address: SocketAddress?) async throws -> Response {
         try Self.checkOrigin(request)
+        try await signInLimiter.charge(subject: "signin:\(address?.ipAddress ?? "unknown")", units: 1)
         var request = request
         let fields = try await Self.formFields(&request, limit: bodyLimit)
         let credential = fields["credential"] ?? ""
@@ -98,7 +109,7 @@ public struct DashboardRoutes: Sendable {
     }
 
     private func sessionCookie(_ value: String) -> Cookie {
-        Cookie(name: DashboardSession.cookieName, value: value, maxAge: Int(DashboardSession.lifetime), path: "/dashboard", httpOnly: true, sameSite: .lax)
+        Cookie(name: DashboardSession.cookieName, value: value, maxAge: Int(DashboardSession.lifetime), path: "/dashboard", secure: secureCookie, httpOnly: true, sameSite: .lax)
     }
 
     private static let expired = Cookie(name: DashboardSession.cookieName, value: "", maxAge: 0, path: "/dashboard", httpOnly: true, sameSite: .lax)

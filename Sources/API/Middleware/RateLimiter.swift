@@ -21,9 +21,15 @@ public struct RateLimiter: Sendable {
     /// Spends `units` of `caller`'s budget for this minute.
     /// - Throws: a 429 ``APIError`` with `Retry-After` (seconds to the next minute) once the budget is spent.
     func charge(_ caller: Identity, units: Int) async throws {
-        guard caller.role == .authenticated, units > 0 else { return }
+        guard caller.role == .authenticated else { return }
+        try await charge(subject: caller.subject, units: units)
+    }
+
+    /// Spends `units` of the budget counted under `subject` (`user:<id>`, `signin:<address>`) for this minute.
+    func charge(subject: String, units: Int) async throws {
+        guard units > 0 else { return }
         let now = Int(Date().timeIntervalSince1970)
-        let key = "\(prefix):ratelimit:\(caller.subject):\(now / 60)"
+        let key = "\(prefix):ratelimit:\(subject):\(now / 60)"
         let replies = try await redis.pipeline([RedisCommand("INCRBY", key, units), RedisCommand("EXPIRE", key, 120)])
         guard case .integer(let count) = try replies[0].get(), count > limit else { return }
         let retryAfter = 60 - now % 60

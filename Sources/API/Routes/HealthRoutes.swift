@@ -11,29 +11,34 @@ public struct HealthRoutes: Sendable {
     /// instead of waiting out the main client's reconnect timeout.
     let redis: RedisClient
     let store: PhoenixStore
+    /// Production: `/ready` names what failed only to a `service_role` caller (checked with this verifier);
+    /// anyone else gets the status alone. `nil`: details for everyone.
+    let detailsVerifier: TokenVerifier?
 
-    public init(redis configuration: RedisConfiguration, store: PhoenixStore) {
+    public init(redis configuration: RedisConfiguration, store: PhoenixStore, detailsOnlyForServicesVerifiedBy detailsVerifier: TokenVerifier? = nil) {
         var probe = configuration
         probe.connectTimeout = .seconds(1)
         probe.commandTimeout = .seconds(1)
         probe.reconnectTimeout = .milliseconds(500)
         redis = RedisClient(configuration: probe, poolSize: 1)
         self.store = store
+        self.detailsVerifier = detailsVerifier
     }
 
     public func add(to router: Router<APIContext>) {
         Self.addLiveness(to: router)
-        router.get("ready") { _, context in
+        router.get("ready") { request, context in
             let probe = redis
             async let redisCheck = check { try await probe.send("PING") }
             async let postgresCheck = check { try await store.client.query("SELECT 1", logger: context.logger) }
             let (redisError, postgresError) = await (redisCheck, postgresCheck)
             let ready = redisError == nil && postgresError == nil
-            let body = JSONValue.object([
-                "status": .string(ready ? "ready" : "unavailable"),
-                "redis": .string(redisError ?? "ok"), "postgres": .string(postgresError ?? "ok"),
-            ])
-            return Response.json(body, status: ready ? .ok : .serviceUnavailable)
+            var body: [String: JSONValue] = ["status": .string(ready ? "ready" : "unavailable")]
+            if await showsDetails(request) {
+                body["redis"] = .string(redisError ?? "ok")
+                body["postgres"] = .string(postgresError ?? "ok")
+            }
+            return Response.json(.object(body), status: ready ? .ok : .serviceUnavailable)
         }
     }
 
@@ -43,6 +48,12 @@ public struct HealthRoutes: Sendable {
         router.get("health") { _, _ in
             Response.json(.object(["status": .string("healthy"), "timestamp": .string(Date().formatted(.iso8601))]))
         }
+    }
+
+    /// Whether the caller may see what failed: anyone, unless a verifier restricts it to `service_role`.
+    private func showsDetails(_ request: Request) async -> Bool {
+        guard let detailsVerifier else { return true }
+        return (try? await detailsVerifier.identity(authorization: request.headers[.authorization]))?.role == .serviceRole
     }
 
     /// nil when `probe` succeeds within 2 seconds, else why not.
