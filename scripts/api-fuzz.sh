@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs schemathesis (from PyPI, in a virtualenv under .data/) against a live `phoenix serve` and its own
 # OpenAPI document: every generated request must get no 5xx and a response that fits the document.
-# Starts its own Redis and PostgreSQL on loopback; the requests carry a service_role token, so the
-# authenticated routes are exercised, not only their 401s.
+# Starts its own Redis and PostgreSQL on loopback; the whole run is made twice, with a service_role token
+# and with a signed-in user's token, so the authenticated routes are exercised as both callers, not only
+# their 401s.
 # Usage: scripts/api-fuzz.sh [max examples per operation, default 100]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +26,14 @@ start_platform "$phoenix"
 export STRIPE_WEBHOOK_SECRET=whsec_fuzz RATE_LIMIT_PER_MINUTE=1000000
 serve_api "$phoenix"
 port=$PHOENIX_API_PORT
-token=$PHOENIX_SERVICE_TOKEN
+user_token=$(user_token "$JWT_SECRET_KEY" "$(python3 -c 'import uuid; print(uuid.uuid4())')")
 status=0
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.yaml" \
-  --header "Authorization: Bearer $token" \
-  --checks not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance \
-  --max-examples "$examples" --generation-deterministic || status=$?
+for token in "$PHOENIX_SERVICE_TOKEN" "$user_token"; do
+  "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.yaml" \
+    --header "Authorization: Bearer $token" \
+    --checks not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance \
+    --max-examples "$examples" --generation-deterministic || status=$?
+done
 if grep -q "Request failed" "$PHOENIX_RUN_DIR/serve.log"; then
   echo "the server logged internal errors:" >&2
   grep "Request failed" "$PHOENIX_RUN_DIR/serve.log" | head -20 >&2

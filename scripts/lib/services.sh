@@ -148,11 +148,23 @@ serve_api() {
 
 # Prints a service_role JWT signed (HS256) with secret $1, valid for an hour.
 service_token() {
-  python3 - "$1" <<'PY'
+  token_for "$1" service_role
+}
+
+# Prints a signed-in user's JWT (role authenticated, subject $2, audience authenticated) signed with secret $1.
+user_token() {
+  token_for "$1" authenticated "$2"
+}
+
+# Prints an HS256 JWT signed with secret $1 for role $2 (and subject $3 when given), valid for an hour.
+token_for() {
+  python3 - "$@" <<'PY'
 import base64, hashlib, hmac, json, sys, time
 def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-claims = b64(json.dumps({"role": "service_role", "exp": int(time.time()) + 3600}).encode())
+body = {"role": sys.argv[2], "exp": int(time.time()) + 3600}
+if len(sys.argv) > 3: body.update(sub=sys.argv[3], aud="authenticated")
+claims = b64(json.dumps(body).encode())
 print(f"{header}.{claims}.{b64(hmac.new(sys.argv[1].encode(), f'{header}.{claims}'.encode(), hashlib.sha256).digest())}")
 PY
 }
