@@ -159,12 +159,19 @@ public struct UserEraseJob: JobType {
 
     public func run(_ payload: Payload, context: JobContext) async throws {
         // The run row keeps no user id: it would identify the erased user.
-        try await store.runOnce(context, userID: nil) { connection in
-            let existed = try await UserDataRepository.erase(userID: payload.userID, on: connection)
-            return #"{"user_existed": \#(existed)}"#
+        var erased = false
+        let ran = try await store.runOnce(context, userID: nil) { connection in
+            erased = try await UserDataRepository.erase(userID: payload.userID, on: connection)
+            return #"{"user_existed": \#(erased)}"#
         }
-        // Then the user's waiting and dead jobs, whose payloads hold CVs and letters; also on a redelivery
-        // after the commit, since the purge may not have run (it removes nothing twice).
+        // Then the user's waiting and dead jobs, whose payloads hold CVs and letters: when this run erased the
+        // user, or on a redelivery after the commit (the purge may not have run; it removes nothing twice).
+        // Not for a user who was already gone: the walk reads every queue, and a flood of erase jobs for an
+        // erased id (a user's token outlives the user) must not make each one walk them again.
+        guard erased || !ran else {
+            context.logger.info("No such user; nothing erased")
+            return
+        }
         let purged = try await context.purgeJobs(mentioning: payload.userID.uuidString)
         context.logger.info("User erased", metadata: ["purged_jobs": "\(purged)"])
     }

@@ -117,6 +117,18 @@ import EventBridge
         }
     }
 
+    /// An erase of an id that names no user (erased already, or never there) does not walk the queues: a flood
+    /// of such jobs costs Redis nothing beyond the jobs themselves.
+    @Test func eraseOfAnUnknownUserPurgesNothing() async throws {
+        try await withPlatform { queue, client in
+            let ghost = UUID()
+            try await queue.enqueue(JobEnvelope(type: "letter.generate", queue: "letters", payload: .object(["user_id": .string(ghost.uuidString.lowercased())])))
+            try await queue.enqueue(try JobEnvelope(UserEraseJob.self, .init(userID: ghost)))
+            try await eventually("the erase completed") { try await queue.stats(queue: "profiles").completed == 1 }
+            #expect(try await queue.stats(queue: "letters").ready == 1)
+        }
+    }
+
     /// Issue 14 (5): the daily retention pass deletes what has expired and keeps the rest.
     @Test func theRetentionPassDeletesExpiredExportsRunsAndDocuments() async throws {
         try await withPlatform { queue, client in

@@ -152,7 +152,8 @@ public actor TokenVerifier {
         }
     }
 
-    private static func seconds(_ duration: Duration) -> Int64 { max(1, duration.components.seconds + (duration.components.attoseconds > 0 ? 1 : 0)) }
+    /// Whole seconds of `duration`, rounded up, at least 1.
+    private static func seconds(_ duration: Duration) -> Int { max(1, Int((duration / .seconds(1)).rounded(.up))) }
 
     /// The `alg` of a token's header, read without trusting anything else in it.
     static func algorithm(of token: String) throws(APIError) -> String {
