@@ -26,3 +26,6 @@ extension PhoenixStore {
         return true
     }
 }
+
+/// Workers look redelivered jobs up in `phoenix_job_runs` before running them (see ``RunLedger``).
+extension PhoenixStore: RunLedger {}

@@ -16,6 +16,7 @@ public enum EnvironmentVariable: String, CaseIterable, Sendable {
     case workerType = "WORKER_TYPE"
     case workerConcurrency = "WORKER_CONCURRENCY"
     case metricsPort = "METRICS_PORT"
+    case unknownJobTypeWait = "UNKNOWN_JOB_TYPE_WAIT"
     case logLevel = "LOG_LEVEL"
     // The HTTP front.
     case port = "PORT"

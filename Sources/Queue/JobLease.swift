@@ -1,35 +1,44 @@
-/// A worker's hold on one fetched job: which job, in which queue, for which attempt.
+/// A worker's hold on one delivery of a job: which job, in which queue, under which token.
 ///
-/// Ack, fail, extend and release only act while the lease is current: once it expired and the job was
-/// handed to another worker (attempt + 1), the old holder's calls change nothing.
+/// Every fetch of a job is a delivery with a token of its own (the fetch call's token, unique per call).
+/// Ack, fail, extend, release and progress act only while that delivery is current: once its lease expired,
+/// or it was handed back and the job fetched again, the old holder's calls (late, or replayed by the client)
+/// change nothing, whatever the attempt numbers.
 public struct JobLease: Sendable, Hashable {
     /// The job id as stored in Redis (a UUID string for every well-formed job).
     public var id: String
     /// The queue the job was fetched from.
     public var queue: String
-    /// The attempt this lease was granted for.
-    public var attempt: Int
+    /// The delivery's token.
+    public var token: String
 
-    /// A lease on job `id` of `queue` for `attempt`.
-    public init(id: String, queue: String, attempt: Int) {
+    /// A lease on job `id` of `queue` held by delivery `token`.
+    public init(id: String, queue: String, token: String) {
         self.id = id
         self.queue = queue
-        self.attempt = attempt
+        self.token = token
     }
 }
 
-/// A job fetched by a worker: its envelope (with the current attempt) and its lease.
+/// A job fetched by a worker: its envelope (with the current attempt), its lease and its delivery number.
 public struct LeasedJob: Sendable, Equatable {
     /// The job, `attempt` set to this delivery's attempt.
     public var envelope: JobEnvelope
     /// The lease to ack, fail, extend or release the job with.
     public var lease: JobLease
+    /// How many times the job has been fetched, this time included (never goes down). Above 1, an earlier
+    /// delivery may have run the handler, and even committed its results.
+    public var delivery: Int
 
     /// A fetched envelope and the lease it came with.
-    public init(envelope: JobEnvelope, lease: JobLease) {
+    public init(envelope: JobEnvelope, lease: JobLease, delivery: Int = 1) {
         self.envelope = envelope
         self.lease = lease
+        self.delivery = delivery
     }
+
+    /// Whether an earlier delivery of the job may have run (and completed) it.
+    public var isRedelivery: Bool { delivery > 1 }
 }
 
 /// One failed attempt to report, and what should follow it.

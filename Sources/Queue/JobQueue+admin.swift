@@ -91,7 +91,8 @@ extension JobQueue {
         }
         return QueueStats(
             queue: queue,
-            ready: values[1].int ?? 0,
+            // Ids of jobs cancelled while they waited stay in the list until a fetch drops them.
+            ready: max(0, (values[1].int ?? 0) - (totals["cancelledWaiting"] ?? 0)),
             delayed: values[2].int ?? 0,
             leased: values[3].int ?? 0,
             dead: values[4].int ?? 0,

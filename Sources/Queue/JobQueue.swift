@@ -14,7 +14,8 @@ public final class JobQueue: Sendable {
     public let keys: QueueKeys
     /// How long completed and cancelled jobs stay readable.
     public let retention: Duration
-    /// How long an idempotency key keeps pointing at its first job.
+    /// How long an idempotency key keeps pointing at its first job, counted from its due time. Seven days by
+    /// default: longer than Stripe's three days of webhook retries.
     public let idempotencyRetention: Duration
     private let logger: Logger
 
@@ -26,7 +27,7 @@ public final class JobQueue: Sendable {
         redis: RedisClient,
         keys: QueueKeys = QueueKeys(),
         retention: Duration = .seconds(24 * 3600),
-        idempotencyRetention: Duration = .seconds(24 * 3600),
+        idempotencyRetention: Duration = .seconds(7 * 24 * 3600),
         logger: Logger = Logger(label: "phoenix.queue")
     ) {
         self.redis = redis
@@ -80,19 +81,26 @@ public final class JobQueue: Sendable {
 
     // MARK: - Fetch and finish
 
-    /// Leases up to `limit` ready jobs of `queue` to `worker` for `lease`; empty when the queue is empty or
-    /// paused. A job whose stored envelope does not decode goes to the dead set with the reason instead.
-    public func fetch(queue: String, limit: Int, lease: Duration, worker: String) async throws(QueueError) -> [LeasedJob] {
-        let reply = try await run(QueueScripts.fetch, [keys.prefix, queue, max(1, limit), lease.wholeMilliseconds, worker])
+    /// Leases up to `limit` (at most 500) ready jobs of `queue` to `worker` for `lease`; empty when the queue
+    /// is empty or paused. A job whose stored envelope does not decode goes to the dead set with the reason.
+    ///
+    /// `token` names this call and becomes each delivery's lease token. A call that failed without an answer
+    /// (the reply was lost, a timeout) may still have leased jobs: calling again with the same token returns
+    /// those jobs (the ones the token still holds) and leases no others, for one lease period.
+    public func fetch(queue: String, limit: Int, lease: Duration, worker: String, token: String = JobQueue.newToken()) async throws(QueueError) -> [LeasedJob] {
+        let count = min(max(1, limit), Self.scriptBatchSize)
+        let reply = try await run(QueueScripts.fetch, [keys.prefix, queue, count, lease.wholeMilliseconds, worker, token, retention.wholeSeconds])
         let values = try Self.elements(of: reply, script: "fetch")
         guard values.first?.string == "ok" else { return [] }
         var jobs: [LeasedJob] = []
         var malformed: [FailedAttempt] = []
-        for start in stride(from: 1, to: values.count - 2, by: 3) {
-            guard let id = values[start].string, let attempt = values[start + 2].int, case .bulk(let bytes) = values[start + 1] else {
-                throw .unexpectedReply(script: "fetch", detail: "job entry \(values[start...(start + 2)])")
+        for start in stride(from: 1, to: values.count - 3, by: 4) {
+            guard let id = values[start].string, let attempt = values[start + 2].int, let delivery = values[start + 3].int,
+                  case .bulk(let bytes) = values[start + 1]
+            else {
+                throw .unexpectedReply(script: "fetch", detail: "job entry \(values[start...(start + 3)])")
             }
-            let lease = JobLease(id: id, queue: queue, attempt: attempt)
+            let lease = JobLease(id: id, queue: queue, token: token)
             do {
                 var envelope = try JobEnvelope(json: bytes)
                 guard UUIDText.parse(id) == envelope.id else {
@@ -102,7 +110,7 @@ public final class JobQueue: Sendable {
                     throw Malformed("envelope queue '\(envelope.queue)' does not match queue '\(queue)'")
                 }
                 envelope.attempt = attempt
-                jobs.append(LeasedJob(envelope: envelope, lease: lease))
+                jobs.append(LeasedJob(envelope: envelope, lease: lease, delivery: delivery))
             } catch {
                 let reason = "\(error)"
                 logger.error("Malformed job moved to the dead set", metadata: ["job": "\(id)", "queue": "\(queue)", "reason": "\(reason)"])
@@ -113,11 +121,20 @@ public final class JobQueue: Sendable {
         return jobs
     }
 
+    /// A new fetch token: 128 random bits as hex, unique to one fetch call.
+    public static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
     /// Completes jobs; returns, per lease, whether it was still held (a lost lease changes nothing).
     @discardableResult
     public func ack(_ leases: [JobLease]) async throws(QueueError) -> [Bool] {
         try await perQueue(leases, by: \.queue, script: QueueScripts.ack, leading: { [retention.wholeSeconds] }) {
-            [$0.id, $0.attempt]
+            [$0.id, $0.token]
         }.map { $0.int == 1 }
     }
 
@@ -125,7 +142,7 @@ public final class JobQueue: Sendable {
     @discardableResult
     public func fail(_ attempts: [FailedAttempt]) async throws(QueueError) -> [FailureOutcome] {
         try await perQueue(attempts, by: \.lease.queue, script: QueueScripts.fail, leading: { [] }) { attempt in
-            [attempt.lease.id, attempt.lease.attempt, attempt.retryAfter.map(\.wholeMilliseconds) ?? -1, attempt.error]
+            [attempt.lease.id, attempt.lease.token, attempt.retryAfter.map(\.wholeMilliseconds) ?? -1, attempt.error]
         }.map { FailureOutcome(rawValue: $0.string ?? "") ?? .stale }
     }
 
@@ -133,18 +150,20 @@ public final class JobQueue: Sendable {
     @discardableResult
     public func extendLeases(_ leases: [JobLease], by lease: Duration) async throws(QueueError) -> [Bool] {
         try await perQueue(leases, by: \.queue, script: QueueScripts.extend, leading: { [lease.wholeMilliseconds] }) {
-            [$0.id, $0.attempt]
+            [$0.id, $0.token]
         }.map { $0.int == 1 }
     }
 
-    /// Hands leased jobs that will not run back to the front of their ready list, attempt given back.
+    /// Hands leased jobs that will not run back, without counting the attempt: to the front of their ready
+    /// list, or after `delay` (a job type this worker does not know, waiting for a newer worker). Returns how
+    /// many were still held and went back.
     @discardableResult
-    public func release(_ leases: [JobLease]) async throws(QueueError) -> Int {
+    public func release(_ leases: [JobLease], after delay: Duration = .zero) async throws(QueueError) -> Int {
         var released = 0
         for (queue, group) in Dictionary(grouping: leases, by: \.queue) {
             for chunk in group.chunked(into: Self.scriptBatchSize) {
-                let reply = try await run(QueueScripts.release, [keys.prefix, queue] + chunk.flatMap { [$0.id, $0.attempt] as [any RedisArgumentConvertible] })
-                released += reply.int ?? 0
+                let arguments: [any RedisArgumentConvertible] = [keys.prefix, queue, delay.wholeMilliseconds] + chunk.flatMap { [$0.id, $0.token] as [any RedisArgumentConvertible] }
+                released += try await run(QueueScripts.release, arguments).int ?? 0
             }
         }
         return released

@@ -88,6 +88,6 @@ extension JobQueue {
     @discardableResult
     public func reportProgress(_ lease: JobLease, fraction: Double, message: String) async throws(QueueError) -> Bool {
         let clamped = min(1, max(0, fraction))
-        return try await run(QueueScripts.progress, [keys.prefix, lease.queue, lease.id, lease.attempt, clamped, message]).int == 1
+        return try await run(QueueScripts.progress, [keys.prefix, lease.queue, lease.id, lease.token, clamped, message]).int == 1
     }
 }

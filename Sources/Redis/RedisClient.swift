@@ -1,4 +1,5 @@
 public import Logging
+import Synchronization
 
 /// An async Redis client over hiredis, safe to share between tasks.
 ///
@@ -10,6 +11,8 @@ public import Logging
 /// call got any reply is re-established (with exponential backoff, up to `reconnectTimeout`) and the call
 /// is sent once more. Callers only see ``RedisError/connectionLost(_:)`` when a reply was cut off half-way
 /// or the retry failed too, and ``RedisError/connectionFailed(_:)`` when the server stayed unreachable.
+/// Calls honour task cancellation (``RedisError/cancelled``), so a caller can give up on a server that does
+/// not answer.
 public final class RedisClient: Sendable {
     /// The server this client talks to.
     public let configuration: RedisConfiguration
@@ -90,19 +93,68 @@ public final class RedisClient: Sendable {
         blockingPool.shutDown()
     }
 
+    /// Runs `body` on a thread of `pool` and returns its result. When the calling task is cancelled first,
+    /// the call returns ``RedisError/cancelled`` at once: a call still waiting for a thread never runs, one
+    /// already running finishes on its thread and its result is dropped (so the server may have run it).
     private func onConnection<T: Sendable>(
         _ pool: ConnectionThreadPool,
         _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
     ) async throws(RedisError) -> T {
-        let result: Result<T, RedisError> = await withCheckedContinuation { continuation in
-            let item = ConnectionThreadPool.WorkItem(
-                run: { connection in
-                    continuation.resume(returning: Result { () throws(RedisError) -> T in try body(connection) })
-                },
-                abandon: { continuation.resume(returning: .failure(.shutdown)) }
-            )
-            if !pool.submit(item) { continuation.resume(returning: .failure(.shutdown)) }
+        let call = PendingCall<T>()
+        let result: Result<T, RedisError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                guard call.start(continuation) else { return }
+                let item = ConnectionThreadPool.WorkItem(
+                    run: { connection in
+                        guard call.isWaiting else { return }
+                        call.finish(Result { () throws(RedisError) -> T in try body(connection) })
+                    },
+                    abandon: { call.finish(.failure(.shutdown)) }
+                )
+                if !pool.submit(item) { call.finish(.failure(.shutdown)) }
+            }
+        } onCancel: {
+            call.finish(.failure(.cancelled))
         }
         return try result.get()
+    }
+}
+
+/// One call's waiting caller, resumed exactly once: by the result, by shutdown, or by cancellation.
+private final class PendingCall<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Result<T, RedisError>, Never>?
+        /// Set once the call is decided; a decision before the continuation arrives waits here.
+        var outcome: Result<T, RedisError>?
+    }
+
+    /// Guards the continuation and the outcome.
+    private let state = Mutex(State())
+
+    /// Hands over the caller's continuation; `false` (after resuming it) when the call was already decided,
+    /// cancelled before it started.
+    func start(_ continuation: CheckedContinuation<Result<T, RedisError>, Never>) -> Bool {
+        let decided = state.withLock { state -> Result<T, RedisError>? in
+            if let outcome = state.outcome { return outcome }
+            state.continuation = continuation
+            return nil
+        }
+        guard let decided else { return true }
+        continuation.resume(returning: decided)
+        return false
+    }
+
+    /// Whether nothing has decided the call yet (a thread skips a call cancelled while it waited).
+    var isWaiting: Bool { state.withLock { $0.outcome == nil } }
+
+    /// Decides the call; later decisions are ignored.
+    func finish(_ outcome: Result<T, RedisError>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<T, RedisError>, Never>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(returning: outcome)
     }
 }

@@ -12,6 +12,8 @@ public enum RedisError: Error, Equatable, CustomStringConvertible {
     case unexpectedReply(String)
     /// The client was shut down.
     case shutdown
+    /// The calling task was cancelled before the reply came; the server may or may not have run the call.
+    case cancelled
 
     /// Splits an error reply (`"ERR unknown command"`) into its code and message.
     init(errorReply text: String) {
@@ -33,6 +35,7 @@ public enum RedisError: Error, Equatable, CustomStringConvertible {
         case .timeout(let reason): "Redis command timed out: \(reason)"
         case .unexpectedReply(let reason): "unexpected Redis reply: \(reason)"
         case .shutdown: "the Redis client has been shut down"
+        case .cancelled: "the Redis call was cancelled before its reply came (the server may have run it)"
         }
     }
 }

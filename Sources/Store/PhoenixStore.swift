@@ -101,6 +101,17 @@ public struct PhoenixStore: Sendable {
         }
     }
 
+    /// The ids among `ids` whose run is recorded as completed (outside any transaction): what a worker asks
+    /// before it runs a redelivered job.
+    public func completedRuns(among ids: [UUID]) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        do {
+            return try await client.withConnection { connection in try await completed(among: ids, on: connection) }
+        } catch {
+            throw DatabaseError.readable(error)
+        }
+    }
+
     /// Thrown inside a run's transaction to roll it back: another delivery committed one of its runs first.
     private struct CompletedConcurrently: Error {}
 

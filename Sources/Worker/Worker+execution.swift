@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Queue
 
@@ -28,22 +29,20 @@ extension Worker {
         return units
     }
 
-    /// Runs one unit of work under its type's timeout and records each job's outcome.
+    /// Runs one unit of work under its type's timeout and records each job's outcome. Redelivered jobs are
+    /// first looked up in the run ledger: one an earlier delivery completed is acknowledged without running.
     func execute(_ unit: [LeasedJob]) async {
-        guard let first = unit.first else { return }
-        guard let entry = registry.entry(first.envelope.type) else {
-            for job in unit {
-                let context = self.context(for: job)
-                _ = finished(job.lease, failed: true)
-                context.logger.error("No handler for this job type")
-                outcomes.failed(FailedAttempt(lease: job.lease, error: "no handler for job type '\(job.envelope.type)' in worker type \(configuration.types.map(\.rawValue).joined(separator: ","))", retryAfter: nil))
-            }
+        guard let entry = unit.first.flatMap({ registry.entry($0.envelope.type) }) else {
+            unit.forEach(deferUnknownType)
             return
         }
+        let unit = await leavingOutCompletedRuns(unit)
+        guard !unit.isEmpty else { return }
         let contexts = unit.map(context(for:))
         for job in unit { metrics.started(job) }
         let started = ContinuousClock.now
         let results: [AttemptResult]
+        let first = unit[0]
         if let runBatch = entry.runBatch {
             let items = zip(unit, contexts).map { ($0.envelope.payload, $1) }
             switch await race(entry.timeout, { await runBatch(items) }) {
@@ -74,6 +73,51 @@ extension Worker {
 
     private func context(for job: LeasedJob) -> JobContext {
         JobContext(job: job, queue: queue, workerID: id, logger: logger)
+    }
+
+    /// The jobs of `unit` left to run: a redelivered job whose run the ledger records as completed is
+    /// acknowledged now; when the ledger cannot be read, redelivered jobs fail this attempt (retried later)
+    /// rather than risk running twice what may have completed.
+    private func leavingOutCompletedRuns(_ unit: [LeasedJob]) async -> [LeasedJob] {
+        guard let runLedger else { return unit }
+        let redelivered = unit.filter(\.isRedelivery)
+        guard !redelivered.isEmpty else { return unit }
+        let completed: Set<UUID>
+        do {
+            completed = try await runLedger.completedRuns(among: redelivered.map(\.envelope.id))
+        } catch {
+            for job in redelivered {
+                _ = finished(job.lease, failed: true)
+                let policy = registry.entry(job.envelope.type)?.retryPolicy ?? RetryPolicy()
+                outcomes.failed(FailedAttempt(job: job, error: "could not check whether an earlier delivery completed this job: \(error)", policy: policy))
+                context(for: job).logger.warning("Run ledger unreadable; redelivered job not run", metadata: ["error": "\(error)"])
+            }
+            return unit.filter { !$0.isRedelivery }
+        }
+        for job in unit where completed.contains(job.envelope.id) {
+            _ = finished(job.lease, failed: false)
+            outcomes.completed(job.lease)
+            context(for: job).logger.info("Job already completed by an earlier delivery; acknowledged without running it again")
+        }
+        return unit.filter { !completed.contains($0.envelope.id) }
+    }
+
+    /// A job of a type this worker does not know: handed back to wait for a worker that knows it (a rolling
+    /// deploy), until it has waited `unknownTypeWait` since its enqueue; then it goes dead saying so.
+    private func deferUnknownType(_ job: LeasedJob) {
+        _ = finished(job.lease, failed: true)
+        let waited = Duration.seconds(max(0, Date().timeIntervalSince(job.envelope.enqueuedAt)))
+        let left = configuration.unknownTypeWait - waited
+        let logger = context(for: job).logger
+        if left > .zero {
+            let delay = min(left, .seconds(30))
+            outcomes.handBack(job.lease, after: delay)
+            logger.warning("No handler for this job type in this worker; handed back to wait for a worker that knows it", metadata: ["retry_in": "\(delay)"])
+        } else {
+            let types = configuration.types.map(\.rawValue).joined(separator: ",")
+            outcomes.failed(FailedAttempt(lease: job.lease, error: "no handler for job type '\(job.envelope.type)' in worker type \(types) after waiting \(configuration.unknownTypeWait) for a worker that knows it", retryAfter: nil))
+            logger.error("No handler for this job type after the wait for a newer worker; moved to the dead set")
+        }
     }
 
     /// Frees the job's slot and queues its ack, failure or hand-back.

@@ -10,7 +10,8 @@ import Synchronization
 ///
 /// On graceful shutdown (SIGTERM/SIGINT through a `ServiceGroup`) it stops fetching, hands back jobs it
 /// fetched but had not started, lets running jobs finish within the grace period, cancels and hands back
-/// the rest, records every outcome, unregisters, and returns.
+/// the rest, records every outcome, unregisters, and returns: within the grace period plus one lease, even
+/// when Redis does not answer (it then logs which jobs it could not hand back; their leases expire).
 public final class Worker: Service, Sendable {
     /// This process's worker id (`host:pid:random`).
     public let id: String
@@ -18,30 +19,44 @@ public final class Worker: Service, Sendable {
     let registry: JobRegistry
     let configuration: WorkerConfiguration
     let periodicJobs: [PeriodicJob]
+    let runLedger: (any RunLedger)?
     let logger: Logger
     let slots: JobSlots
     let outcomes: OutcomeBatcher
     let metrics: WorkerMetrics
     let startedAt = Date()
+    /// Guards the run state below: stopping flags, the running deliveries, counts, periods fired.
     private let state = Mutex(RunState())
 
     struct RunState {
         var stopping = false
+        /// When shutdown began; running jobs get the grace period from here.
+        var stopRequestedAt: ContinuousClock.Instant?
         var handingBack = false
-        var running: [String: JobLease] = [:]
+        /// The deliveries running now, by lease (a job fetched again after its lease was lost runs under a
+        /// new lease beside the old run, and each keeps its own heartbeat).
+        var running: Set<JobLease> = []
+        /// Cancels the fetch loop's Redis call in flight; called when shutdown begins.
+        var inFlight: (@Sendable () -> Void)?
         var processed = 0
         var failed = 0
         var lastPeriods: [String: Int64] = [:]
     }
 
     /// A worker serving `configuration.queues` with the job types of `registry`.
-    public init(queue: JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, periodicJobs: [PeriodicJob] = [], logger: Logger = Logger(label: "phoenix.worker")) {
+    /// - Parameter runLedger: where redelivered jobs are looked up before they run (see ``RunLedger``); `nil`
+    ///   for workers whose jobs record no runs (diagnostics).
+    public init(
+        queue: JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, periodicJobs: [PeriodicJob] = [],
+        runLedger: (any RunLedger)? = nil, logger: Logger = Logger(label: "phoenix.worker")
+    ) {
         let host = ProcessInfo.processInfo.hostName
         self.id = "\(host):\(getpid()):\(UUID().uuidString.prefix(6).lowercased())"
         self.queue = queue
         self.registry = registry
         self.configuration = configuration
         self.periodicJobs = periodicJobs.filter { job in (try? job.makeJob()).map { configuration.queues.contains($0.queue) } ?? false }
+        self.runLedger = runLedger
         var logger = logger
         logger[metadataKey: "worker"] = "\(id)"
         self.logger = logger
@@ -68,23 +83,50 @@ public final class Worker: Service, Sendable {
                 background.cancelAll()
             }
             outcomes.finish()
+            // What is left to record gets until the shutdown deadline: then the recorder is cancelled and says
+            // what it could not record.
+            recorder.addTask { try? await Task.sleep(until: self.shutdownDeadline) }
+            await recorder.next()
+            recorder.cancelAll()
         }
-        do {
-            try await queue.unregister(workerID: id)
-        } catch {
-            logger.warning("Could not unregister the worker; its heartbeat will go stale", metadata: ["error": "\(error)"])
+        let unregistered = await race(max(.milliseconds(100), shutdownDeadline - .now)) { [queue, id] () -> String? in
+            do {
+                try await queue.unregister(workerID: id)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        switch unregistered {
+        case .finished(nil): break
+        case .finished(let error?): logger.warning("Could not unregister the worker; its heartbeat will go stale", metadata: ["error": "\(error)"])
+        case .timedOut, .cancelled: logger.warning("Could not unregister the worker before the shutdown deadline; its heartbeat will go stale")
         }
         let totals = state.withLock { ($0.processed, $0.failed) }
         logger.info("Worker stopped", metadata: ["processed": "\(totals.0)", "failed": "\(totals.1)"])
     }
 
-    /// Stops fetching; running jobs go on.
+    /// Stops fetching (abandoning the fetch loop's Redis call in flight); running jobs go on.
     func stop() {
-        state.withLock { $0.stopping = true }
+        let cancelInFlight = state.withLock { state -> (@Sendable () -> Void)? in
+            if !state.stopping {
+                state.stopping = true
+                state.stopRequestedAt = .now
+            }
+            return state.inFlight
+        }
+        cancelInFlight?()
         slots.stop()
     }
 
     var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// When shutdown must be over: the grace period for running jobs, plus one lease to record what they
+    /// left (hand-backs, acks) and unregister.
+    private var shutdownDeadline: ContinuousClock.Instant {
+        let start = state.withLock { $0.stopRequestedAt } ?? .now
+        return start + configuration.gracePeriod + configuration.lease
+    }
 
     // MARK: - Fetch loop
 
@@ -92,7 +134,7 @@ public final class Worker: Service, Sendable {
         // Discarding: a finished job's task is freed at once (a plain task group keeps every child's result
         // until it is awaited, which grew a busy worker's memory by kilobytes per job).
         await withDiscardingTaskGroup { jobs in
-            var nextQueue = 0
+            var schedule = FetchSchedule<ContinuousClock.Instant>(queues: configuration.queues)
             while !isStopping {
                 await slots.waitForFreeSlot()
                 let free = slots.take(upTo: configuration.concurrency)
@@ -100,57 +142,102 @@ public final class Worker: Service, Sendable {
                     slots.put(free)
                     continue
                 }
-                let fetched: [LeasedJob]
-                do {
-                    fetched = try await fetch(upTo: free, startingAt: nextQueue)
-                } catch {
-                    slots.put(free)
-                    logger.error("Fetching jobs failed; retrying", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .seconds(1))
-                    continue
-                }
-                nextQueue = (nextQueue + 1) % max(1, configuration.queues.count)
-                slots.put(free - fetched.count)
+                let fetched = await fetch(upTo: free, schedule: &schedule)
+                // A replayed fetch returns what the first call leased, which may be more than is free now.
+                let runnable = Array(fetched.prefix(free))
+                fetched.dropFirst(free).forEach { outcomes.handBack($0.lease) }
+                slots.put(free - runnable.count)
                 if isStopping {
                     // Fetched while shutdown began: hand back at once, they have not started.
-                    fetched.forEach { outcomes.handBack($0.lease) }
-                    slots.put(fetched.count)
+                    runnable.forEach { outcomes.handBack($0.lease) }
+                    slots.put(runnable.count)
                     break
                 }
-                for unit in unitsOfWork(fetched) {
+                for unit in unitsOfWork(runnable) {
                     state.withLock { state in
-                        for job in unit { state.running[job.lease.id] = job.lease }
+                        for job in unit { state.running.insert(job.lease) }
                     }
                     jobs.addTask { await self.execute(unit) }
                 }
-                if fetched.isEmpty {
-                    do {
-                        _ = try await queue.waitForJobs(queues: configuration.queues, timeout: configuration.idleWait)
-                    } catch {
-                        logger.error("Waiting for jobs failed; retrying", metadata: ["error": "\(error)"])
-                        try? await Task.sleep(for: .seconds(1))
-                    }
-                }
+                if runnable.isEmpty { await waitForJobs(schedule) }
             }
+            await handBackUnansweredFetches(schedule)
             await drain(jobs: &jobs)
         }
     }
 
-    /// Fills `count` slots from the queues, starting with a different queue each time for fairness.
-    private func fetch(upTo count: Int, startingAt start: Int) async throws -> [LeasedJob] {
-        let queues = configuration.queues
+    /// Fills up to `count` slots from the queues the schedule offers; a queue whose fetch fails is backed off
+    /// and reported, and the jobs the other queues gave are kept.
+    private func fetch(upTo count: Int, schedule: inout FetchSchedule<ContinuousClock.Instant>) async -> [LeasedJob] {
         var fetched: [LeasedJob] = []
-        for offset in queues.indices where fetched.count < count {
-            let name = queues[(start + offset) % queues.count]
-            fetched += try await queue.fetch(queue: name, limit: count - fetched.count, lease: configuration.lease, worker: id)
+        for (name, token) in schedule.round(at: .now) where fetched.count < count && !isStopping {
+            let limit = count - fetched.count
+            do {
+                fetched += try await interruptible { [queue, configuration, id] in
+                    try await queue.fetch(queue: name, limit: limit, lease: configuration.lease, worker: id, token: token)
+                }
+                schedule.succeeded(name)
+            } catch {
+                let (failures, backoff) = schedule.failed(name, at: .now)
+                metrics.fetchFailed(queue: name)
+                logger.error("Fetching jobs failed; this queue is skipped for a while, the others go on", metadata: [
+                    "queue": "\(name)", "error": "\(error)", "failures_in_a_row": "\(failures)", "retry_in": "\(backoff)",
+                ])
+            }
         }
         return fetched
     }
 
-    /// After shutdown began: waits for running jobs up to the grace period, then cancels the rest, whose
-    /// leases are handed back.
+    /// Waits for a ready signal on the queues not backing off, at most until the next backed-off queue may be
+    /// tried again.
+    private func waitForJobs(_ schedule: FetchSchedule<ContinuousClock.Instant>) async {
+        let now = ContinuousClock.now
+        var wait = configuration.idleWait
+        if let retry = schedule.nextRetry(after: now) { wait = max(.milliseconds(10), min(wait, retry - now)) }
+        let queues = schedule.available(at: now)
+        do {
+            guard !queues.isEmpty else { throw CancellationError() }
+            _ = try await interruptible { [queue, wait] in try await queue.waitForJobs(queues: queues, timeout: wait) }
+        } catch {
+            if !(error is CancellationError) && !isStopping {
+                logger.error("Waiting for jobs failed; retrying", metadata: ["error": "\(error)"])
+            }
+            guard !isStopping else { return }
+            try? await Task.sleep(for: queues.isEmpty ? wait : .seconds(1))
+        }
+    }
+
+    /// Runs one Redis call of the fetch loop so that ``stop()`` can abandon it: a server that does not answer
+    /// must not hold up shutdown.
+    private func interruptible<T: Sendable>(_ call: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { () -> Result<T, any Error> in
+            do { return .success(try await call()) } catch { return .failure(error) }
+        }
+        let stopped = state.withLock { state in
+            if !state.stopping { state.inFlight = { task.cancel() } }
+            return state.stopping
+        }
+        if stopped { task.cancel() }
+        let outcome = await task.value
+        state.withLock { $0.inFlight = nil }
+        return try outcome.get()
+    }
+
+    /// At shutdown: a fetch that failed without an answer may have leased jobs; its replay returns them, and
+    /// they are handed back (else they would wait for their lease to expire, and lose an attempt).
+    private func handBackUnansweredFetches(_ schedule: FetchSchedule<ContinuousClock.Instant>) async {
+        for (name, queueState) in schedule.states where queueState.failures > 0 {
+            let replay = await race(max(.milliseconds(100), shutdownDeadline - .now)) { [queue, configuration, id] in
+                try? await queue.fetch(queue: name, limit: configuration.concurrency, lease: configuration.lease, worker: id, token: queueState.token)
+            }
+            if case .finished(let jobs?) = replay { jobs.forEach { outcomes.handBack($0.lease) } }
+        }
+    }
+
+    /// After shutdown began: waits for running jobs until the grace period (counted from the stop request)
+    /// is over, then cancels the rest, whose leases are handed back.
     private func drain(jobs: inout DiscardingTaskGroup) async {
-        let deadline = ContinuousClock.now + configuration.gracePeriod
+        let deadline = (state.withLock { $0.stopRequestedAt } ?? .now) + configuration.gracePeriod
         if slots.busy > 0 {
             logger.info("Waiting for running jobs to finish", metadata: ["running": "\(slots.busy)", "grace": "\(configuration.gracePeriod)"])
         }
@@ -166,10 +253,10 @@ public final class Worker: Service, Sendable {
 
     // MARK: - Bookkeeping for execution
 
-    /// Records that a job ended; returns whether the worker is handing running jobs back.
+    /// Records that a delivery ended; returns whether the worker is handing running jobs back.
     func finished(_ lease: JobLease, failed: Bool) -> Bool {
         let handingBack = state.withLock { state in
-            state.running[lease.id] = nil
+            state.running.remove(lease)
             if failed { state.failed += 1 } else { state.processed += 1 }
             return state.handingBack
         }
@@ -190,7 +277,7 @@ public final class Worker: Service, Sendable {
 
     /// Registers the worker and extends the leases of its running jobs.
     private func heartbeat() async {
-        let (running, processed, failed) = state.withLock { (Array($0.running.values), $0.processed, $0.failed) }
+        let (running, processed, failed) = state.withLock { (Array($0.running), $0.processed, $0.failed) }
         let info = WorkerInfo(
             id: id, type: configuration.types.map(\.rawValue).joined(separator: ","), queues: configuration.queues,
             host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), version: PhoenixVersion.current,
@@ -225,19 +312,18 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    private func firePeriodicJobs() async throws {
-        let now = Date()
+    /// Enqueues each periodic job once per period. A period counts as done only once its enqueue answered,
+    /// so a Redis error is retried at the next maintenance round instead of skipping the period.
+    func firePeriodicJobs(at now: Date = Date()) async throws {
         for periodic in periodicJobs {
             let period = periodic.period(at: now)
-            let isNew = state.withLock { state in
-                defer { state.lastPeriods[periodic.name] = period }
-                return state.lastPeriods[periodic.name] != period
-            }
-            guard isNew else { continue }
+            guard state.withLock({ $0.lastPeriods[periodic.name] != period }) else { continue }
             var job = try periodic.makeJob()
             job.idempotencyKey = "periodic:\(periodic.name):\(period)"
             job.enqueuedBy = Enqueuer.scheduler
-            if try await queue.enqueue(job).created {
+            let created = try await queue.enqueue(job).created
+            state.withLock { $0.lastPeriods[periodic.name] = period }
+            if created {
                 logger.info("Periodic job enqueued", metadata: ["periodic": "\(periodic.name)", "period": "\(period)"])
             }
         }

@@ -16,11 +16,17 @@ public struct WorkerConfiguration: Sendable {
     public var gracePeriod: Duration
     /// Longest wait on Redis for new jobs before looking again (an idle worker makes one call per wait).
     public var idleWait: Duration
+    /// How long a job of a type this worker does not know waits for a worker that knows it (a rolling deploy
+    /// brings newer workers), counted from its enqueue; it is handed back meanwhile, then goes dead.
+    public var unknownTypeWait: Duration
     /// Where the worker's metrics go (swift-metrics); the process-wide `MetricsSystem.factory` by default.
     public var metricsFactory: any MetricsFactory
 
     /// The default `gracePeriod`: deploy files give a stopping worker more than this (Deploy/, checked by tests).
     public static let defaultGracePeriod: Duration = .seconds(25)
+
+    /// The default `unknownTypeWait` (`UNKNOWN_JOB_TYPE_WAIT`): long enough for a rolling deploy.
+    public static let defaultUnknownTypeWait: Duration = .seconds(15 * 60)
 
     /// The queues it serves, in the order of `types`.
     public var queues: [String] { types.map(\.queue) }
@@ -34,6 +40,7 @@ public struct WorkerConfiguration: Sendable {
         staleAfter: Duration = .seconds(30),
         gracePeriod: Duration = WorkerConfiguration.defaultGracePeriod,
         idleWait: Duration = .seconds(5),
+        unknownTypeWait: Duration = WorkerConfiguration.defaultUnknownTypeWait,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
         self.types = types
@@ -43,6 +50,7 @@ public struct WorkerConfiguration: Sendable {
         self.staleAfter = staleAfter
         self.gracePeriod = gracePeriod
         self.idleWait = idleWait
+        self.unknownTypeWait = unknownTypeWait
         self.metricsFactory = metricsFactory
     }
 }

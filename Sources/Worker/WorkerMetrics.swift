@@ -17,6 +17,7 @@ final class WorkerMetrics: Sendable {
     private final class QueueMetrics: Sendable {
         let wait: CoreMetrics.Timer
         let inProgress: Meter
+        let fetchFailures: Counter
         private let queue: String
         private let factory: any MetricsFactory
         private let outcomes = Mutex<[String: Counter]>([:])
@@ -27,6 +28,7 @@ final class WorkerMetrics: Sendable {
             self.factory = factory
             wait = CoreMetrics.Timer(label: "phoenix_job_wait_seconds", dimensions: [("queue", queue)], factory: factory)
             inProgress = Meter(label: "phoenix_jobs_in_progress", dimensions: [("queue", queue)], factory: factory)
+            fetchFailures = Counter(label: "phoenix_fetch_failures_total", dimensions: [("queue", queue)], factory: factory)
         }
 
         func completed(outcome: String) -> Counter {
@@ -62,6 +64,11 @@ final class WorkerMetrics: Sendable {
         metrics.completed(outcome: outcome).increment()
         metrics.duration(type: job.envelope.type)
             .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// A fetch from `queue` failed (the queue is backed off).
+    func fetchFailed(queue: String) {
+        of(queue).fetchFailures.increment()
     }
 
     /// A heartbeat went out.

@@ -76,6 +76,7 @@ struct Dev: AsyncParsableCommand {
         let store = PhoenixStore(client: client)
         let queue = try makeQueue(settings, poolSize: 8)
         defer { queue.redis.shutdown() }
+        try await checkRedisServer(queue, logger: logger)
 
         let api = try settings.apiConfiguration(host: "127.0.0.1", port: port)
         let (auth, verifier) = try await settings.tokenVerifier()
@@ -85,10 +86,13 @@ struct Dev: AsyncParsableCommand {
             base.continuation.yield("http://127.0.0.1:\(bound)")
             base.continuation.finish()
         }
-        let workerConfiguration = WorkerConfiguration(types: WorkerType.allCases, concurrency: try settings.concurrency(override: nil))
+        let workerConfiguration = WorkerConfiguration(
+            types: WorkerType.allCases, concurrency: try settings.concurrency(override: nil), unknownTypeWait: try settings.unknownJobTypeWait()
+        )
         let worker = Worker(
             queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: workerConfiguration,
-            periodicJobs: UserProfileJobs.periodicJobs(jobRunsRetentionDays: try settings.jobRunsRetentionDays()), logger: Logger(label: "phoenix.worker")
+            periodicJobs: UserProfileJobs.periodicJobs(jobRunsRetentionDays: try settings.jobRunsRetentionDays()), runLedger: store,
+            logger: Logger(label: "phoenix.worker")
         )
         let guide = DevGuide(
             queue: queue, store: store, demo: demo, base: base.stream,

@@ -31,6 +31,7 @@ struct Serve: AsyncParsableCommand {
         defer { queue.redis.shutdown() }
         let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
         let logger = Logger(label: "phoenix.api")
+        try await checkRedisServer(queue, logger: logger)
         let router = try APIServer.router(
             configuration: configuration, queue: queue, catalog: jobCatalog(), store: PhoenixStore(client: client), verifier: verifier,
             metrics: bootstrapMetrics(), sessionSecret: auth.hmacSecret

@@ -98,6 +98,16 @@ struct Settings {
         return value
     }
 
+    /// `UNKNOWN_JOB_TYPE_WAIT` (seconds, default 900): how long a job of a type this worker does not know
+    /// waits for a worker that knows it before it goes dead.
+    func unknownJobTypeWait() throws -> Duration {
+        guard let text = environment.nonEmpty(.unknownJobTypeWait) else { return WorkerConfiguration.defaultUnknownTypeWait }
+        guard let seconds = Int(text), (0...604_800).contains(seconds) else {
+            throw SettingError(variable: "UNKNOWN_JOB_TYPE_WAIT", problem: "must be a whole number of seconds between 0 and 604800, got '\(text)'")
+        }
+        return .seconds(seconds)
+    }
+
     /// `JOB_RUNS_RETENTION_DAYS` (default 90): days the daily retention pass keeps finished job runs.
     func jobRunsRetentionDays() throws -> Int {
         guard let text = environment.nonEmpty(.jobRunsRetentionDays) else { return MaintenanceCleanupJob.defaultJobRunsRetentionDays }
@@ -178,6 +188,17 @@ func workerRegistry(store: PhoenixStore?, settings: Settings) async throws -> Jo
 /// A queue engine over the configured Redis.
 func makeQueue(_ settings: Settings, poolSize: Int = 4) throws -> JobQueue {
     JobQueue(redis: RedisClient(configuration: try settings.redis(), poolSize: poolSize), keys: try settings.keys())
+}
+
+/// Refuses to go on with a Redis the queue engine cannot run on (too old, or evicting keys), naming the
+/// setting; a Redis that cannot be reached yet is only logged, since the clients wait for it anyway.
+func checkRedisServer(_ queue: JobQueue, logger: Logger) async throws {
+    do {
+        let info = try await RedisServerCheck.verify(queue.redis)
+        logger.debug("Redis server checked", metadata: ["version": "\(info.version)", "maxmemory_policy": "\(info.maxmemoryPolicy)"])
+    } catch let error as QueueError {
+        logger.warning("Could not check the Redis server's version and eviction policy", metadata: ["error": "\(error)"])
+    }
 }
 
 /// Sends every swift-metrics metric of the process to one Prometheus registry, which `/metrics` exports.

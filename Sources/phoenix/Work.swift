@@ -55,11 +55,13 @@ struct Work: AsyncParsableCommand {
             heartbeatInterval: .seconds(heartbeat),
             staleAfter: .seconds(staleAfter),
             gracePeriod: .seconds(grace),
-            idleWait: .seconds(2)
+            idleWait: .seconds(2),
+            unknownTypeWait: try settings.unknownJobTypeWait()
         )
         let queue = try makeQueue(settings, poolSize: 4)
         defer { queue.redis.shutdown() }
         let logger = Logger(label: "phoenix.worker")
+        try await checkRedisServer(queue, logger: logger)
         var services: [any Service] = []
         var store: PhoenixStore?
         // Worker types whose jobs write to PostgreSQL need DATABASE_URL; diagnostics alone do not.
@@ -70,7 +72,7 @@ struct Work: AsyncParsableCommand {
             store = PhoenixStore(client: client)
         }
         let periodic = store == nil ? [] : UserProfileJobs.periodicJobs(jobRunsRetentionDays: try settings.jobRunsRetentionDays())
-        let worker = Worker(queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: configuration, periodicJobs: periodic, logger: logger)
+        let worker = Worker(queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: configuration, periodicJobs: periodic, runLedger: store, logger: logger)
         services.append(worker)
         if let port = try settings.metricsPort(override: metricsPort) {
             let router = Router()

@@ -12,10 +12,10 @@ struct RunningWorker {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    static func start(_ queue: JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, periodicJobs: [PeriodicJob] = []) -> RunningWorker {
+    static func start(_ queue: JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, periodicJobs: [PeriodicJob] = [], runLedger: (any RunLedger)? = nil) -> RunningWorker {
         var logger = Logger(label: "test.worker")
         logger.logLevel = .warning
-        let worker = Worker(queue: queue, registry: registry, configuration: configuration, periodicJobs: periodicJobs, logger: logger)
+        let worker = Worker(queue: queue, registry: registry, configuration: configuration, periodicJobs: periodicJobs, runLedger: runLedger, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [worker], logger: logger))
         return RunningWorker(worker: worker, group: group, task: Task { try await group.run() })
     }
@@ -28,10 +28,13 @@ struct RunningWorker {
 }
 
 /// A fast configuration for tests: short leases, heartbeats and idle waits.
-func testConfiguration(concurrency: Int = 4, grace: Duration = .seconds(5), lease: Duration = .seconds(5)) -> WorkerConfiguration {
+func testConfiguration(
+    types: [WorkerType] = [.diagnostics], concurrency: Int = 4, grace: Duration = .seconds(5), lease: Duration = .seconds(5),
+    unknownTypeWait: Duration = .zero
+) -> WorkerConfiguration {
     WorkerConfiguration(
-        types: [.diagnostics], concurrency: concurrency, lease: lease, heartbeatInterval: .milliseconds(200),
-        staleAfter: .seconds(2), gracePeriod: grace, idleWait: .milliseconds(300)
+        types: types, concurrency: concurrency, lease: lease, heartbeatInterval: .milliseconds(200),
+        staleAfter: .seconds(2), gracePeriod: grace, idleWait: .milliseconds(300), unknownTypeWait: unknownTypeWait
     )
 }
 

@@ -168,8 +168,11 @@ import Worker
         try await running.stop()
         let stats = try await queue.stats(queue: "diagnostics")
         #expect((stats.ready, stats.leased, stats.failed, stats.completed) == (2, 0, 0, 0))
-        // Handed back with the attempt given back: the next worker runs attempt 1 again.
-        #expect(try await queue.job(id: jobs[0].idString)?.attempt == 0)
+        // Handed back without counting the attempt: the next delivery runs attempt 1 again (attempts never go
+        // down; the hand-back is what keeps the number), and it is the job's second delivery.
+        let next = try await queue.fetch(queue: "diagnostics", limit: 2, lease: .seconds(5), worker: "next")
+        #expect(next.map(\.envelope.attempt) == [1, 1])
+        #expect(next.map(\.delivery) == [2, 2])
     }
 
     @Test func periodicJobsFireOncePerPeriodAcrossWorkers() async throws {

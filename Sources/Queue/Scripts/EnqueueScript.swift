@@ -7,10 +7,17 @@ extension QueueScripts {
     /// priority, idempotency key ('' for none), maxAttempts.
     /// Returns: per job, the job id and 1 if created or 0 if it already existed (same id, or same idempotency
     /// key: then the first job's id).
-    /// Invariant: a job id is in exactly one of ready / delayed as soon as its hash exists; replaying the
-    /// script (a retry after a lost reply) adds nothing twice.
-    static let enqueue = LuaPrelude.script("enqueue", """
+    /// Invariant: a job id is in exactly one of ready / delayed as soon as its hash exists. An idempotency key
+    /// lives the TTL past the job's due time, so a job delayed for days keeps its key until it ran. Refused
+    /// while Redis is out of memory (no flag): the caller gets the error and nothing is half-written, since
+    /// every key type is checked before the first write.
+    /// Replay: every job of the batch exists by then, so a replay adds nothing and answers 0 for each.
+    static let enqueue = LuaPrelude.script("enqueue", memory: .denyWhenFull, """
     local queue, ttl = ARGV[2], tonumber(ARGV[3])
+    require_types(queue_key(queue, 'ready'), 'list', queue_key(queue, 'delayed'), 'zset', queue_key(queue, 'counters'), 'hash')
+    for i = 4, #ARGV, 7 do
+      if ARGV[i + 5] ~= '' then require_types(prefix .. ':idempotency:' .. ARGV[i + 5], 'string') end
+    end
     local now = now_ms()
     local now_text = int_text(now)
     local out, ready, created = {}, false, 0
@@ -24,9 +31,13 @@ extension QueueScripts {
       elseif redis.call('EXISTS', job_key(id)) == 1 then
         out[#out + 1] = id; out[#out + 1] = 0
       else
-        if idem ~= '' then redis.call('SET', prefix .. ':idempotency:' .. idem, id, 'EX', ttl) end
         local state, since, at = 'ready', 'readyAt', now_text
         if runAt > now then state, since, at = 'delayed', 'runAt', ARGV[i + 3] end
+        if idem ~= '' then
+          local keep = ttl
+          if runAt > now then keep = ttl + math.ceil((runAt - now) / 1000) end
+          redis.call('SET', prefix .. ':idempotency:' .. idem, id, 'EX', keep)
+        end
         redis.call('HSET', job_key(id), 'envelope', envelope, 'queue', queue, 'type', jobType, 'attempt', '0',
           'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now_text, 'idempotencyKey', idem, 'state', state, since, at)
         if state == 'delayed' then

@@ -10,7 +10,9 @@ extension QueueScripts {
     /// Returns: how many jobs were removed.
     /// Invariant: only a job whose state is `where` and whose id is still in that structure is touched, so a
     /// job fetched, retried or completed since the page was read is left as it is; counters gain `purged`.
-    /// Replaying it removes nothing more (the removed jobs have no hash left).
+    /// A job cancelled while it waited (its id still in the ready list) keeps a hash with its state alone,
+    /// so that the fetch that meets its id drops it.
+    /// Replaying it removes nothing more (the removed jobs have no hash left, stripped ones no envelope).
     static let purge = LuaPrelude.script("purge", """
     local queue, where, needle = ARGV[2], ARGV[3], ARGV[4]
     local removed = 0
@@ -19,22 +21,25 @@ extension QueueScripts {
       local key = job_key(id)
       if redis.call('TYPE', key)['ok'] == 'hash' then
         local job = redis.call('HMGET', key, 'state', 'envelope', 'idempotencyKey')
-        if job[1] == where and job[2] and string.find(string.lower(job[2]), needle, 1, true) then
-          local gone
-          if where == 'ready' then
-            gone = redis.call('LREM', queue_key(queue, 'ready'), 1, id)
-          else
-            gone = redis.call('ZREM', queue_key(queue, where), id)
+        local mentioned = job[2] and string.find(string.lower(job[2]), needle, 1, true)
+        local gone = 0
+        local tombstone = where == 'ready' and job[1] == 'cancelled'
+        if mentioned and tombstone then
+          gone = 1
+        elseif mentioned and job[1] == where and where == 'ready' then
+          gone = redis.call('LREM', queue_key(queue, 'ready'), 1, id)
+        elseif mentioned and job[1] == where then
+          gone = redis.call('ZREM', queue_key(queue, where), id)
+        end
+        if gone > 0 then
+          redis.call('DEL', key)
+          if tombstone then redis.call('HSET', key, 'state', 'cancelled') end
+          if job[3] and job[3] ~= '' then
+            local idempotency = prefix .. ':idempotency:' .. job[3]
+            if redis.call('GET', idempotency) == id then redis.call('DEL', idempotency) end
           end
-          if gone > 0 then
-            redis.call('DEL', key)
-            if job[3] and job[3] ~= '' then
-              local idempotency = prefix .. ':idempotency:' .. job[3]
-              if redis.call('GET', idempotency) == id then redis.call('DEL', idempotency) end
-            end
-            redis.call('HINCRBY', queue_key(queue, 'counters'), 'purged', 1)
-            removed = removed + 1
-          end
+          redis.call('HINCRBY', queue_key(queue, 'counters'), 'purged', 1)
+          removed = removed + 1
         end
       end
     end

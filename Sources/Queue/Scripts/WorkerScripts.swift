@@ -6,6 +6,7 @@ extension QueueScripts {
     /// ARGV: prefix, worker id, time-to-live of the worker's hash (s), stale after (ms), then field/value pairs.
     /// Returns: how many stale workers were forgotten.
     /// Invariant: `workers` holds exactly the workers that beat within the stale window (after this call).
+    /// Runs when Redis is out of memory (a worker's hash is small and bounded). Replay: beats again.
     static let heartbeat = LuaPrelude.script("heartbeat", """
     local id, ttl, staleMs = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
     local now = now_ms()
@@ -27,7 +28,7 @@ extension QueueScripts {
     ///
     /// ARGV: prefix, stale after (ms).
     /// Returns: `{now, id, {field, value, …}, id, {…}, …}`.
-    static let liveWorkers = LuaPrelude.script("liveWorkers", """
+    static let liveWorkers = LuaPrelude.script("liveWorkers", memory: .readOnly, """
     local staleMs = tonumber(ARGV[2])
     local now = now_ms()
     local out = {now}
@@ -40,7 +41,7 @@ extension QueueScripts {
 
     /// Removes a worker from the registry (clean shutdown).
     ///
-    /// ARGV: prefix, worker id. Returns: 1 if it was registered.
+    /// ARGV: prefix, worker id. Returns: 1 if it was registered (a replay: 0).
     static let unregister = LuaPrelude.script("unregister", """
     redis.call('DEL', prefix .. ':worker:' .. ARGV[2])
     return redis.call('ZREM', prefix .. ':workers', ARGV[2])
@@ -48,10 +49,11 @@ extension QueueScripts {
 
     /// Records a running job's progress, while its lease is held.
     ///
-    /// ARGV: prefix, queue, id, attempt, progress (0-1), message. Returns: 1 if recorded.
+    /// ARGV: prefix, queue, id, lease token, progress (0-1), message. Returns: 1 if recorded (only the
+    /// current delivery's reports are; a replay records the same values again).
     static let progress = LuaPrelude.script("progress", """
-    local queue, id, attempt = ARGV[2], ARGV[3], ARGV[4]
-    if not holds_lease(queue, id, attempt) then return 0 end
+    local queue, id, token = ARGV[2], ARGV[3], ARGV[4]
+    if not holds_lease(queue, id, token) then return 0 end
     redis.call('HSET', job_key(id), 'progress', ARGV[5], 'progressMessage', ARGV[6])
     return 1
     """)

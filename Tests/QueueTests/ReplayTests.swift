@@ -1,0 +1,110 @@
+import Foundation
+@testable import Queue
+import Redis
+import Testing
+import TestSupport
+
+/// Script calls sent twice (the client resends a call whose reply was lost; the outcome batcher resends a
+/// batch) never act on another delivery, never lease other jobs, never count twice.
+@Suite struct ReplayTests {
+    /// A queue engine whose client goes through a fault proxy in front of the test server.
+    private func proxiedQueue() throws -> (JobQueue, RedisFaultProxy) {
+        let proxy = try RedisFaultProxy(upstreamPort: try TestRedis.configuration().port)
+        let queue = JobQueue(redis: RedisClient(configuration: try proxy.configuration()), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")))
+        return (queue, proxy)
+    }
+
+    @Test func aFetchWhoseReplyWasLostIsResentAndLeasesTheSameJobsOnly() async throws {
+        let (queue, proxy) = try proxiedQueue()
+        defer { proxy.stop() }
+        try await queue.enqueue((0..<10).map { _ in job() })
+        // The fetch runs on Redis, its reply is lost, and the client sends the same call on a new connection.
+        proxy.inject(.dropReply, onScript: QueueScripts.fetch)
+        let fetched = try await queue.fetch(queue: "letters", limit: 3, lease: .seconds(30), worker: "w1")
+        #expect(proxy.injected == 1)
+        #expect(fetched.count == 3)
+        let stats = try await queue.stats(queue: "letters")
+        // Before the fetch record, the resend popped three more: six leased, three of them to nobody.
+        #expect((stats.ready, stats.leased) == (7, 3))
+        #expect(try await queue.ack(fetched.map(\.lease)) == [true, true, true])
+        #expect(try await queue.stats(queue: "letters").leased == 0)
+    }
+
+    @Test func aFetchRepeatedWithItsTokenReturnsWhatItStillHolds() async throws {
+        let queue = try makeQueue()
+        try await queue.enqueue((0..<4).map { _ in job() })
+        let token = JobQueue.newToken()
+        let first = try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1", token: token)
+        let again = try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1", token: token)
+        #expect(again.map(\.lease) == first.map(\.lease))
+        #expect(again.map(\.delivery) == [1, 1])
+        // Once one of them is acknowledged, a replay leaves it out.
+        try await queue.ack([first[0].lease])
+        let third = try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1", token: token)
+        #expect(third.map(\.lease) == [first[1].lease])
+        #expect(try await queue.stats(queue: "letters").ready == 2)
+    }
+
+    @Test func aReplayedReleaseNeverTakesTheJobFromItsNextDelivery() async throws {
+        let queue = try makeQueue()
+        let new = job()
+        try await queue.enqueue(new)
+        let first = try #require(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").first)
+        #expect(try await queue.release([first.lease]) == 1)
+        let second = try #require(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w2").first)
+        #expect(second.envelope.id == new.id)
+        #expect(second.envelope.attempt == 1)
+        // The release sent again (a batch resent by the outcome batcher, or by the client): before lease
+        // tokens it matched the attempt number and handed w2's running job back to the queue.
+        #expect(try await queue.release([first.lease]) == 0)
+        #expect(try await queue.job(id: new.idString)?.state == .leased)
+        #expect(try await queue.extendLeases([first.lease], by: .seconds(30)) == [false])
+        #expect(try await queue.fail([FailedAttempt(lease: first.lease, error: "late", retryAfter: .zero)]) == [.stale])
+        #expect(try await queue.ack([first.lease]) == [false])
+        #expect(try await queue.ack([second.lease]) == [true])
+    }
+
+    @Test func anAckWhoseReplyWasLostCompletesOnceAndCountsOnce() async throws {
+        let (queue, proxy) = try proxiedQueue()
+        defer { proxy.stop() }
+        try await queue.enqueue([job(), job()])
+        let fetched = try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1")
+        proxy.inject(.dropReply, onScript: QueueScripts.ack)
+        // The replay finds the jobs completed by the same deliveries: it answers as the first call did and
+        // changes nothing.
+        #expect(try await queue.ack(fetched.map(\.lease)) == [true, true])
+        #expect(proxy.injected == 1)
+        let stats = try await queue.stats(queue: "letters")
+        #expect((stats.completed, stats.leased, stats.completedPerMinute.reduce(0, +)) == (2, 0, 2))
+        #expect(try await queue.job(id: fetched[0].lease.id)?.state == .completed)
+    }
+
+    @Test func aFetchCutBeforeItReachedRedisLeasesNothingExtra() async throws {
+        let (queue, proxy) = try proxiedQueue()
+        defer { proxy.stop() }
+        try await queue.enqueue((0..<4).map { _ in job() })
+        proxy.inject(.cutBeforeForwarding, onScript: QueueScripts.fetch)
+        let fetched = try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1")
+        #expect(proxy.injected == 1)
+        #expect(fetched.count == 2)
+        #expect(try await queue.stats(queue: "letters").leased == 2)
+    }
+
+    @Test func aStalledFetchTimesOutAndItsTokenBringsItsJobsBack() async throws {
+        let (queue, proxy) = try proxiedQueue()
+        defer { proxy.stop() }
+        try await queue.enqueue((0..<4).map { _ in job() })
+        let token = JobQueue.newToken()
+        // The reply comes after the client's 2 s timeout: the call fails, though Redis leased the jobs.
+        proxy.inject(.stall(.seconds(3)), onScript: QueueScripts.fetch)
+        await #expect(throws: QueueError.self) {
+            try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1", token: token)
+        }
+        #expect(try await queue.stats(queue: "letters").leased == 2)
+        // The worker tries again with the same token: it gets those two, and no others are leased.
+        let again = try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1", token: token)
+        #expect(again.count == 2)
+        let stats = try await queue.stats(queue: "letters")
+        #expect((stats.ready, stats.leased) == (2, 2))
+    }
+}
