@@ -44,7 +44,9 @@ public struct EventPayload: Codable, Sendable, Equatable {
     /// Largest payload accepted, in bytes of JSON.
     public static let maxPayloadBytes = 64 * 1024
 
-    /// Checks the event; the error names what is wrong.
+    /// Checks the event against what PostgreSQL will store: the error names what is wrong. Lengths are
+    /// counted as the columns count them (Unicode code points, not the grapheme clusters of `String.count`),
+    /// and no text may hold a NUL character, which neither `text` nor `jsonb` accepts.
     public func validate() throws(EventValidationError) {
         guard Self.isDomainAction(eventType) else {
             throw EventValidationError("event_type '\(eventType.prefix(100))' must be domain.action: lowercase letters, digits and '_' on both sides of one dot, at most 100 characters")
@@ -58,7 +60,15 @@ public struct EventPayload: Codable, Sendable, Equatable {
             throw EventValidationError("payload is \(size) bytes of JSON; at most \(Self.maxPayloadBytes) are accepted")
         }
         if let metadata, metadata.objectValue == nil { throw EventValidationError("metadata must be a JSON object") }
-        if let sessionID, sessionID.count > 100 { throw EventValidationError("session_id must be at most 100 characters") }
+        if let sessionID, sessionID.unicodeScalars.count > 100 {
+            throw EventValidationError("session_id must be at most 100 characters (Unicode code points), got \(sessionID.unicodeScalars.count)")
+        }
+        for (field, text) in [("session_id", sessionID), ("user_agent", userAgent)] where text?.utf8.contains(0) == true {
+            throw EventValidationError("\(field) contains a NUL character (\\u0000), which PostgreSQL does not store")
+        }
+        for (field, value) in [("payload", payload), ("metadata", metadata)] where value?.containsNUL == true {
+            throw EventValidationError("\(field) contains a NUL character (\\u0000) in a key or a string, which PostgreSQL's jsonb does not store")
+        }
     }
 
     private static func isDomainAction(_ text: String) -> Bool {

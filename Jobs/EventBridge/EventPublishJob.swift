@@ -32,17 +32,17 @@ public struct EventPublishJob: BatchJobType {
                 errors[index] = PermanentFailure("invalid event: \(error)")
             }
         }
-        guard !valid.isEmpty else { return errors }
-        let batch = valid.map { jobs[$0] }
-        do {
-            let runs = batch.map { JobRun($0.context, userID: $0.payload.streamID) }
-            _ = try await store.runBatchOnce(runs) { connection, claimed in
+        // Events PostgreSQL refuses (whatever validation missed) are split off, so the others commit now.
+        let written = await DataErrorIsolation.write(valid) { part in
+            let batch = part.map { jobs[$0] }
+            _ = try await store.runBatchOnce(batch.map { JobRun($0.context, userID: $0.payload.streamID) }) { connection, claimed in
                 try await Self.write(batch.filter { claimed.contains($0.context.jobID) }, on: connection)
             }
-        } catch {
-            for index in valid { errors[index] = error }
-            return errors
         }
+        for (index, error) in zip(valid, written) { errors[index] = error }
+        valid = valid.filter { errors[$0] == nil }
+        guard !valid.isEmpty else { return errors }
+        let batch = valid.map { jobs[$0] }
         // Follow-ups go out after the commit, in one round trip, for new and already-written events alike:
         // their idempotency keys make a second routing of the same event add nothing, and a crash before
         // routing is repaired by the redelivery.
@@ -103,8 +103,15 @@ public struct EventPublishJob: BatchJobType {
         return .object(fields)
     }
 
-    /// The follow-up job an event calls for, if any.
+    /// The follow-up job an event calls for, if any; its id and idempotency key are derived from the event id
+    /// and the job type, so routing the same event again, however late, adds nothing.
     static func followUp(for item: BatchItem<EventPayload>) throws -> JobEnvelope? {
+        guard var job = try followUpJob(for: item) else { return nil }
+        if let key = job.idempotencyKey { job.id = JobEnvelope.derivedID(key) }
+        return job
+    }
+
+    private static func followUpJob(for item: BatchItem<EventPayload>) throws -> JobEnvelope? {
         let event = item.payload
         let eventID = (event.eventID ?? item.context.jobID).uuidString.lowercased()
         let user = UserPayload(userID: event.streamID)

@@ -36,6 +36,17 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
+    /// Whether a string or an object key anywhere in the value holds U+0000, which PostgreSQL's `jsonb` and
+    /// `text` refuse.
+    public var containsNUL: Bool {
+        switch self {
+        case .null, .bool, .number: false
+        case .string(let text): text.utf8.contains(0)
+        case .array(let elements): elements.contains { $0.containsNUL }
+        case .object(let members): members.contains { $0.key.utf8.contains(0) || $0.value.containsNUL }
+        }
+    }
+
     /// The members of an object, `nil` for any other value.
     public var objectValue: [String: JSONValue]? {
         if case .object(let members) = self { members } else { nil }

@@ -1,4 +1,5 @@
 public import Foundation
+import Redis
 
 /// A job as it travels between enqueuers and workers: the cross-language JSON contract of
 /// docs/ARCHITECTURE.md (a Python service can produce it too).
@@ -88,6 +89,19 @@ public struct JobEnvelope: Codable, Sendable, Equatable {
 extension JobEnvelope {
     /// The id as stored in Redis keys and written in JSON: the lowercase UUID string.
     public var idString: String { id.uuidString.lowercased() }
+
+    /// A job id derived from a name (a name-based UUID, version 5 layout, SHA-1 of a Phoenix namespace and
+    /// the name): the same name always gives the same id. Follow-up jobs take their id from what caused them
+    /// (`route:<event id>:<job type>`, `stripe:<event id>`), so however late a second copy comes, after its
+    /// idempotency key expired, `phoenix_job_runs` knows that job and it writes nothing twice.
+    public static func derivedID(_ name: String) -> UUID {
+        let hex = Array(SHA1.hexDigest(Array("phoenix-jobs:".utf8) + Array(name.utf8)).utf8)
+        var bytes = stride(from: 0, to: 32, by: 2).map { UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16) ?? 0 }
+        bytes[6] = (bytes[6] & 0x0F) | 0x50
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

@@ -1,7 +1,8 @@
-/// SHA-1 (FIPS 180-4), only to name Lua scripts the way Redis does for `EVALSHA`; not for security.
-enum SHA1 {
+/// SHA-1 (FIPS 180-4), to name Lua scripts the way Redis does for `EVALSHA` and to derive name-based job
+/// ids; not for security.
+public enum SHA1 {
     /// The lowercase hexadecimal digest of `bytes`.
-    static func hexDigest(_ bytes: [UInt8]) -> String {
+    public static func hexDigest(_ bytes: [UInt8]) -> String {
         var h: [UInt32] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0]
         var message = bytes
         let bitLength = UInt64(bytes.count) * 8

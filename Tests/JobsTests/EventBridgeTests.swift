@@ -120,4 +120,51 @@ import TestSupport
             #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_job_runs") == 0)
         }
     }
+
+    @Test func onePoisonEventDoesNotHoldBackTheValidEventsOfItsBatch() async throws {
+        try await withPlatform { queue, client in
+            let user = try await signUp(client, name: "Nora")
+            var events = (0..<198).map { n in
+                EventPayload(streamID: user.id, eventType: "cv.viewed", appSource: "cv", payload: .object(["n": .number(Double(n))]))
+            }
+            // jsonb refuses U+0000; varchar(100) counts code points, and these 100 characters are 200 of them.
+            let nul = EventPayload(streamID: user.id, eventType: "cv.viewed", appSource: "cv", payload: .object(["note": .string("a\u{0}b")]))
+            let long = EventPayload(streamID: user.id, eventType: "cv.viewed", appSource: "cv", sessionID: String(repeating: "e\u{301}", count: 100))
+            events.insert(nul, at: 50)
+            events.insert(long, at: 150)
+            let jobs = try events.map(eventJob)
+            try await queue.enqueue(jobs)
+            try await eventually("every job finished") {
+                let stats = try await queue.stats(queue: "events")
+                return stats.completed + stats.dead == 200
+            }
+            // Before, each poison job failed the whole batch it came in, on every one of its attempts.
+            let stats = try await queue.stats(queue: "events")
+            #expect((stats.completed, stats.dead, stats.failed) == (198, 2, 2))
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE status = 'completed' AND attempt = 1") == 198)
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_events") == 198)
+            let errors = try await queue.deadJobs(queue: "events").map(\.error)
+            #expect(errors.contains { $0.contains("payload contains a NUL character") })
+            #expect(errors.contains { $0.contains("session_id must be at most 100 characters (Unicode code points), got 200") })
+        }
+    }
+
+    @Test func aFollowUpRoutedAgainAfterItsKeyExpiredIsTheSameJobAndWritesNothingTwice() async throws {
+        try await withPlatform { queue, client in
+            let user = try await signUp(client, name: "Yann")
+            let event = EventPayload(streamID: user.id, eventType: "user.registered", appSource: "website", eventID: UUID())
+            let followUp = JobEnvelope.derivedID("route:\(event.eventID!.uuidString.lowercased()):profile.sync")
+            try await queue.enqueue(try eventJob(event))
+            try await eventually("the profile sync ran") { try await queue.job(id: followUp.uuidString.lowercased())?.state == .completed }
+            // Days later: the idempotency key and the job's record have expired, and the event comes again.
+            try await queue.redis.send("DEL", queue.keys.idempotency("route:\(event.eventID!.uuidString.lowercased()):profile.sync"), queue.keys.job(followUp.uuidString.lowercased()))
+            try await queue.enqueue(try eventJob(event))
+            try await eventually("the second routing's job completed") {
+                try await queue.stats(queue: "profiles").completed == 2
+            }
+            // Before, the second follow-up had an id of its own and ran again.
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE type = 'profile.sync'") == 1)
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE job_id = \(followUp)") == 1)
+        }
+    }
 }

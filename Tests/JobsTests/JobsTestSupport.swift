@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Queue
+import Redis
 import Store
 import TestSupport
 import UserProfileSync
@@ -28,7 +29,7 @@ func withPlatform(
         let worker = Worker(
             queue: queue, registry: registry,
             configuration: WorkerConfiguration(types: [.eventBridge, .userProfile] + types, concurrency: 50, lease: .seconds(10), heartbeatInterval: .milliseconds(500), idleWait: .milliseconds(200)),
-            logger: logger
+            runLedger: store, logger: logger
         )
         try await withServices([worker], logger: logger) { try await body(queue, client) }
     }
@@ -52,6 +53,14 @@ func scalar(_ client: PostgresClient, _ query: PostgresQuery) async throws -> In
 func text(_ client: PostgresClient, _ query: PostgresQuery) async throws -> String? {
     for try await value in try await client.query(query).decode(String?.self) { return value }
     return nil
+}
+
+/// Puts a job back as a worker that died after its results committed, before its ack, leaves it: leased,
+/// with a lease deadline already past, so the reaper hands it to the next delivery.
+func leaveLeasedAsIfItsWorkerDied(_ queue: JobQueue, _ job: JobEnvelope) async throws {
+    try await queue.redis.send("HSET", queue.keys.job(job.idString), "state", "leased", "lease", "dead-worker")
+    try await queue.redis.send("PERSIST", queue.keys.job(job.idString))
+    try await queue.redis.send("ZADD", queue.keys.leased(job.queue), 0, job.idString)
 }
 
 /// An `event.publish` job.

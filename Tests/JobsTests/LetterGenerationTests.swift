@@ -118,6 +118,33 @@ import Worker
         }
     }
 
+    @Test func aLetterRedeliveredAfterItsResultsCommittedIsAcknowledgedWithoutRunningAgain() async throws {
+        let fake = FakeAIServer()
+        fake.answer(openAI: .letter(Self.aiLetter))
+        try await withLetters(Self.openAIOnly, fake: fake) { queue, client in
+            let user = try await signUp(client, name: "Ada")
+            // The first letter uses one of the two free units; the second uses the last one.
+            try await queue.enqueue(try letterJob(user.id))
+            try await eventually("the first letter is stored") { try await queue.stats(queue: "letters").completed == 1 }
+            let last = try letterJob(user.id)
+            try await queue.enqueue(last)
+            try await eventually("the second letter is stored") { try await queue.stats(queue: "letters").completed == 2 }
+            #expect(fake.requests.count == 2)
+            // Its worker died after the commit, before the ack: the job is leased, its lease run out.
+            try await leaveLeasedAsIfItsWorkerDied(queue, last)
+            try await eventually("the redelivery completed it") { try await queue.stats(queue: "letters").completed == 3 }
+            // Before, the redelivery ran the quota check first: dead, "letters_generated limit is 2 and 2 are
+            // used", though its letter was stored; and a letter with a provider would have been paid twice.
+            let record = try #require(try await queue.job(id: last.idString))
+            #expect(record.state == .completed)
+            #expect(record.attempt == 2)
+            #expect(try await queue.stats(queue: "letters").dead == 0)
+            #expect(fake.requests.count == 2)
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.letter_generations WHERE user_id = \(user.id)") == 2)
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE job_id = \(last.id) AND status = 'completed' AND attempt = 1") == 1)
+        }
+    }
+
     @Test func badSettingsNameTheVariable() {
         #expect(throws: LetterSettingError.self) { try LetterProviderSettings(environment: ["MAX_RESPONSE_TIME": "soon"]) }
         do {

@@ -69,6 +69,8 @@ public struct StripeWebhookRoute: Sendable {
             throw APIError(.unprocessableContent, "invalid_job", error.description)
         }
         job.correlationId = eventID
+        // The id, too, comes from Stripe's event id: a retry after the idempotency key expired is the same job.
+        job.id = JobEnvelope.derivedID("stripe:\(eventID)")
         let result = try await submitter.enqueue(job)
         return .json(.object(["received": .bool(true), "job_id": .string(result.id.uuidString.lowercased()), "created": .bool(result.created)]))
     }
