@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // Tests only: reads the deploy files (Render, compose, Kubernetes, Prometheus) to check them against the code.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Tests only: random interleavings of the queue's transitions, checked against its invariants.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Debian's libhiredis-dev (0.14.1), seen through pkg-config.
@@ -193,7 +195,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ], path: "Tests/TestSupport", swiftSettings: upcomingFeatures),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"], swiftSettings: upcomingFeatures),
-        .testTarget(name: "QueueTests", dependencies: ["Queue", "Redis", "TestSupport"], swiftSettings: upcomingFeatures),
+        .testTarget(
+            name: "QueueTests",
+            dependencies: ["Queue", "Redis", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: upcomingFeatures
+        ),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
