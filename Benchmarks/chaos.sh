@@ -4,12 +4,15 @@
 #   kill      a random worker is SIGKILLed every second and started again;
 #   redis     the jobs go in through the HTTP API, and Redis (append-only) is restarted half-way;
 #   postgres  PostgreSQL is stopped for 20 seconds mid-run;
-#   sigterm   every worker gets SIGTERM mid-run (each must exit 0 with nothing left leased), then new ones finish.
-# After each: every job completed, none dead, phoenix_job_runs holds JOBS distinct job ids, and the event
-# and activity tables hold exactly JOBS rows (a job that ran twice would add a second activity row).
+#   sigterm   every worker gets SIGTERM mid-run (each must exit 0 with nothing left leased), then new ones finish;
+#   mixed     JOBS events plus 200 letter.generate jobs of 100 free users (two each: their whole monthly
+#             quota), two `--type event_bridge,letters` workers, one SIGKILLed and started again every second.
+# After each: every job completed, none dead, phoenix_job_runs holds one completed run per job, and the event
+# and activity tables hold exactly one row per event (a job that ran twice would add a second activity row);
+# mixed also: exactly two letters and two units of quota used per user.
 # Starts its own Redis and PostgreSQL on loopback for each scenario (release build). docs/RELIABILITY.md has
 # the results.
-# Usage: Benchmarks/chaos.sh [kill|redis|postgres|sigterm|all] [JOBS=20000]   (BUILD=debug to skip the release build)
+# Usage: Benchmarks/chaos.sh [kill|redis|postgres|sigterm|mixed|all] [JOBS=20000]   (BUILD=debug to skip the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
@@ -25,9 +28,9 @@ phoenix=.build/$build/phoenix
 export ROUTED=0 EVENT_IDS=0 PHOENIX_REDIS_APPENDONLY=yes
 declare -a worker_pids=()
 
-# Starts worker $1 (short leases, so a killed worker's jobs come back within seconds).
+# Starts worker $1 (short leases, so a killed worker's jobs come back within seconds) for WORKER_TYPES.
 start_worker() {
-  "$phoenix" work --type event_bridge --concurrency 50 --lease 5 --heartbeat 1 --stale-after 5 2>>"$PHOENIX_RUN_DIR/worker-$1.log" &
+  "$phoenix" work --type "${WORKER_TYPES:-event_bridge}" --concurrency 50 --lease 5 --heartbeat 1 --stale-after 5 2>>"$PHOENIX_RUN_DIR/worker-$1.log" &
   worker_pids[$1]=$!
 }
 
@@ -70,10 +73,10 @@ verify() {
   local name=$1 extra=$2 dead leased ready delayed runs events distinct activity
   dead=$(redis_q ZCARD phx:queue:events:dead); leased=$(redis_q ZCARD phx:queue:events:leased)
   ready=$(redis_q LLEN phx:queue:events:ready); delayed=$(redis_q ZCARD phx:queue:events:delayed)
-  runs=$(psql_events -c "SELECT count(DISTINCT job_id) FROM public.phoenix_job_runs WHERE status = 'completed'")
-  events=$(psql_events -c "SELECT count(*) FROM public.phoenix_events")
-  distinct=$(psql_events -c "SELECT count(DISTINCT payload->>'n') FROM public.phoenix_events")
-  activity=$(psql_events -c "SELECT count(*) FROM public.user_activity_metrics")
+  runs=$(psql_events -c "SELECT count(DISTINCT job_id) FROM public.phoenix_job_runs WHERE status = 'completed' AND type = 'event.publish'")
+  events=$(psql_events -c "SELECT count(*) FROM public.phoenix_events WHERE payload ? 'n'")
+  distinct=$(psql_events -c "SELECT count(DISTINCT payload->>'n') FROM public.phoenix_events WHERE payload ? 'n'")
+  activity=$(( $(psql_events -c "SELECT count(*) FROM public.user_activity_metrics") - ${EXTRA_EVENTS:-0} ))
   local line="$name: $count jobs; completed $(completed), dead $dead, left ready/delayed/leased $ready/$delayed/$leased; job runs $runs, events $events ($distinct distinct), activity rows $activity; $extra"
   echo "$line"
   [ "$(completed)" -eq "$count" ] && [ "$dead" -eq 0 ] && [ "$ready$delayed$leased" = "000" ] && [ "$runs" -eq "$count" ] \
@@ -169,6 +172,52 @@ chaos_sigterm() {
   verify sigterm "SIGTERM to all $workers workers after $at jobs: exit codes ${codes[*]} within ${took} s, 0 left leased; new workers finished the rest"
 }
 
+# Letters of free users at their quota, among the events: a redelivered letter whose results committed
+# must be acknowledged, not refused by the quota it used itself.
+chaos_mixed() {
+  local letters=200
+  enqueue_all
+  python3 - "$PHOENIX_RUN_DIR/users.txt" > "$PHOENIX_RUN_DIR/letters.jsonl" <<'PY'
+import json, sys
+offer = "Company: Globex\nJob title: Mobile developer\nWe are hiring a mobile developer with Swift, Kotlin and Git to build our apps."
+for user in open(sys.argv[1]).read().split():
+    for _ in range(2):
+        print(json.dumps({"type": "letter.generate", "payload": {"user_id": user, "job_offer_text": offer, "language": "en",
+                                                                  "candidate": {"name": "Ada Martin", "skills": ["Swift", "Git"]}}}))
+PY
+  "$phoenix" enqueue --file "$PHOENIX_RUN_DIR/letters.jsonl" >/dev/null
+  workers=2
+  WORKER_TYPES=event_bridge,letters start_workers
+  local kills=0 started=$SECONDS
+  while [ "$(completed)" -lt "$count" ] || [ "$(letters_completed)" -lt "$letters" ]; do
+    sleep 1
+    kill -KILL "${worker_pids[0]}" 2>/dev/null || true
+    wait "${worker_pids[0]}" 2>/dev/null || true
+    WORKER_TYPES=event_bridge,letters start_worker 0
+    kills=$((kills + 1))
+    [ $((SECONDS - started)) -lt 900 ] || { echo "mixed: gave up after 900 s" >&2; return 1; }
+  done
+  local took=$((SECONDS - started))
+  stop_workers
+  workers=4
+  local letter_dead letter_left stored per_user quota runs
+  letter_dead=$(redis_q ZCARD phx:queue:letters:dead)
+  letter_left=$(( $(redis_q LLEN phx:queue:letters:ready) + $(redis_q ZCARD phx:queue:letters:delayed) + $(redis_q ZCARD phx:queue:letters:leased) ))
+  stored=$(psql_events -c "SELECT count(*) FROM public.letter_generations")
+  per_user=$(psql_events -c "SELECT count(*) FROM (SELECT user_id FROM public.letter_generations GROUP BY user_id HAVING count(*) <> 2) u")
+  quota=$(psql_events -c "SELECT coalesce(sum(letters_generated_used), 0) FROM public.user_usage_limits")
+  runs=$(psql_events -c "SELECT count(*) FROM public.phoenix_job_runs WHERE type = 'letter.generate' AND status = 'completed'")
+  # Letters fetched more than once (a SIGKILL caught them): the runs the redelivery path had to get right.
+  redelivered=$(redis_q EVAL "local n = 0 for _, key in ipairs(redis.call('KEYS', 'phx:job:*')) do if redis.call('HGET', key, 'type') == 'letter.generate' and tonumber(redis.call('HGET', key, 'deliveries') or '0') > 1 then n = n + 1 end end return n" 0)
+  echo "mixed letters: $letters jobs ($redelivered delivered more than once); completed $(letters_completed), dead $letter_dead, left $letter_left; letters stored $stored ($per_user users without exactly two), quota used $quota, letter runs $runs"
+  [ "$(letters_completed)" -eq "$letters" ] && [ "$letter_dead" -eq 0 ] && [ "$letter_left" -eq 0 ] && [ "$stored" -eq "$letters" ] \
+    && [ "$per_user" -eq 0 ] && [ "$quota" -eq "$letters" ] && [ "$runs" -eq "$letters" ] || { echo "FAILED: mixed letters" >&2; return 1; }
+  # The events: the letters added one letter.generated event and one activity row each.
+  EXTRA_EVENTS=$letters verify mixed "$kills SIGKILLs of one of two workers (one a second), ${took} s"
+}
+
+letters_completed() { local n; n=$(redis_q HGET phx:queue:letters:counters completed); [[ "$n" =~ ^[0-9]+$ ]] || n=0; echo "$n"; }
+
 run() {
   PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-chaos.XXXXXX)
   start_event_platform
@@ -178,7 +227,7 @@ run() {
 }
 
 case "$scenario" in
-  all) for name in kill redis postgres sigterm; do run "$name"; done ;;
-  kill|redis|postgres|sigterm) run "$scenario" ;;
-  *) echo "unknown scenario '$scenario'; expected kill, redis, postgres, sigterm or all" >&2; exit 2 ;;
+  all) for name in kill redis postgres sigterm mixed; do run "$name"; done ;;
+  kill|redis|postgres|sigterm|mixed) run "$scenario" ;;
+  *) echo "unknown scenario '$scenario'; expected kill, redis, postgres, sigterm, mixed or all" >&2; exit 2 ;;
 esac
