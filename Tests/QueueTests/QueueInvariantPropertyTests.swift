@@ -13,9 +13,9 @@ import TestSupport
 /// - attempts and deliveries never go down (an operator's retry of a dead job resets attempts only);
 /// - the counters equal the transitions made.
 @Suite struct QueueInvariantPropertyTests {
-    /// Sized for CI: 60 sequences of 10 to 40 steps over 4 jobs (a few seconds).
+    /// Sized for CI: 200 sequences of 10 to 60 steps over 4 jobs (seconds).
     @Test func everyInterleavingKeepsTheInvariants() async {
-        await propertyCheck(count: 60, input: Gen.int(in: 0...999).array(of: 10...40)) { steps in
+        await propertyCheck(count: 200, input: Gen.int(in: 0...999).array(of: 10...60)) { steps in
             let harness = try InvariantHarness(jobCount: 4)
             defer { harness.queue.redis.shutdown() }
             for (number, code) in steps.enumerated() {

@@ -7,15 +7,18 @@ import TestSupport
 /// Script calls sent twice (the client resends a call whose reply was lost; the outcome batcher resends a
 /// batch) never act on another delivery, never lease other jobs, never count twice.
 @Suite struct ReplayTests {
-    /// A queue engine whose client goes through a fault proxy in front of the test server.
-    private func proxiedQueue() throws -> (JobQueue, RedisFaultProxy) {
+    /// A queue engine whose client goes through a fault proxy in front of the test server. Its scripts are
+    /// loaded first, so that a fault hits the script's run, not a `NOSCRIPT` answer.
+    private func proxiedQueue() async throws -> (JobQueue, RedisFaultProxy) {
         let proxy = try RedisFaultProxy(upstreamPort: try TestRedis.configuration().port)
         let queue = JobQueue(redis: RedisClient(configuration: try proxy.configuration()), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")))
+        _ = try await queue.fetch(queue: "warm-up", limit: 1, lease: .seconds(1), worker: "w")
+        _ = try await queue.ack([JobLease(id: "none", queue: "warm-up", token: "none")])
         return (queue, proxy)
     }
 
     @Test func aFetchWhoseReplyWasLostIsResentAndLeasesTheSameJobsOnly() async throws {
-        let (queue, proxy) = try proxiedQueue()
+        let (queue, proxy) = try await proxiedQueue()
         defer { proxy.stop() }
         try await queue.enqueue((0..<10).map { _ in job() })
         // The fetch runs on Redis, its reply is lost, and the client sends the same call on a new connection.
@@ -65,7 +68,7 @@ import TestSupport
     }
 
     @Test func anAckWhoseReplyWasLostCompletesOnceAndCountsOnce() async throws {
-        let (queue, proxy) = try proxiedQueue()
+        let (queue, proxy) = try await proxiedQueue()
         defer { proxy.stop() }
         try await queue.enqueue([job(), job()])
         let fetched = try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1")
@@ -80,7 +83,7 @@ import TestSupport
     }
 
     @Test func aFetchCutBeforeItReachedRedisLeasesNothingExtra() async throws {
-        let (queue, proxy) = try proxiedQueue()
+        let (queue, proxy) = try await proxiedQueue()
         defer { proxy.stop() }
         try await queue.enqueue((0..<4).map { _ in job() })
         proxy.inject(.cutBeforeForwarding, onScript: QueueScripts.fetch)
@@ -91,7 +94,7 @@ import TestSupport
     }
 
     @Test func aStalledFetchTimesOutAndItsTokenBringsItsJobsBack() async throws {
-        let (queue, proxy) = try proxiedQueue()
+        let (queue, proxy) = try await proxiedQueue()
         defer { proxy.stop() }
         try await queue.enqueue((0..<4).map { _ in job() })
         let token = JobQueue.newToken()
