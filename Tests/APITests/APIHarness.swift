@@ -10,6 +10,7 @@ import NIOHTTP1
 import PostgresNIO
 import Prometheus
 import Queue
+import Redis
 import Store
 import TestSupport
 import Worker
@@ -87,10 +88,12 @@ struct LiveAPI {
 
     static func run(auth: (TokenMinter) -> AuthSettings = { AuthSettings(hmacSecret: TokenMinter.secret, jwksJSON: $0.jwksJSON) },
                     configuration: APIConfiguration = LiveAPI.configuration,
+                    redis: RedisConfiguration? = nil,
                     _ body: (LiveAPI) async throws -> Void) async throws {
         let minter = await TokenMinter()
         try await TestPostgres.withMigratedDatabase { client in
-            let queue = JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("api")))
+            let redisClient = RedisClient(configuration: try redis ?? TestRedis.configuration())
+            let queue = JobQueue(redis: redisClient, keys: QueueKeys(prefix: TestRedis.uniquePrefix("api")))
             var catalog = JobRegistry()
             DiagnosticJobs.register(in: &catalog)
             catalog.describe(EventPublishJob.self)

@@ -1,10 +1,13 @@
 import Foundation
 public import Hummingbird
 import Logging
+import Queue
+import Redis
 
 /// Turns every error into a JSON error body: ``APIError``s as they are, Hummingbird's own errors (unknown
-/// route, wrong method, body too large) with a code of their status, and anything else into a 500 whose
-/// detail goes to the log, not to the client.
+/// route, wrong method, body too large) with a code of their status, a Redis that refused or could not be
+/// reached into a 503 the caller may retry (nothing was enqueued: a refused script writes nothing), and
+/// anything else into a 500 whose detail goes to the log, not to the client.
 public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -17,6 +20,12 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(error.status, Self.code(for: error.status), error.body ?? Self.message(for: error.status, request: request), headers: error.headers)
         } catch let error as any HTTPResponseError {
             throw APIError(error.status, Self.code(for: error.status), "\(error)")
+        } catch QueueError.redis(let error) {
+            context.logger.error("Redis refused a request", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            if case RedisError.server(code: "OOM", message: _) = error {
+                throw APIError(.serviceUnavailable, "queue_full", "the job queue's Redis is out of memory; nothing was enqueued; try again later", headers: [.retryAfter: "30"])
+            }
+            throw APIError(.serviceUnavailable, "queue_unavailable", "the job queue's Redis cannot be reached; try again later", headers: [.retryAfter: "5"])
         } catch {
             context.logger.error("Request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             throw APIError(.internalServerError, "internal_error", "the server failed to handle the request; it has been logged")

@@ -1,0 +1,24 @@
+import Foundation
+import NIOHTTP1
+import Queue
+import Redis
+import Testing
+import TestSupport
+
+/// A Redis that refuses new work answers the caller with a 503 to retry, never a 500, and stores nothing.
+@Suite struct QueueUnavailableTests {
+    @Test func aSubmissionToAFullRedisIsA503SayingSoAndEnqueuesNothing() async throws {
+        let server = try RedisServerProcess()
+        try await LiveAPI.run(redis: try RedisConfiguration(url: server.url)) { api in
+            let token = try await api.minter.service()
+            try await api.queue.redis.send("CONFIG", "SET", "maxmemory", "1")
+            let reply = try await api.call(.POST, "/v1/jobs", token: token, body: #"{"type": "diagnostic.noop", "payload": {}}"#)
+            // Before, the refused script surfaced as a 500 internal_error.
+            #expect(reply.status == 503)
+            #expect(reply.errorCode == "queue_full")
+            #expect(reply.headers.first(name: "Retry-After") == "30")
+            try await api.queue.redis.send("CONFIG", "SET", "maxmemory", "0")
+            #expect(try await api.queue.stats(queue: "diagnostics").enqueued == 0)
+        }
+    }
+}
