@@ -14,6 +14,12 @@ start_redis
 start_postgres "$PHOENIX_RUN_DIR/postgres" phoenix
 
 status=0
+# A full run (no arguments) also runs the chaos suite's mixed workload on the debug build (docs/RELIABILITY.md):
+# 20,000 events and 200 letters of free users at their quota, one of two workers SIGKILLed every second. It
+# starts servers of its own; it runs first so that swift test's summary closes the output.
+if [ $# -eq 0 ]; then
+  BUILD=debug Benchmarks/chaos.sh mixed 20000 || status=$?
+fi
 # Every test is written with Swift Testing; XCTest would only add an empty "Executed 0 tests" run.
 PHOENIX_TEST_REDIS_URL="$PHOENIX_REDIS_URL" PHOENIX_TEST_DATABASE_URL="$PHOENIX_DATABASE_URL" swift test --disable-xctest "$@" || status=$?
 exit $status

@@ -156,6 +156,41 @@ import TestSupport
         #expect(devStatus == 1 && devOutput.contains("ENVIRONMENT: phoenix dev makes up secrets"))
     }
 
+    /// Issue 15 (5): a Redis that may evict keys is refused at start, naming the setting.
+    @Test func aWorkerRefusesAnEvictingRedisNamingTheSetting() async throws {
+        let cli = try PhoenixCLI()
+        let server = try RedisServerProcess(options: ["--maxmemory-policy", "allkeys-lru"])
+        for command in [["work", "--type", "diagnostics"], ["serve", "--port", "0"]] {
+            let (status, output) = try cli.run(command, extraEnvironment: [
+                "REDIS_URL": server.url, "JWT_SECRET_KEY": String(repeating: "s", count: 32), "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+            ])
+            #expect(status == 1)
+            #expect(output.contains("Error: REDIS_URL: the server's maxmemory-policy is 'allkeys-lru'; set maxmemory-policy to noeviction"), "\(command): \(output)")
+        }
+    }
+
+    /// Issue 15 (6): SIGTERM while Redis is gone: the worker exits 0 within the grace period plus one lease,
+    /// naming the job it could not hand back (before, it had not exited after 25 s).
+    @Test func sigtermWithRedisGoneExitsWithinGracePlusOneLeaseNamingWhatItCouldNotHandBack() async throws {
+        let cli = try PhoenixCLI()
+        let server = try RedisServerProcess()
+        let queue = JobQueue(redis: RedisClient(configuration: try RedisConfiguration(url: server.url)), keys: cli.queue.keys)
+        defer { queue.redis.shutdown() }
+        let job = JobEnvelope(type: "diagnostic.sleep", queue: "diagnostics", payload: .object(["ms": .number(60_000)]))
+        try await queue.enqueue(job)
+        let worker = try cli.start(["work", "--type", "diagnostics", "--lease", "3", "--heartbeat", "0.5", "--grace", "2"], name: "redis-gone", extraEnvironment: ["REDIS_URL": server.url])
+        try await eventually("the job runs") { try await queue.job(id: job.idString)?.state == .leased }
+        server.stop()
+        let signalled = ContinuousClock.now
+        worker.send(SIGTERM)
+        let status = worker.waitForExit()
+        let took = ContinuousClock.now - signalled
+        #expect(ChildProcess.exitCode(ofStatus: status) == 0)
+        // Grace 2 s + lease 3 s, with a margin for a loaded machine.
+        #expect(took < .seconds(5) + .seconds(5), "exited after \(took)")
+        #expect(cli.output(of: "redis-gone").contains("not_handed_back=\(job.idString)"))
+    }
+
     @Test func enqueueFromAFileChecksEveryLineFirst() async throws {
         let cli = try PhoenixCLI()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("jobs-\(UUID().uuidString).jsonl").path

@@ -86,13 +86,15 @@ public final class RedisFaultProxy: @unchecked Sendable {
     /// How many faults have been injected so far.
     public var injected: Int { lock.withLock { injectedCount } }
 
-    /// Closes the listener and every connection.
+    /// Closes the listener and every connection; once (a second close of a descriptor number could close
+    /// whatever the process opened under that number since).
     public func stop() {
-        let open = lock.withLock { () -> Set<Int32> in
-            guard !stopped else { return [] }
+        let open = lock.withLock { () -> Set<Int32>? in
+            guard !stopped else { return nil }
             stopped = true
             return sockets
         }
+        guard let open else { return }
         Glibc.shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         for socket in open { Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
@@ -103,6 +105,7 @@ public final class RedisFaultProxy: @unchecked Sendable {
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
+            // A failed accept means the listener was shut down: the loop ends and never touches it again.
             guard client >= 0 else { return }
             let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.loopback(port: upstreamPort)
@@ -118,14 +121,17 @@ public final class RedisFaultProxy: @unchecked Sendable {
         }
     }
 
-    /// The two sockets of one proxied connection and what the faults told the reply side.
+    /// The two sockets of one proxied connection, what the faults told the reply side, and how many of its
+    /// two threads still run. Its descriptors are closed only when both threads ended: a thread blocked on a
+    /// closed descriptor number would read whatever socket the process opens under that number next.
     private final class Pair: @unchecked Sendable {
         let client: Int32
         let upstream: Int32
-        // Guarded by `lock`: replies are dropped from now on / held until then.
+        // Guarded by `lock`: replies are dropped from now on / held until then; threads still running.
         private let lock = NSLock()
         private var dropping = false
         private var holdUntil: ContinuousClock.Instant?
+        private var running = 2
 
         init(client: Int32, upstream: Int32) {
             self.client = client
@@ -135,12 +141,16 @@ public final class RedisFaultProxy: @unchecked Sendable {
         func dropReplies() { lock.withLock { dropping = true } }
         func hold(until instant: ContinuousClock.Instant) { lock.withLock { holdUntil = instant } }
         var replyPolicy: (dropping: Bool, holdUntil: ContinuousClock.Instant?) { lock.withLock { (dropping, holdUntil) } }
+
+        /// One thread ended; returns whether it was the last (whose job is to close the descriptors).
+        func threadEnded() -> Bool { lock.withLock { running -= 1; return running == 0 } }
     }
 
     private func forwardCommands(_ pair: Pair) {
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        defer { closeBoth(pair) }
+        var keepUpstream = false
+        defer { end(pair, wakingUpstream: !keepUpstream) }
         while true {
             let count = read(pair.client, &chunk, chunk.count)
             guard count > 0 else { return }
@@ -156,8 +166,9 @@ public final class RedisFaultProxy: @unchecked Sendable {
                 case .dropReply?:
                     pair.dropReplies()
                     _ = writeAll(pair.upstream, bytes)
-                    // The client's side closes now; the upstream stays open until Redis answered (it ran it).
-                    Glibc.shutdown(pair.client, Int32(SHUT_RDWR))
+                    // The client's side closes now; the upstream stays open until Redis answered (it ran the
+                    // command), and the reply side then ends the pair.
+                    keepUpstream = true
                     return
                 case .stall(let duration)?:
                     pair.hold(until: .now + duration)
@@ -169,17 +180,32 @@ public final class RedisFaultProxy: @unchecked Sendable {
 
     private func forwardReplies(_ pair: Pair) {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        defer { closeBoth(pair) }
+        defer { end(pair, wakingUpstream: true) }
         while true {
             let count = read(pair.upstream, &chunk, chunk.count)
             guard count > 0 else { return }
             let policy = pair.replyPolicy
             if policy.dropping { return }
             if let until = policy.holdUntil, until > .now {
-                Thread.sleep(forTimeInterval: Double((until - .now).components.attoseconds) / 1e18 + Double((until - .now).components.seconds))
+                let wait = until - .now
+                Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
             }
             guard writeAll(pair.client, Array(chunk[0..<count])) else { return }
         }
+    }
+
+    /// A thread of `pair` ended: shuts its sockets down (which wakes the other thread), and the last thread
+    /// closes them.
+    private func end(_ pair: Pair, wakingUpstream: Bool) {
+        Glibc.shutdown(pair.client, Int32(SHUT_RDWR))
+        if wakingUpstream { Glibc.shutdown(pair.upstream, Int32(SHUT_RDWR)) }
+        guard pair.threadEnded() else { return }
+        lock.withLock {
+            sockets.remove(pair.client)
+            sockets.remove(pair.upstream)
+        }
+        close(pair.client)
+        close(pair.upstream)
     }
 
     private func fault(for arguments: [String]) -> Fault? {
@@ -196,18 +222,6 @@ public final class RedisFaultProxy: @unchecked Sendable {
             guard !stopped else { return false }
             sockets.formUnion(new)
             return true
-        }
-    }
-
-    private func closeBoth(_ pair: Pair) {
-        let owned = lock.withLock { () -> [Int32] in
-            let open = [pair.client, pair.upstream].filter { sockets.contains($0) }
-            open.forEach { sockets.remove($0) }
-            return open
-        }
-        for socket in owned {
-            Glibc.shutdown(socket, Int32(SHUT_RDWR))
-            close(socket)
         }
     }
 

@@ -9,11 +9,12 @@ public final class RedisServerProcess: @unchecked Sendable {
     private var process: ChildProcess?
 
     /// Starts a server (append-only on, so data survives a restart) and waits until it answers.
-    public init() throws {
+    /// - Parameter options: further `--name value` options, which override the defaults.
+    public init(options: [String] = []) throws {
         port = LoopbackPort.free()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try start()
+        try start(options: options)
     }
 
     deinit {

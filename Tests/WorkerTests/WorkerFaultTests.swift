@@ -76,10 +76,12 @@ import TestSupport
         let queue = try makeTestQueue()
         let new = JobEnvelope(type: LostLeaseJob.name, queue: "diagnostics", payload: .object([:]))
         try await queue.enqueue(new)
-        let old = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(unknownTypeWait: .seconds(2)))
+        let old = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(unknownTypeWait: .seconds(60)))
         try await eventually("the job was handed back to wait") { try await queue.job(id: new.idString)?.state == .delayed }
         try await old.stop()
         #expect(try await queue.stats(queue: "diagnostics").dead == 0)
+        // It would be due in 30 s; the test makes it due now.
+        try await queue.redis.send("ZADD", queue.keys.delayed("diagnostics"), "XX", 0, new.idString)
         let gate = LeaseGate()
         gate.releaseFirstRun()
         var registry = registryWithDiagnostics()
