@@ -105,9 +105,10 @@ extension Worker {
     /// A job of a type this worker does not know: handed back to wait for a worker that knows it (a rolling
     /// deploy), until it has waited `unknownTypeWait` since its enqueue; then it goes dead saying so.
     private func deferUnknownType(_ job: LeasedJob) {
-        _ = finished(job.lease, failed: true)
         let waited = Duration.seconds(max(0, Date().timeIntervalSince(job.envelope.enqueuedAt)))
         let left = configuration.unknownTypeWait - waited
+        // A hand-back is no failed attempt (as at shutdown); going dead is.
+        _ = finished(job.lease, failed: left <= .zero)
         let logger = context(for: job).logger
         if left > .zero {
             let delay = min(left, .seconds(30))
