@@ -103,8 +103,8 @@ public struct EventPublishJob: BatchJobType {
         return .object(fields)
     }
 
-    /// The follow-up job an event calls for, if any; its id and idempotency key are derived from the event id
-    /// and the job type, so routing the same event again, however late, adds nothing.
+    /// The follow-up job an event calls for, if any; its idempotency key is `route:<stream>:<event id>:<job
+    /// type>` and its id derived from that key, so routing the same event again, however late, adds nothing.
     static func followUp(for item: BatchItem<EventPayload>) throws -> JobEnvelope? {
         guard var job = try followUpJob(for: item) else { return nil }
         if let key = job.idempotencyKey { job.id = JobEnvelope.derivedID(key) }
@@ -113,7 +113,9 @@ public struct EventPublishJob: BatchJobType {
 
     private static func followUpJob(for item: BatchItem<EventPayload>) throws -> JobEnvelope? {
         let event = item.payload
-        let eventID = (event.eventID ?? item.context.jobID).uuidString.lowercased()
+        // Scoped by the stream: a user may name any event id, and a follow-up's id, derived from this key,
+        // must not be one another user's event could claim.
+        let eventID = "\(event.streamID.uuidString.lowercased()):\((event.eventID ?? item.context.jobID).uuidString.lowercased())"
         let user = UserPayload(userID: event.streamID)
         switch (event.appSource, event.eventType) {
         case (_, "user.registered"):

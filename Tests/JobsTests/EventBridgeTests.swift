@@ -153,17 +153,25 @@ import TestSupport
         try await withPlatform { queue, client in
             let user = try await signUp(client, name: "Yann")
             let event = EventPayload(streamID: user.id, eventType: "user.registered", appSource: "website", eventID: UUID())
-            let followUp = JobEnvelope.derivedID("route:\(event.eventID!.uuidString.lowercased()):profile.sync")
+            let key = "route:\(user.id.uuidString.lowercased()):\(event.eventID!.uuidString.lowercased()):profile.sync"
+            let followUp = JobEnvelope.derivedID(key)
             try await queue.enqueue(try eventJob(event))
             try await eventually("the profile sync ran") { try await queue.job(id: followUp.uuidString.lowercased())?.state == .completed }
             // Days later: the idempotency key and the job's record have expired, and the event comes again.
-            try await queue.redis.send("DEL", queue.keys.idempotency("route:\(event.eventID!.uuidString.lowercased()):profile.sync"), queue.keys.job(followUp.uuidString.lowercased()))
+            try await queue.redis.send("DEL", queue.keys.idempotency(key), queue.keys.job(followUp.uuidString.lowercased()))
             try await queue.enqueue(try eventJob(event))
             try await eventually("the second routing's job completed") {
                 try await queue.stats(queue: "profiles").completed == 2
             }
-            // Before, the second follow-up had an id of its own and ran again.
-            #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE type = 'profile.sync'") == 1)
+            // Before, the second follow-up had an id of its own and ran again. Another user's event with the
+            // same event id routes a job of its own (the key names the stream).
+            let other = try await signUp(client, name: "Zoe")
+            try await client.query("DELETE FROM public.profiles WHERE id = \(other.id)")
+            try await queue.enqueue(try eventJob(EventPayload(streamID: other.id, eventType: "user.registered", appSource: "website", eventID: event.eventID)))
+            try await eventually("the other user's profile exists") {
+                try await scalar(client, "SELECT count(*)::int FROM public.profiles WHERE id = \(other.id)") == 1
+            }
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE type = 'profile.sync'") == 2)
             #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE job_id = \(followUp)") == 1)
         }
     }
