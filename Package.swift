@@ -229,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "EventBridge", "Queue", "Redis", "Store", "Worker", "TestSupport",
+                "API", "EventBridge", "Queue", "Redis", "Store", "Worker", "TestSupport", "LocalServers",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -1,4 +1,5 @@
 import Foundation
+import LocalServers
 import NIOHTTP1
 import Queue
 import Redis
@@ -19,6 +20,17 @@ import TestSupport
             #expect(reply.headers.first(name: "Retry-After") == "30")
             try await api.queue.redis.send("CONFIG", "SET", "maxmemory", "0")
             #expect(try await api.queue.stats(queue: "diagnostics").enqueued == 0)
+        }
+    }
+
+    @Test func aSubmissionWhileRedisCannotBeReachedIsA503ToRetry() async throws {
+        var unreachable = try RedisConfiguration(url: "redis://127.0.0.1:\(LoopbackPort.free())/0")
+        unreachable.reconnectTimeout = .milliseconds(300)
+        try await LiveAPI.run(redis: unreachable) { api in
+            let reply = try await api.call(.POST, "/v1/jobs", token: try await api.minter.service(), body: #"{"type": "diagnostic.noop", "payload": {}}"#)
+            #expect(reply.status == 503)
+            #expect(reply.errorCode == "queue_unavailable")
+            #expect(reply.headers.first(name: "Retry-After") == "5")
         }
     }
 }
