@@ -12,7 +12,8 @@
 # mixed also: exactly two letters and two units of quota used per user.
 # Starts its own Redis and PostgreSQL on loopback for each scenario (release build). docs/RELIABILITY.md has
 # the results.
-# Usage: Benchmarks/chaos.sh [kill|redis|postgres|sigterm|mixed|all] [JOBS=20000]   (BUILD=debug to skip the release build)
+# Usage: Benchmarks/chaos.sh [kill|redis|postgres|sigterm|mixed|all] [JOBS=20000]   (BUILD=debug to skip the release build;
+# PHOENIX_BIN=path runs another phoenix executable, an older build say, with this script)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
@@ -24,7 +25,7 @@ workers=4
 ensure_packages redis-server libhiredis-dev python3 postgresql-15 postgresql-client-15 curl
 build=${BUILD:-release}
 swift build -c "$build" --product phoenix >&2
-phoenix=.build/$build/phoenix
+phoenix=${PHOENIX_BIN:-.build/$build/phoenix}
 export ROUTED=0 EVENT_IDS=0 PHOENIX_REDIS_APPENDONLY=yes
 declare -a worker_pids=()
 
@@ -185,16 +186,25 @@ for user in open(sys.argv[1]).read().split():
         print(json.dumps({"type": "letter.generate", "payload": {"user_id": user, "job_offer_text": offer, "language": "en",
                                                                   "candidate": {"name": "Ada Martin", "skills": ["Swift", "Git"]}}}))
 PY
-  "$phoenix" enqueue --file "$PHOENIX_RUN_DIR/letters.jsonl" >/dev/null
+  # In waves of 20, one a second, each followed at once by the kill, so that kills land among running letters
+  # (a release build writes a wave within a few hundred milliseconds).
+  split -l 20 "$PHOENIX_RUN_DIR/letters.jsonl" "$PHOENIX_RUN_DIR/letters-wave-"
+  local waves=("$PHOENIX_RUN_DIR"/letters-wave-*)
   workers=2
   WORKER_TYPES=event_bridge,letters start_workers
   local kills=0 started=$SECONDS
   while [ "$(completed)" -lt "$count" ] || [ "$(letters_completed)" -lt "$letters" ]; do
-    sleep 1
+    if [ "${#waves[@]}" -gt 0 ]; then
+      "$phoenix" enqueue --file "${waves[0]}" >/dev/null
+      waves=("${waves[@]:1}")
+    else
+      sleep 1
+    fi
     kill -KILL "${worker_pids[0]}" 2>/dev/null || true
     wait "${worker_pids[0]}" 2>/dev/null || true
     WORKER_TYPES=event_bridge,letters start_worker 0
     kills=$((kills + 1))
+    [ "${#waves[@]}" -eq 0 ] || sleep 1
     [ $((SECONDS - started)) -lt 900 ] || { echo "mixed: gave up after 900 s" >&2; return 1; }
   done
   local took=$((SECONDS - started))
