@@ -19,6 +19,9 @@ status=0
 # starts servers of its own; it runs first so that swift test's summary closes the output.
 if [ $# -eq 0 ]; then
   BUILD=debug Benchmarks/chaos.sh mixed 20000 || status=$?
+  # The deploy files, with the tools that read them: Kubernetes and KEDA schemas, promtool and amtool.
+  scripts/check-k8s.sh || status=$?
+  scripts/check-alerts.sh || status=$?
 fi
 # Every test is written with Swift Testing; XCTest would only add an empty "Executed 0 tests" run.
 PHOENIX_TEST_REDIS_URL="$PHOENIX_REDIS_URL" PHOENIX_TEST_DATABASE_URL="$PHOENIX_DATABASE_URL" swift test --disable-xctest "$@" || status=$?

@@ -66,10 +66,10 @@ public struct LetterProviderSettings: Sendable, Equatable {
         } else {
             maxResponseTime = .seconds(30)
         }
-        switch value(.enableCloudFallback)?.lowercased() {
-        case nil, "true", "1", "yes": cloudFallback = true
-        case "false", "0", "no": cloudFallback = false
-        case let other?: throw LetterSettingError(variable: "ENABLE_CLOUD_FALLBACK", problem: "must be true or false, got '\(other)'")
+        do {
+            cloudFallback = try environment.flag(.enableCloudFallback, default: true)
+        } catch {
+            throw LetterSettingError(variable: error.variable, problem: "must be true or false, got '\(error.value)'")
         }
     }
 }

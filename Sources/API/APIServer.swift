@@ -22,8 +22,10 @@ public struct APIConfiguration: Sendable {
     public var dashboardPassword: String?
     /// `ENVIRONMENT=production`: the dashboard cookie is `Secure` and `/ready` gives details to `service_role` only.
     public var production: Bool
+    /// `ENABLE_EVENT_PROCESSING`: false refuses events with a 503 (`event_processing_disabled`).
+    public var eventProcessing: Bool
 
-    public init(host: String = "0.0.0.0", port: Int = 8080, bodyLimit: Int = 1 << 20, rateLimitPerMinute: Int = 600, stripeWebhookSecret: String? = nil, allowedOrigins: [String] = [], dashboardPassword: String? = nil, production: Bool = false) {
+    public init(host: String = "0.0.0.0", port: Int = 8080, bodyLimit: Int = 1 << 20, rateLimitPerMinute: Int = 600, stripeWebhookSecret: String? = nil, allowedOrigins: [String] = [], dashboardPassword: String? = nil, production: Bool = false, eventProcessing: Bool = true) {
         self.host = host
         self.port = port
         self.bodyLimit = bodyLimit
@@ -32,6 +34,7 @@ public struct APIConfiguration: Sendable {
         self.allowedOrigins = allowedOrigins
         self.dashboardPassword = dashboardPassword
         self.production = production
+        self.eventProcessing = eventProcessing
     }
 }
 
@@ -44,6 +47,7 @@ public enum APIServer {
         metrics: PrometheusCollectorRegistry, rules: UserJobRules = .phoenix, sessionSecret: String? = nil
     ) throws -> Router<APIContext> {
         let router = Router(context: APIContext.self)
+        router.middlewares.add(RequestMetricsMiddleware<APIContext>(registry: metrics))
         router.middlewares.add(PhoenixCORSMiddleware<APIContext>(allowedOrigins: configuration.allowedOrigins))
         router.middlewares.add(ErrorMiddleware<APIContext>())
         HealthRoutes(redis: queue.redis.configuration, store: store, detailsOnlyForServicesVerifiedBy: configuration.production ? verifier : nil).add(to: router)
@@ -52,14 +56,14 @@ public enum APIServer {
             queue: queue, store: store, verifier: verifier, password: configuration.dashboardPassword, sessionSecret: sessionSecret,
             knownQueues: WorkerType.allCases.map(\.queue), bodyLimit: configuration.bodyLimit, secureCookie: configuration.production
         ).add(to: router)
-        MetricsRoute(queue: queue, registry: metrics, knownQueues: WorkerType.allCases.map(\.queue)).add(to: router)
+        MetricsRoute(queue: queue, registry: metrics, knownQueues: WorkerType.allCases.map(\.queue), workerHeartbeats: WorkerHeartbeatMetrics()).add(to: router)
         let submitter = JobSubmitter(queue: queue, metricsFactory: PrometheusMetricsFactory(registry: metrics))
         StripeWebhookRoute(submitter: submitter, catalog: catalog, secret: configuration.stripeWebhookSecret, bodyLimit: configuration.bodyLimit).add(to: router)
         let limiter = RateLimiter(redis: queue.redis, prefix: queue.keys.prefix, limit: configuration.rateLimitPerMinute)
         let v1 = router.group("v1")
             .add(middleware: AuthMiddleware(verifier: verifier))
             .add(middleware: RateLimitMiddleware(limiter: limiter))
-        JobRoutes(submitter: submitter, catalog: catalog, store: store, rules: rules, limiter: limiter, bodyLimit: configuration.bodyLimit).add(to: v1)
+        JobRoutes(submitter: submitter, catalog: catalog, store: store, rules: rules, limiter: limiter, bodyLimit: configuration.bodyLimit, eventProcessing: configuration.eventProcessing).add(to: v1)
         AdminRoutes(queue: queue, knownQueues: WorkerType.allCases.map(\.queue), bodyLimit: configuration.bodyLimit).add(to: v1)
         return router
     }

@@ -38,6 +38,8 @@ public enum EnvironmentVariable: String, CaseIterable, Sendable {
     case geminiModel = "GEMINI_MODEL"
     case maxResponseTime = "MAX_RESPONSE_TIME"
     case enableCloudFallback = "ENABLE_CLOUD_FALLBACK"
+    /// `false` stops the event bridge from taking `events` jobs and `POST /v1/events` from accepting events.
+    case enableEventProcessing = "ENABLE_EVENT_PROCESSING"
     // CV rendering.
     case templatesDirectory = "PHOENIX_TEMPLATES_DIR"
     case chromiumPath = "CHROMIUM_PATH"
@@ -67,9 +69,31 @@ extension Dictionary where Key == String, Value == String {
         set { self[variable.rawValue] = newValue }
     }
 
+    /// The value of a true/false `variable` (`true`, `1`, `yes`; `false`, `0`, `no`, in any case), or
+    /// `defaultValue` when it is unset or empty.
+    /// - Throws: ``MalformedFlag`` naming the variable and the value.
+    public func flag(_ variable: EnvironmentVariable, default defaultValue: Bool) throws(MalformedFlag) -> Bool {
+        switch nonEmpty(variable)?.lowercased() {
+        case nil: defaultValue
+        case "true", "1", "yes": true
+        case "false", "0", "no": false
+        case let other?: throw MalformedFlag(variable: variable.name, value: other)
+        }
+    }
+
     /// The value of `variable`, or nil when it is unset or empty.
     public func nonEmpty(_ variable: EnvironmentVariable) -> String? {
         guard let value = self[variable.rawValue], !value.isEmpty else { return nil }
         return value
     }
+}
+
+/// A true/false variable holding something else.
+public struct MalformedFlag: Error, CustomStringConvertible {
+    /// The variable's name.
+    public let variable: String
+    /// What it holds.
+    public let value: String
+
+    public var description: String { "\(variable) must be true or false, got '\(value)'" }
 }

@@ -60,7 +60,14 @@ extension JobQueue {
 
     /// Workers whose last heartbeat is more recent than `staleAfter`, sorted by id.
     public func liveWorkers(staleAfter: Duration) async throws(QueueError) -> [WorkerInfo] {
-        let values = try Self.elements(of: try await run(QueueScripts.liveWorkers, [keys.prefix, staleAfter.wholeMilliseconds]), script: "liveWorkers")
+        try await registeredWorkers(seenWithin: staleAfter).workers
+    }
+
+    /// The registry's workers whose last heartbeat is more recent than `seenWithin` (a worker silent for
+    /// longer than its own stale period is forgotten by the next heartbeat of any worker), sorted by id, and
+    /// the Redis clock they were read at: the clock the heartbeats were stamped with.
+    public func registeredWorkers(seenWithin: Duration) async throws(QueueError) -> (now: Date, workers: [WorkerInfo]) {
+        let values = try Self.elements(of: try await run(QueueScripts.liveWorkers, [keys.prefix, seenWithin.wholeMilliseconds]), script: "liveWorkers")
         var workers: [WorkerInfo] = []
         for index in stride(from: 1, to: values.count - 1, by: 2) {
             guard let id = values[index].string, let pairs = values[index + 1].array, !pairs.isEmpty else { continue }
@@ -76,7 +83,7 @@ extension JobQueue {
                 startedAt: Date(milliseconds: int("startedAt")), heartbeatAt: Date(milliseconds: int("heartbeatAt"))
             ))
         }
-        return workers.sorted { $0.id < $1.id }
+        return (Date(milliseconds: values.first?.int ?? 0), workers.sorted { $0.id < $1.id })
     }
 
     /// Removes a worker from the registry, as a clean shutdown does.

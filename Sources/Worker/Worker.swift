@@ -299,13 +299,7 @@ public final class Worker: Service, Sendable {
     /// Promotes due jobs, reaps expired leases and fires periodic jobs, for this worker's queues.
     private func maintain() async {
         do {
-            for name in configuration.queues {
-                try await queue.promoteDueJobs(queue: name)
-                let (requeued, buried) = try await queue.reapExpiredLeases(queue: name)
-                if requeued + buried > 0 {
-                    logger.warning("Reaped expired leases", metadata: ["queue": "\(name)", "requeued": "\(requeued)", "buried": "\(buried)"])
-                }
-            }
+            try await QueueMaintainer.maintain(configuration.queues, of: queue, logger: logger)
             try await firePeriodicJobs()
         } catch {
             logger.error("Queue maintenance failed", metadata: ["error": "\(error)"])

@@ -4,6 +4,8 @@ public import CoreMetrics
 public struct WorkerConfiguration: Sendable {
     /// The worker types it was started as.
     public var types: [WorkerType]
+    /// Queues of those types it takes no jobs from (`ENABLE_EVENT_PROCESSING=false` leaves out `events`).
+    public var withheldQueues: Set<String>
     /// Most jobs running at once (`WORKER_CONCURRENCY`).
     public var concurrency: Int
     /// How long a fetched job stays leased without a heartbeat.
@@ -28,12 +30,13 @@ public struct WorkerConfiguration: Sendable {
     /// The default `unknownTypeWait` (`UNKNOWN_JOB_TYPE_WAIT`): long enough for a rolling deploy.
     public static let defaultUnknownTypeWait: Duration = .seconds(15 * 60)
 
-    /// The queues it serves, in the order of `types`.
-    public var queues: [String] { types.map(\.queue) }
+    /// The queues it serves, in the order of `types`, but for the withheld ones.
+    public var queues: [String] { types.map(\.queue).filter { !withheldQueues.contains($0) } }
 
     /// A configuration; the defaults suit production (30 s leases renewed every 5 s).
     public init(
         types: [WorkerType],
+        withheldQueues: Set<String> = [],
         concurrency: Int = 10,
         lease: Duration = .seconds(30),
         heartbeatInterval: Duration = .seconds(5),
@@ -44,6 +47,7 @@ public struct WorkerConfiguration: Sendable {
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
         self.types = types
+        self.withheldQueues = withheldQueues
         self.concurrency = concurrency
         self.lease = lease
         self.heartbeatInterval = heartbeatInterval

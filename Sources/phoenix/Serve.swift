@@ -10,6 +10,7 @@ import Redis
 import ServiceLifecycle
 import Store
 import UnixSignals
+import Worker
 
 /// `phoenix serve`: the HTTP front, until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -39,8 +40,12 @@ struct Serve: AsyncParsableCommand {
         let app = APIServer.application(router: router, configuration: configuration, logger: logger) { port in
             logger.info("Phoenix Jobs API listening", metadata: ["address": "\(configuration.host):\(port)"])
         }
+        // Every queue keeps its delayed jobs and expired leases moving, even with no worker of its type running.
+        let maintainer = QueueMaintainer(queue: queue, alwaysMaintained: WorkerType.allCases.map(\.queue), logger: Logger(label: "phoenix.maintenance"))
         // Services stop in reverse order: the server drains before PostgreSQL closes.
-        let group = ServiceGroup(configuration: .init(services: [.init(service: client), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: client), .init(service: maintainer), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+        ))
         try await group.run()
     }
 }
@@ -54,7 +59,7 @@ extension Settings {
             stripeWebhookSecret: environment[.stripeWebhookSecret].flatMap { $0.isEmpty ? nil : $0 },
             allowedOrigins: try allowedOrigins(),
             dashboardPassword: environment[.dashboardPassword].flatMap { $0.isEmpty ? nil : $0 },
-            production: try isProduction()
+            production: try isProduction(), eventProcessing: try eventProcessing()
         )
     }
 

@@ -85,6 +85,15 @@ struct Settings {
         }
     }
 
+    /// `ENABLE_EVENT_PROCESSING` (default true): false keeps events out of the API and event bridges idle.
+    func eventProcessing() throws -> Bool {
+        do {
+            return try environment.flag(.enableEventProcessing, default: true)
+        } catch {
+            throw SettingError(variable: error.variable, problem: "must be true or false, got '\(error.value)'")
+        }
+    }
+
     /// `WORKER_CONCURRENCY` (default 10), overridden by `--concurrency`.
     func concurrency(override: Int?) throws -> Int {
         if let override {

@@ -48,8 +48,11 @@ struct Work: AsyncParsableCommand {
         try bootstrapLogging(settings)
         // Before the configuration, whose metrics factory defaults to the process-wide one.
         let metrics = bootstrapMetrics()
+        let types = try settings.workerTypes(override: type)
+        let eventsWithheld = try types.contains(.eventBridge) && !settings.eventProcessing()
         let configuration = WorkerConfiguration(
-            types: try settings.workerTypes(override: type),
+            types: types,
+            withheldQueues: eventsWithheld ? [WorkerType.eventBridge.queue] : [],
             concurrency: try settings.concurrency(override: concurrency),
             lease: .seconds(lease),
             heartbeatInterval: .seconds(heartbeat),
@@ -62,6 +65,9 @@ struct Work: AsyncParsableCommand {
         defer { queue.redis.shutdown() }
         let logger = Logger(label: "phoenix.worker")
         try await checkRedisServer(queue, logger: logger)
+        if eventsWithheld {
+            logger.notice("Event processing is disabled (ENABLE_EVENT_PROCESSING=false): this worker takes no events jobs", metadata: ["queues": "\(configuration.queues.joined(separator: ","))"])
+        }
         var services: [any Service] = []
         var store: PhoenixStore?
         // Worker types whose jobs write to PostgreSQL need DATABASE_URL; diagnostics alone do not.

@@ -34,13 +34,14 @@ import Testing
 
             for file in Self.files {
                 let content = try RepositoryFiles.text(file)
-                let used = Set(content.matches(of: #/\bphoenix_[a-z0-9_]+/#).map { String($0.0) })
+                // The seed's process metrics (process_*) are the API's and the workers' own as well.
+                let used = Set(content.matches(of: #/\b(?:phoenix|process)_[a-z0-9_]+/#).map { String($0.0) })
                 #expect(!used.isEmpty, "\(file) uses no phoenix metric")
                 for metric in used.sorted() {
                     #expect(exported[metric] != nil, "\(file) uses \(metric), which neither the API nor a worker exports")
                 }
                 // Label matchers: phoenix_x{label="…", other=~"…"} (JSON escapes the quotes).
-                for selector in content.matches(of: #/\b(phoenix_[a-z0-9_]+)\{([^}]*)\}/#) {
+                for selector in content.matches(of: #/\b((?:phoenix|process)_[a-z0-9_]+)\{([^}]*)\}/#) {
                     let labels = String(selector.2).matches(of: #/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/#).map { String($0.1) }
                     for label in labels {
                         #expect(exported[String(selector.1)]?.contains(label) == true, "\(file): \(selector.1) has no label \(label)")

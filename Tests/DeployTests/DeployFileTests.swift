@@ -107,6 +107,11 @@ import Worker
         let api = try #require(services.first { $0["type"]?.text == "web" })
         #expect(api["dockerCommand"]?.text == "phoenix serve")
         #expect(api["healthCheckPath"]?.text == "/health")
+        // The seed's scaling triggers: CPU 80 %, memory 90 % (Render accepts 1 to 90 for each).
+        #expect(api["scaling"]?["targetCPUPercent"]?.number == 80)
+        #expect(api["scaling"]?["targetMemoryPercent"]?.number == 90)
+        let (least, most) = (api["scaling"]?["minInstances"]?.number ?? 0, api["scaling"]?["maxInstances"]?.number ?? 0)
+        #expect(least >= 1 && most > least, "scaling between \(least) and \(most) instances")
         #expect(services.filter { $0["type"]?.text == "worker" }.allSatisfy { $0["dockerCommand"]?.text == "phoenix work" })
         let keyValue = try #require(services.first { $0["type"]?.text == "keyvalue" })
         #expect(keyValue["maxmemoryPolicy"]?.text == "noeviction")
@@ -137,30 +142,67 @@ import Worker
         }
     }
 
-    @Test func kubernetesRunsAMigrationJobAnAPIServiceAndOnlyNonRootPods() throws {
+    @Test func kubernetesRunsAMigrationJobAnAPIServiceAndADisruptionBudgetForTheAPI() throws {
         let documents = try Deployments.kubernetesDocuments().map(\.document)
         let processes = try Deployments.kubernetes()
         #expect(processes.contains { $0.spec["kind"]?.text == "Job" && $0.arguments == ["migrate"] })
         let api = try #require(processes.first { $0.arguments == ["serve"] })
         let labels = try #require(api.spec["spec"]?["template"]?["metadata"]?["labels"]?.objectValue)
         #expect(documents.contains { $0["kind"]?.text == "Service" && $0["spec"]?["selector"]?.objectValue == labels }, "no Service selects the API pods")
+        let budget = try #require(documents.first { $0["kind"]?.text == "PodDisruptionBudget" }, "no PodDisruptionBudget")
+        #expect(budget["spec"]?["selector"]?["matchLabels"]?.objectValue == labels, "the PodDisruptionBudget does not select the API pods")
+        let replicas = api.spec["spec"]?["replicas"]?.number ?? 1
+        let minAvailable = try #require(budget["spec"]?["minAvailable"]?.number, "the budget names no minAvailable count")
+        #expect(minAvailable >= 1 && minAvailable < replicas, "minAvailable \(minAvailable) of \(replicas) replicas: a drain must be able to move one")
+    }
+
+    /// The kubelet refuses `runAsNonRoot` with an image whose USER is a name ("image has non-numeric user"):
+    /// every pod would stay in CreateContainerConfigError.
+    @Test func everyPodRunsAsTheImagesNumericUserWithoutPrivilegeAndWritesOnlyTmp() throws {
+        let runtime = try #require(try Dockerfile(path: "Dockerfile.worker").stages.last)
+        let user = try #require(runtime.all("USER").last, "the final stage has no USER: it runs as root")
+        let ids = user.split(separator: ":").map { Int($0) }
+        #expect(ids.count == 2 && ids.allSatisfy { ($0 ?? 0) > 0 }, "the image's USER '\(user)' is not a numeric uid:gid other than root")
+        let (uid, gid) = (Double(ids.first.flatMap { $0 } ?? -1), Double(ids.last.flatMap { $0 } ?? -1))
+        let processes = try Deployments.kubernetes()
+        #expect(processes.count >= 7)
         for process in processes {
-            #expect(process.spec["spec"]?["template"]?["spec"]?["securityContext"]?["runAsNonRoot"] == .bool(true), "\(process.origin) may run as root")
+            let pod = process.spec["spec"]?["template"]?["spec"] ?? .null
+            let context = pod["securityContext"] ?? .null
+            #expect(context["runAsNonRoot"] == .bool(true), "\(process.origin) may run as root")
+            #expect(context["runAsUser"]?.number == uid, "\(process.origin): runAsUser is not the image's \(uid)")
+            #expect(context["runAsGroup"]?.number == gid, "\(process.origin): runAsGroup is not the image's \(gid)")
+            #expect(context["seccompProfile"]?["type"]?.text == "RuntimeDefault", "\(process.origin): no RuntimeDefault seccomp profile")
+            let emptyDirs = Set((pod["volumes"]?.elements ?? []).filter { $0["emptyDir"] != nil }.compactMap { $0["name"]?.text })
+            for container in pod["containers"]?.elements ?? [] {
+                let security = container["securityContext"] ?? .null
+                #expect(security["allowPrivilegeEscalation"] == .bool(false), "\(process.origin): privilege escalation allowed")
+                #expect(security["readOnlyRootFilesystem"] == .bool(true), "\(process.origin): writable root filesystem")
+                #expect(security["capabilities"]?["drop"]?.elements.compactMap(\.text) == ["ALL"], "\(process.origin): capabilities not all dropped")
+                let tmp = (container["volumeMounts"]?.elements ?? []).first { $0["mountPath"]?.text == "/tmp" }
+                #expect(tmp.flatMap { $0["name"]?.text }.map(emptyDirs.contains) == true, "\(process.origin): /tmp is not a writable emptyDir")
+            }
         }
     }
 
-    @Test func theImageRunsPhoenixAsANonRootUserAndBuildsWithTheRunCommandsScript() throws {
+    @Test func theImageRunsPhoenixUnderAnInitAsANonRootUserAndBuildsWithTheRunCommandsScript() throws {
         let dockerfile = try Dockerfile(path: "Dockerfile.worker")
         #expect(dockerfile.stages.count >= 2, "expected a builder stage and a runtime stage")
         let builder = try #require(dockerfile.stages.first)
         let runtime = try #require(dockerfile.stages.last)
         // The last USER of the final stage decides who runs the container.
         let user = try #require(runtime.all("USER").last, "the final stage has no USER: it runs as root")
-        let name = String(user.split(separator: ":")[0])
-        #expect(!["root", "0"].contains(name), "the final stage runs as \(user)")
-        #expect(runtime.all("RUN").contains { $0.contains("useradd") && $0.contains(name) }, "the final stage does not create \(name)")
-        #expect(runtime.all("ENTRYPOINT") == [#"["phoenix"]"#])
-        #expect(runtime.all("CMD") == [#"["work"]"#])
+        let uid = String(user.split(separator: ":")[0])
+        #expect(!["root", "0"].contains(uid), "the final stage runs as \(user)")
+        #expect(runtime.all("RUN").contains { $0.contains("useradd") && $0.contains("--uid \(uid)") }, "the final stage creates no user with uid \(uid)")
+        // The entrypoint is only the init process (PID 1 reaps Chromium's orphans and forwards signals): a platform
+        // that replaces CMD with `phoenix serve` and one that replaces both run the same program.
+        #expect(runtime.all("ENTRYPOINT") == [#"["/usr/bin/tini", "--"]"#])
+        #expect(runtime.all("RUN").contains { $0.contains(" tini") }, "the final stage does not install tini")
+        #expect(runtime.all("CMD") == [#"["phoenix", "work"]"#])
+        let healthCheck = try #require(runtime.all("HEALTHCHECK").last, "the image has no HEALTHCHECK")
+        #expect(healthCheck.contains("${PORT:-8080}/health") && healthCheck.contains("${METRICS_PORT:-9090}/health"))
+        #expect(runtime.all("ENV").contains { $0.contains("METRICS_PORT=9090") }, "workers of the image serve no /health for its HEALTHCHECK")
         #expect(runtime.all("ARG").contains { $0.hasPrefix("WORKER_TYPE") })
         #expect(runtime.all("ENV").contains { $0.contains("WORKER_TYPE=${WORKER_TYPE}") })
         #expect(runtime.all("RUN").contains { $0.contains("libhiredis") })
@@ -170,6 +212,24 @@ import Worker
         #expect(builder.all("RUN") == ["scripts/build.sh release /staging"])
         #expect(try RepositoryFiles.text("scripts/dev.sh").contains("\nscripts/build.sh\n"))
         #expect(try RepositoryFiles.text("Makefile").contains("dev:\n\tscripts/dev.sh"))
+    }
+
+    /// `COPY . .` sends the whole context: without a .dockerignore, the build folder (gigabytes), local data
+    /// and the history go with it.
+    @Test func theBuildContextLeavesOutBuildsDataAndHistoryButKeepsWhatTheBuildNeeds() throws {
+        let ignore = try DockerIgnore(path: ".dockerignore")
+        for path in [".build/debug/phoenix", ".build-release/x", ".data/redis/dump.rdb", ".git/HEAD", ".swiftpm/config", "dump.rdb"] {
+            #expect(ignore.excludes(path), ".dockerignore sends \(path)")
+        }
+        var needed = ["Package.swift", "scripts/build.sh", "scripts/lib/services.sh", "Deploy/supabase/migrations/20261125000000_auth_shim.sql"]
+        // SwiftPM checks that every target's folder exists, the test targets' too.
+        let package = try RepositoryFiles.text("Package.swift")
+        for match in package.matches(of: try Regex(#"path: "([^"]+)""#)) {
+            if let folder = match.output[1].substring { needed.append("\(folder)/x.swift") }
+        }
+        needed += ["Sources/phoenix/Phoenix.swift", "Tests/DeployTests/DeployFileTests.swift", "Jobs/CVRendering/PDFRenderer.swift"]
+        #expect(needed.count > 6)
+        for path in needed { #expect(!ignore.excludes(path), ".dockerignore leaves out \(path), which the build needs") }
     }
 
     @Test func nothingReadsTheEnvironmentAroundTheCatalogue() throws {

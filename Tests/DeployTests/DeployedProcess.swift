@@ -53,19 +53,26 @@ enum Deployments {
                 }
             }
             let command = (service["dockerCommand"]?.text ?? "").split(separator: " ").map(String.init)
-            guard command.first == "phoenix" else { throw ManifestError(path: renderPath, problem: "runs \(command) in \(name), not phoenix") }
-            return DeployedProcess(origin: "\(renderPath) \(name)", arguments: Array(command.dropFirst()), environment: environment, spec: service)
+            return DeployedProcess(origin: "\(renderPath) \(name)", arguments: try phoenixArguments(command, path: renderPath, name: name), environment: environment, spec: service)
         } ?? []
     }
 
     /// The compose services that run the image of Dockerfile.worker (not Redis or PostgreSQL).
     static func compose() throws -> [DeployedProcess] {
         guard case .object(let services)? = try Manifest.yaml(composePath)["services"] else { throw ManifestError(path: composePath, problem: "has no services") }
-        return services.sorted { $0.key < $1.key }.filter { $0.value["build"]?["dockerfile"]?.text == "Dockerfile.worker" }.map { name, service -> DeployedProcess in
+        return try services.sorted { $0.key < $1.key }.filter { $0.value["build"]?["dockerfile"]?.text == "Dockerfile.worker" }.map { name, service -> DeployedProcess in
             var environment: [String: ValueSource] = [:]
             for (key, value) in service["environment"]?.objectValue ?? [:] { environment[key] = .literal(value.text ?? "") }
-            return DeployedProcess(origin: "\(composePath) \(name)", arguments: service["command"]?.elements.compactMap(\.text) ?? [], environment: environment, spec: service)
+            let command = service["command"]?.elements.compactMap(\.text) ?? []
+            return DeployedProcess(origin: "\(composePath) \(name)", arguments: try phoenixArguments(command, path: composePath, name: name), environment: environment, spec: service)
         }
+    }
+
+    /// The arguments after `phoenix` of a command a platform runs. The image's entrypoint is only its init
+    /// process, so every platform names the program, whether it replaces CMD or ENTRYPOINT and CMD.
+    static func phoenixArguments(_ command: [String], path: String, name: String) throws -> [String] {
+        guard command.first == "phoenix", command.count > 1 else { throw ManifestError(path: path, problem: "runs \(command) in \(name), not a phoenix command") }
+        return Array(command.dropFirst())
     }
 
     /// Every document of every file in Deploy/k8s.
@@ -92,7 +99,9 @@ enum Deployments {
                         throw ManifestError(path: path, problem: "gives \(key) of \(name) neither a value nor a secretKeyRef")
                     }
                 }
-                return DeployedProcess(origin: "\(path) \(name)", arguments: container["args"]?.elements.compactMap(\.text) ?? [], environment: environment, spec: document)
+                if container["command"] != nil { throw ManifestError(path: path, problem: "replaces the image's entrypoint (its init process) in \(name): give the command as args") }
+                let command = container["args"]?.elements.compactMap(\.text) ?? []
+                return DeployedProcess(origin: "\(path) \(name)", arguments: try phoenixArguments(command, path: path, name: name), environment: environment, spec: document)
             } ?? []
         }
     }

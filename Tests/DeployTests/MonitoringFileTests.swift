@@ -2,7 +2,6 @@ import Foundation
 import Queue
 import TestSupport
 import Testing
-import Worker
 
 /// Deploy/prometheus/alerts.yml and the Grafana dashboard: well formed, and covering what DESIGN.md section 10
 /// asks. That their metrics exist is checked against a live scrape (APITests, `deployFilesUseOnlyExportedMetrics`).
@@ -22,39 +21,49 @@ import Worker
         }
     }
 
-    @Test func thresholdsAreTheEcosystems() throws {
+    @Test func thresholdsAreTheSeeds() throws {
         let rules = try Self.rules()
-        func rule(_ severity: String, _ parts: String...) -> Bool {
+        func rule(_ severity: String, for duration: String?, _ parts: String...) -> Bool {
             rules.contains { rule in
                 let expr = rule["expr"]?.text ?? ""
-                return rule["labels"]?["severity"]?.text == severity && parts.allSatisfy { expr.contains($0) }
+                return rule["labels"]?["severity"]?.text == severity && rule["for"]?.text == duration && parts.allSatisfy { expr.contains($0) }
             }
         }
-        #expect(rule("warning", #"phoenix_queue_depth{state="ready"}"#, "> 100"))
-        #expect(rule("critical", #"phoenix_queue_depth{state="ready"}"#, "> 1000"))
-        #expect(rule("warning", "phoenix_queue_oldest_ready_timestamp_seconds"))
-        #expect(rule("critical", "phoenix_worker_last_heartbeat_timestamp_seconds", "> 180"))
-        #expect(rule("warning", "phoenix_jobs_completed_total", "> 0.05"))
+        #expect(rule("warning", for: "5m", #"phoenix_queue_depth{state="ready"}"#, "> 100"))
+        #expect(rule("critical", for: "5m", #"phoenix_queue_depth{state="ready"}"#, "> 1000"))
+        #expect(rule("warning", for: "2m", "phoenix_queue_oldest_ready_timestamp_seconds"))
+        // Worker heartbeats as the API reads them from the registry: workers need not be scraped.
+        #expect(rule("critical", for: nil, "phoenix_worker_heartbeat_age_seconds", "> 180"))
+        #expect(rule("critical", for: "5m", "phoenix_workers_live", "== 0"))
+        #expect(rule("warning", for: "2m", "phoenix_jobs_completed_total", "> 0.05"))
+        #expect(rule("critical", for: "2m", "phoenix_http_request_duration_seconds_count", #"status=~"5..""#, "> 0.05"))
+        #expect(rule("warning", for: "1m", "histogram_quantile(0.95", "phoenix_http_request_duration_seconds_bucket", "> 10"))
+        #expect(rule("critical", for: "5m", "process_resident_memory_bytes / phoenix_process_memory_limit_bytes", "> 0.95"))
+        #expect(rule("warning", for: "5m", "rate(process_cpu_seconds_total", "/ phoenix_process_cpu_limit_cores", "> 0.8"))
+        #expect(rule("critical", for: "1m", "up{", "== 0"))
     }
 
-    @Test func aMissingWorkerOfEachBusinessTypeRaisesAnAlert() throws {
-        let patterns = try Self.rules().compactMap { rule -> String? in
-            let expr = rule["expr"]?.text ?? ""
-            guard expr.hasPrefix("absent(phoenix_worker_last_heartbeat_timestamp_seconds{"),
-                  let match = expr.firstMatch(of: #/worker_type=~"([^"]+)"/#) else { return nil }
-            return String(match.1)
-        }
-        let regexes = try patterns.map { try Regex($0) }
-        // Diagnostics workers may scale to zero; every other type must always run. A process serving several
-        // types has them all in its label (`event_bridge,diagnostics`); Prometheus anchors the pattern.
-        for type in WorkerType.allCases where type != .diagnostics {
-            let matching = regexes.filter { regex in
-                ["\(type.rawValue)", "\(type.rawValue),diagnostics", "letters,\(type.rawValue)"].allSatisfy { (try? regex.wholeMatch(in: $0)) != nil }
-            }
-            #expect(matching.count == 1, "\(type.rawValue): \(matching.count) absent() rules match it")
-        }
-        for regex in regexes {
-            #expect(try regex.wholeMatch(in: "diagnostics") == nil)
+    /// promtool runs the tests (scripts/check-alerts.sh, in `make test`); this checks that each alert has one
+    /// that expects it to fire, and that no test names an alert that does not exist.
+    @Test func everyAlertHasAPromtoolTestThatMakesItFire() throws {
+        let names = Set(try Self.rules().compactMap { $0["alert"]?.text })
+        let tests = try Manifest.yaml("Deploy/prometheus/alerts.test.yml")["tests"]?.elements ?? []
+        let cases = tests.flatMap { $0["alert_rule_test"]?.elements ?? [] }
+        let firing = Set(cases.filter { !($0["exp_alerts"]?.elements ?? []).isEmpty }.compactMap { $0["alertname"]?.text })
+        #expect(names.count >= 12)
+        #expect(names.subtracting(firing).isEmpty, "no test makes \(names.subtracting(firing).sorted()) fire")
+        let tested = Set(cases.compactMap { $0["alertname"]?.text })
+        #expect(tested.subtracting(names).isEmpty, "tests of alerts that do not exist: \(tested.subtracting(names).sorted())")
+    }
+
+    @Test func workerAlertsCoverEveryBusinessTypeButDiagnostics() throws {
+        let rules = try Self.rules()
+        let workerRules = rules.filter { ($0["expr"]?.text ?? "").contains("phoenix_worker") }
+        #expect(workerRules.count == 2)
+        // One rule per alert, by worker_type: the API exports every type, so none is left out; diagnostics may scale to zero.
+        for rule in workerRules {
+            #expect(rule["expr"]?.text?.contains(#"worker_type!="diagnostics""#) == true, "\(rule["alert"]?.text ?? "?")")
+            #expect(rule["expr"]?.text?.contains("by (worker_type)") == true, "\(rule["alert"]?.text ?? "?")")
         }
     }
 

@@ -12,7 +12,8 @@ ensure_packages() {
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "installing ${missing[*]}" >&2
   $sudo apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}" >&2
+  # RUNLEVEL=1: packages that ship a service (redis-server, prometheus) do not start it; the scripts start their own.
+  $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q "${missing[@]}" >&2
 }
 
 # Prints a TCP port that nothing listens on right now.

@@ -15,10 +15,13 @@ public struct JobRoutes: Sendable {
     let limiter: RateLimiter
     /// Largest request body, in bytes.
     let bodyLimit: Int
+    /// `ENABLE_EVENT_PROCESSING`: when false, events (`POST /v1/events`, `event.publish` jobs) are refused
+    /// with a 503, since no event bridge takes them.
+    let eventProcessing: Bool
     /// Most jobs in one batch.
     static let maxBatch = 1000
 
-    public init(submitter: JobSubmitter, catalog: JobRegistry, store: PhoenixStore, rules: UserJobRules = .phoenix, limiter: RateLimiter, bodyLimit: Int) {
+    public init(submitter: JobSubmitter, catalog: JobRegistry, store: PhoenixStore, rules: UserJobRules = .phoenix, limiter: RateLimiter, bodyLimit: Int, eventProcessing: Bool = true) {
         self.queue = submitter.queue
         self.submitter = submitter
         self.catalog = catalog
@@ -26,6 +29,7 @@ public struct JobRoutes: Sendable {
         self.rules = rules
         self.limiter = limiter
         self.bodyLimit = bodyLimit
+        self.eventProcessing = eventProcessing
     }
 
     /// Adds the routes to `group` (already behind authentication).
@@ -45,6 +49,7 @@ public struct JobRoutes: Sendable {
     }
 
     private func publishEvent(_ request: Request, _ context: APIContext) async throws -> Response {
+        try checkEventProcessing(queue: WorkerType.eventBridge.queue)
         var request = request
         let submission = JobSubmission(type: "event.publish", payload: try await request.json(limit: bodyLimit))
         let result = try await submitter.enqueue(try envelope(submission, for: try context.caller()))
@@ -121,6 +126,12 @@ public struct JobRoutes: Sendable {
         }
     }
 
+    /// Refuses work for the events queue while event processing is disabled: no event bridge would take it.
+    private func checkEventProcessing(queue: String) throws(APIError) {
+        guard !eventProcessing, queue == WorkerType.eventBridge.queue else { return }
+        throw APIError(.serviceUnavailable, "event_processing_disabled", "event processing is disabled on this deployment (ENABLE_EVENT_PROCESSING=false): events are not accepted")
+    }
+
     /// The envelope of a submission by `caller`, or why it is refused.
     private func envelope(_ submission: JobSubmission, for caller: Identity) throws(APIError) -> JobEnvelope {
         try rules.checkChoices(caller, submission)
@@ -135,6 +146,7 @@ public struct JobRoutes: Sendable {
             throw APIError(.unprocessableContent, "invalid_job", error.description)
         }
         guard rules.allows(caller, type: job.type, payload: job.payload) else { throw rules.refusal(caller, type: job.type) }
+        try checkEventProcessing(queue: job.queue)
         return job
     }
 

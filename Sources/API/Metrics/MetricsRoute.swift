@@ -6,16 +6,20 @@ public import Queue
 
 /// `GET /metrics`: the process's metrics in the Prometheus text format, after refreshing the queue gauges
 /// from Redis (`phoenix_queue_depth{queue,state}`, `phoenix_queue_oldest_ready_timestamp_seconds{queue}`,
-/// `phoenix_queue_paused{queue}`), so any API process or worker reports the shared queues' state.
+/// `phoenix_queue_paused{queue}`), so any API process or worker reports the shared queues' state, the
+/// process's own figures (``ProcessSample``), and, where `workerHeartbeats` is given (the API), each worker
+/// type's live workers and heartbeat age (``WorkerHeartbeatMetrics``).
 public struct MetricsRoute: Sendable {
     let queue: JobQueue
     let registry: PrometheusCollectorRegistry
     let knownQueues: [String]
+    let workerHeartbeats: WorkerHeartbeatMetrics?
 
-    public init(queue: JobQueue, registry: PrometheusCollectorRegistry, knownQueues: [String]) {
+    public init(queue: JobQueue, registry: PrometheusCollectorRegistry, knownQueues: [String], workerHeartbeats: WorkerHeartbeatMetrics? = nil) {
         self.queue = queue
         self.registry = registry
         self.knownQueues = knownQueues
+        self.workerHeartbeats = workerHeartbeats
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
@@ -36,6 +40,8 @@ public struct MetricsRoute: Sendable {
                 .record(now - (row.oldestReadySeconds ?? 0))
             Gauge(label: "phoenix_queue_paused", dimensions: [("queue", row.queue)], factory: factory).record(row.paused ? 1 : 0)
         }
+        try await workerHeartbeats?.refresh(from: queue, into: registry)
+        ProcessSample.current()?.export(to: registry)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
