@@ -49,7 +49,9 @@ struct Work: AsyncParsableCommand {
         // Before the configuration, whose metrics factory defaults to the process-wide one.
         let metrics = bootstrapMetrics()
         let types = try settings.workerTypes(override: type)
-        let eventsWithheld = try types.contains(.eventBridge) && !settings.eventProcessing()
+        // Read whatever the types, so that a malformed value stops any worker at start.
+        let eventProcessing = try settings.eventProcessing()
+        let eventsWithheld = types.contains(.eventBridge) && !eventProcessing
         let configuration = WorkerConfiguration(
             types: types,
             withheldQueues: eventsWithheld ? [WorkerType.eventBridge.queue] : [],
