@@ -22,6 +22,8 @@ if [ $# -eq 0 ]; then
   # The deploy files, with the tools that read them: Kubernetes and KEDA schemas, promtool and amtool.
   scripts/check-k8s.sh || status=$?
   scripts/check-alerts.sh || status=$?
+  # The image's layout and start-up on the debug build: both command forms, HEALTHCHECK, tini reaping as PID 1.
+  BUILD=debug scripts/check-image-layout.sh || status=$?
 fi
 # Every test is written with Swift Testing; XCTest would only add an empty "Executed 0 tests" run.
 PHOENIX_TEST_REDIS_URL="$PHOENIX_REDIS_URL" PHOENIX_TEST_DATABASE_URL="$PHOENIX_DATABASE_URL" swift test --disable-xctest "$@" || status=$?
