@@ -4,8 +4,8 @@ public import Prometheus
 /// Records how long each request took, by route, method and status:
 /// `phoenix_http_request_duration_seconds{route, method, status}` (a histogram whose buckets reach past the
 /// 10 s response-time alert). The route is the matched pattern (`/v1/jobs/{id}`), `NotFound` (the router's
-/// name for a path no route matches) or `unmatched` (answered before routing), so a caller cannot create
-/// series with made-up paths. Added first, it sees the status the error middleware
+/// name for a path no route matches) or `unmatched` (answered before routing), and a method the API does not
+/// serve is `other`, so a caller cannot create series with made-up paths or methods. Added first, it sees the status the error middleware
 /// gives a thrown error. Hummingbird's `MetricsMiddleware` would do the same through the process-wide
 /// metrics system; this one writes to the registry the router was given.
 public struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -21,6 +21,12 @@ public struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddlewar
             namespace: "phoenix", metricName: "http_request_duration", unitName: "seconds",
             helpText: "Time from a request's arrival to its response, by route pattern, method and status."
         )
+    }
+
+    /// The method as a label: HTTP lets a client send any token as its method, so those the API does not
+    /// serve are all `other`, or each would add series for good.
+    static func methodLabel(_ method: HTTPRequest.Method) -> String {
+        [.get, .head, .post, .put, .patch, .delete, .options].contains(method) ? method.rawValue : "other"
     }
 
     public init(registry: PrometheusCollectorRegistry) {
@@ -40,7 +46,7 @@ public struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddlewar
     }
 
     private func record(_ request: Request, _ context: Context, status: HTTPResponse.Status, since start: ContinuousClock.Instant) {
-        let labels = [("route", context.endpointPath ?? "unmatched"), ("method", request.method.rawValue), ("status", String(status.code))]
+        let labels = [("route", context.endpointPath ?? "unmatched"), ("method", Self.methodLabel(request.method)), ("status", String(status.code))]
         registry.makeDurationHistogram(descriptor: Self.descriptor, labels: labels, buckets: Self.buckets).record(ContinuousClock.now - start)
     }
 }
