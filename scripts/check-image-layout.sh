@@ -62,7 +62,7 @@ image_exec() {
 }
 as_image() { (image_exec "$@"); }
 healthy() { extra=("$@"); as_image sh -c "$healthcheck" >/dev/null 2>&1; }
-wait_healthy() { for _ in $(seq 100); do healthy "$@" && return 0; sleep 0.1; done; return 1; }
+wait_healthy() { for _ in $(seq 300); do healthy "$@" && return 0; sleep 0.1; done; return 1; }
 
 as_image phoenix migrate
 
@@ -73,8 +73,11 @@ for form in "entrypoint+command" "command"; do
   image_exec "${command[@]}" 2>"$PHOENIX_RUN_DIR/serve.log" &
   serve=$!
   wait_healthy PORT="$port" METRICS_PORT=1 || { cat "$PHOENIX_RUN_DIR/serve.log" >&2; fail "'${command[*]}' is not healthy"; }
-  curl -sf "http://127.0.0.1:$port/openapi.yaml" | grep -q "^openapi: 3" || fail "no OpenAPI document ($form)"
-  curl -s "http://127.0.0.1:$port/dashboard" | grep -q "<title>Phoenix Jobs" || fail "no dashboard page ($form)"
+  # Read whole before matching: `curl | grep -q` fails under pipefail when grep stops reading early.
+  openapi=$(curl -sf "http://127.0.0.1:$port/openapi.yaml") || fail "no OpenAPI document ($form)"
+  grep -q "^openapi: 3" <<<"$openapi" || fail "no OpenAPI document ($form)"
+  dashboard=$(curl -s "http://127.0.0.1:$port/dashboard")
+  grep -q "<title>Phoenix Jobs" <<<"$dashboard" || fail "no dashboard page ($form)"
   echo "serve ($form: ${command[*]}): healthy; OpenAPI document and dashboard page served from the staged API bundle"
   kill -TERM "$serve"; wait "$serve" || true
 done
@@ -96,7 +99,7 @@ render_as_pid1() {
   user=$(psql_image -c "INSERT INTO auth.users (id, email) VALUES (gen_random_uuid(), 'image-$name@example.org') RETURNING id" | head -1)
   extra=()
   id=$(as_image phoenix enqueue cv.render --payload "{\"user_id\": \"$user\", \"template\": \"classic\", \"cv_data\": {\"basics\": {\"name\": \"Ada Image\"}}}")
-  for _ in $(seq 150); do
+  for _ in $(seq 300); do
     state=$(redis-cli -p "$PHOENIX_REDIS_PORT" HGET "phx:job:$id" state)
     [ "$state" = completed ] && break
     sleep 0.2

@@ -2,7 +2,7 @@
 
 Kubernetes kinds: kubernetes-validate's strict schemas (the OpenAPI documents of each Kubernetes release,
 unknown fields refused) for the oldest and the newest release we support. KEDA kinds: the schema in
-Tests/DeployTests/Schemas/keda-v2.json. Any other apiVersion is refused: nothing would check it.
+scripts/schemas/keda-v2.json. Any other apiVersion is refused: nothing would check it.
 Run by scripts/check-k8s.sh (which installs kubernetes-validate); exits 1 naming each problem.
 """
 import glob
@@ -14,7 +14,7 @@ import kubernetes_validate
 import yaml
 
 KUBERNETES_VERSIONS = ["1.29.0", "1.37.0"]
-KEDA_SCHEMA = "Tests/DeployTests/Schemas/keda-v2.json"
+KEDA_SCHEMA = "scripts/schemas/keda-v2.json"
 
 
 def main():

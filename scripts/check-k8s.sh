@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks Deploy/k8s against the schemas of the API versions its manifests name (scripts/check-k8s.py):
 # Kubernetes kinds with kubernetes-validate (from PyPI, in a virtual environment of its own), KEDA kinds with
-# the schema in Tests/DeployTests/Schemas. Run by `make test`.
+# the schema in scripts/schemas. Run by `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${PHOENIX_TOOLS_VENV:-/tmp/phoenix-tools-venv}
