@@ -1,12 +1,15 @@
 public import Foundation
+import Synchronization
 
 /// A child process started with `posix_spawn`, with every signal unblocked and at its default action
 /// (threads of the Swift runtime block signals, and a service group ignores SIGTERM/SIGINT to handle them
 /// itself; a plain spawn would pass both on), so that it can be stopped with a signal and waited for.
-public final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: Sendable {
     /// The child's process id.
     public let pid: pid_t
-    private var exitStatus: Int32?
+    /// Guards the child's wait status and the one `waitpid` that reaps it: a second caller waits for the
+    /// first and gets the same status (two `waitpid`s would leave one with `ECHILD` and no status).
+    private let exitStatus = Mutex<Int32?>(nil)
 
     /// Starts `executable` with `arguments` (not counting argv[0]) and the current environment plus `environment`;
     /// standard output and error go to `outputPath` when given. With `ownProcessGroup`, a Ctrl-C in the terminal
@@ -49,7 +52,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     deinit {
-        if exitStatus == nil {
+        if exitStatus.withLock({ $0 == nil }) {
             kill(pid, SIGKILL)
             _ = waitForExit()
         }
@@ -63,11 +66,13 @@ public final class ChildProcess: @unchecked Sendable {
     /// Waits for the child to exit and returns its raw wait status (see `exitCode`).
     @discardableResult
     public func waitForExit() -> Int32 {
-        if let exitStatus { return exitStatus }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        exitStatus = status
-        return status
+        exitStatus.withLock { exitStatus in
+            if let exitStatus { return exitStatus }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            exitStatus = status
+            return status
+        }
     }
 
     /// Waits for the child to exit without holding a thread of Swift's pool (a thread of its own waits).
