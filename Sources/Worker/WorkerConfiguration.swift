@@ -42,7 +42,7 @@ public struct WorkerConfiguration: Sendable {
         heartbeatInterval: Duration = .seconds(5),
         staleAfter: Duration = .seconds(30),
         gracePeriod: Duration = WorkerConfiguration.defaultGracePeriod,
-        idleWait: Duration = .seconds(5),
+        idleWait: Duration = .seconds(2),
         unknownTypeWait: Duration = WorkerConfiguration.defaultUnknownTypeWait,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {

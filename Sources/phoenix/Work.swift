@@ -60,7 +60,6 @@ struct Work: AsyncParsableCommand {
             heartbeatInterval: .seconds(heartbeat),
             staleAfter: .seconds(staleAfter),
             gracePeriod: .seconds(grace),
-            idleWait: .seconds(2),
             unknownTypeWait: try settings.unknownJobTypeWait()
         )
         let queue = try makeQueue(settings, poolSize: 4)

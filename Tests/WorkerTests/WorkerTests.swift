@@ -193,3 +193,21 @@ import Worker
         #expect(stats.enqueued <= elapsedPeriods)
     }
 }
+
+/// The worker's default timings are the ones docs/ARCHITECTURE.md gives (issue 17: the idle wait was 5 s in
+/// the code and 2 s in the documentation; `phoenix work` passed 2 s, `phoenix dev` took 5).
+@Suite struct WorkerDefaultsTests {
+    @Test func theDefaultTimingsAreTheDocumentedOnes() throws {
+        let configuration = WorkerConfiguration(types: [.diagnostics])
+        let documentation = try RepositoryFiles.text("docs/ARCHITECTURE.md")
+        for (duration, phrase) in [
+            (configuration.idleWait, "at most `idleWait`, 2 s"), (configuration.heartbeatInterval, "every `--heartbeat`, default 5 s"),
+            (configuration.staleAfter, "`--stale-after`\n  (default 30 s)"), (configuration.lease, "`--lease` (default 30 s)"),
+            (configuration.gracePeriod, "`--grace` (default 25 s)"),
+        ] {
+            let seconds = try #require(phrase.firstMatch(of: #/(\d+) s\b/#).flatMap { Int64($0.1) })
+            #expect(duration == .seconds(seconds), "\(phrase)")
+            #expect(documentation.contains(phrase), "docs/ARCHITECTURE.md no longer says \(phrase)")
+        }
+    }
+}
