@@ -53,7 +53,9 @@ public struct PhoenixStore: Sendable {
     /// (`INSERT … ON CONFLICT (job_id) DO UPDATE … WHERE status <> 'completed'`), so each row is written
     /// once. A concurrent delivery of the same job waits on that row until the other transaction ends; if
     /// the other one committed, this one rolls back, its body's writes included, and reports
-    /// ``RunOnceOutcome/alreadyCompleted``. If `body` throws, everything rolls back and the job may run again.
+    /// ``RunOnceOutcome/alreadyCompleted``. If `body` throws, everything rolls back, the row records the
+    /// attempt as failed with the error's text (``recordFailure(_:error:)``, never over a completed run), and
+    /// the job may run again.
     /// - Parameter body: the handler's writes, on the transaction's connection; returns a value and an optional
     ///   JSON summary stored as the run's `result`.
     public func runOnce<Value: Sendable>(
@@ -71,7 +73,15 @@ public struct PhoenixStore: Sendable {
         } catch is CompletedConcurrently {
             return .alreadyCompleted
         } catch {
-            throw DatabaseError.readable(error)
+            let failure = DatabaseError.readable(error)
+            // After the rollback, so that the row says why this attempt failed; a database that is gone
+            // cannot take it, and the attempt's own error is what the caller needs.
+            do {
+                try await recordFailure(run, error: "\(failure)")
+            } catch {
+                logger.warning("Could not record the failed attempt", metadata: ["job.id": "\(run.jobID)", "error": "\(DatabaseError.readable(error))"])
+            }
+            throw failure
         }
     }
 

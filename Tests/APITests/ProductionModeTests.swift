@@ -23,13 +23,16 @@ import TestSupport
             #expect(signedIn.status == 303)
             let cookie = signedIn.headers.first(name: "Set-Cookie") ?? ""
             #expect(cookie.contains("Secure") && cookie.contains("HttpOnly"), "\(cookie)")
+            // One sign-in and some guesses fit in the minute's budget; then guesses are refused. A new clock
+            // minute may begin during the loop and reset the count once (a loaded machine made that happen),
+            // so the guesses go on until refused, for at most two minutes' budgets.
             var statuses: [Int] = []
-            for _ in 0..<DashboardRoutes.signInAttemptsPerMinute + 1 {
+            let limit = DashboardRoutes.signInAttemptsPerMinute
+            while !statuses.contains(429) && statuses.count < 2 * limit + 2 {
                 statuses.append(try await api.call(.POST, "/dashboard/login", body: "credential=guess", headers: Self.form).status)
             }
-            // One sign-in and some guesses fit in the minute's budget; the rest are refused (a new clock
-            // minute may begin during the loop, which resets the count once).
-            #expect(statuses.contains(429) && statuses.filter { $0 == 401 }.count <= DashboardRoutes.signInAttemptsPerMinute, "\(statuses)")
+            #expect(statuses.contains(429) && statuses.filter { $0 == 401 }.count <= 2 * limit, "\(statuses)")
+            #expect(statuses.allSatisfy { [401, 429].contains($0) }, "\(statuses)")
             let refused = try await api.call(.POST, "/dashboard/login", body: "credential=dashboard-test-password", headers: Self.form)
             if refused.status == 429 { #expect(refused.errorCode == "rate_limited" && refused.headers.first(name: "Retry-After") != nil) }
         }
