@@ -185,11 +185,13 @@ let package = Package(
         ),
         // Child processes and private servers on loopback (redis-server, PostgreSQL) for `phoenix dev` and the tests.
         .target(name: "LocalServers", swiftSettings: upcomingFeatures),
+        // Tests only: stops the test bundle with one line when the servers of `make test` are missing.
+        .target(name: "TestPreflight", path: "Tests/TestPreflight"),
         // Helpers shared by the test targets: where the private test servers are.
         .target(
             name: "TestSupport",
             dependencies: [
-                "Redis", "Store", "LocalServers",
+                "Redis", "Store", "LocalServers", "TestPreflight",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

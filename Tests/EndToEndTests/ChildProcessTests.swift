@@ -17,3 +17,18 @@ import Testing
         }
     }
 }
+
+/// A plain `swift test`, without the servers `make test` starts (issue 17: every test failed with the same
+/// thrown error instead).
+@Suite struct TestBundlePreflightTests {
+    @Test func withoutTheTestServersTheBundleStopsWithOneLineSayingHowToRunTheTests() async throws {
+        let bundle = CommandLine.arguments[0]
+        let (status, output) = try await ChildProcess.run("/usr/bin/env", [
+            "-u", "PHOENIX_TEST_REDIS_URL", "-u", "PHOENIX_TEST_DATABASE_URL", bundle, "--testing-library", "swift-testing",
+        ])
+        #expect(status == 1)
+        let lines = output.split(separator: "\n")
+        #expect(lines.count == 1, "\(output)")
+        #expect(lines.first?.contains("run the tests with `make test`") == true, "\(output)")
+    }
+}
