@@ -69,11 +69,12 @@ extension Dictionary where Key == String, Value == String {
         set { self[variable.rawValue] = newValue }
     }
 
-    /// The value of a true/false `variable` (`true`, `1`, `yes`; `false`, `0`, `no`, in any case), or
-    /// `defaultValue` when it is unset or empty.
+    /// The value of a true/false `variable` (`true`, `1`, `yes`; `false`, `0`, `no`, in any case, spaces
+    /// around ignored), or `defaultValue` when it is unset or blank.
     /// - Throws: ``MalformedFlag`` naming the variable and the value.
     public func flag(_ variable: EnvironmentVariable, default defaultValue: Bool) throws(MalformedFlag) -> Bool {
-        switch nonEmpty(variable)?.lowercased() {
+        let text = (self[variable.rawValue] ?? "").filter { $0 != " " && $0 != "\t" }
+        return switch text.isEmpty ? nil : text.lowercased() {
         case nil: defaultValue
         case "true", "1", "yes": true
         case "false", "0", "no": false

@@ -147,6 +147,9 @@ import Worker
 
     @Test func badSettingsNameTheVariable() {
         #expect(throws: LetterSettingError.self) { try LetterProviderSettings(environment: ["MAX_RESPONSE_TIME": "soon"]) }
+        // Spaces around a flag are ignored, as they were before flags were read in one place.
+        #expect((try? LetterProviderSettings(environment: ["ENABLE_CLOUD_FALLBACK": " false "]))?.cloudFallback == false)
+        #expect(throws: LetterSettingError.self) { try LetterProviderSettings(environment: ["ENABLE_CLOUD_FALLBACK": "maybe"]) }
         do {
             _ = try LetterProviderSettings(environment: ["OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "ftp://x"])
             Issue.record("a non-http base URL should be refused")
