@@ -16,7 +16,7 @@ import TestSupport
         try await queue.redis.send("SET", queue.keys.ready("diagnostics"), "not-a-list")
         let letter = JobEnvelope(type: DiagnosticJobs.Noop.name, queue: "letters", payload: .object([:]))
         try await queue.enqueue(letter)
-        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(types: [.letters, .diagnostics], lease: .seconds(3)))
+        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(types: [.letters, .diagnostics], lease: .seconds(10)))
         try await eventually("the letter completed") { try await queue.job(id: letter.idString)?.state == .completed }
         try await running.stop()
         // Before, the round's failing fetch dropped the letter it had leased: it completed at attempt 2, after
@@ -54,17 +54,18 @@ import TestSupport
         let queue = try makeTestQueue()
         let gate = LeaseGate()
         var registry = JobRegistry()
-        registry.register(LostLeaseJob(gate: gate))
+        // Leases of 4 s renewed every 200 ms: a loaded machine (a full parallel run) lost 2 s leases.
+        registry.register(LostLeaseJob(gate: gate, secondRun: .seconds(10)))
         let new = JobEnvelope(type: LostLeaseJob.name, queue: "diagnostics", payload: .object([:]), maxAttempts: 5)
         try await queue.enqueue(new)
-        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration(concurrency: 2, lease: .seconds(2)))
+        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration(concurrency: 2, lease: .seconds(4)))
         try await eventually("the first run started") { gate.runs.contains(1) }
         // The first delivery loses its lease (another token in the hash): the reaper requeues the job when the
         // lease runs out, and this worker, with a slot free, fetches it again.
         try await queue.redis.send("HSET", queue.keys.job(new.idString), "lease", "taken-over")
         try await eventually("the second run started") { gate.runs.contains(2) }
         gate.releaseFirstRun()
-        // The second run takes two and a half leases; keyed by job id, the first run's end dropped the second
+        // The second run takes two and a half leases (10 s of 4 s leases); keyed by job id, the first run's end dropped the second
         // run's lease from the heartbeat, and the job was reaped again (attempt 3).
         try await eventually("the job completed", timeout: .seconds(40)) { try await queue.job(id: new.idString)?.state == .completed }
         try await running.stop()
@@ -130,7 +131,7 @@ import TestSupport
         let took = ContinuousClock.now - started
         // Grace 1 s + lease 2 s, and a margin for a loaded machine; before, the hand-back and the unregister
         // each waited out the client's 30 s reconnect timeout.
-        #expect(took < .seconds(3) + .seconds(5), "stopped after \(took)")
+        #expect(took < .seconds(3) + .seconds(10), "stopped after \(took)")
         let report = try #require(logs.messages(containing: "Could not record job outcomes").first)
         #expect(report.metadata["not_handed_back"] == sleeper.idString)
     }
@@ -147,13 +148,13 @@ final class LeaseGate: Sendable {
     var isReleased: Bool { state.withLock { $0.released } }
 }
 
-/// Attempt 1 waits for the gate; later attempts take `secondRun` (longer than two leases by default).
+/// Attempt 1 waits for the gate; later attempts take `secondRun`.
 struct LostLeaseJob: JobType {
     struct Payload: Codable, Sendable {}
     static let name = "test.lost_lease"
     static let queue = "diagnostics"
     let gate: LeaseGate
-    var secondRun: Duration = .seconds(5)
+    var secondRun: Duration
 
     func run(_ payload: Payload, context: JobContext) async throws {
         gate.started(context.attempt)
