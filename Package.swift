@@ -12,10 +12,11 @@ let package = Package(
     name: "phoenix-jobs",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "Redis", targets: ["Redis"]),
-        .library(name: "Queue", targets: ["Queue"]),
-        .library(name: "Worker", targets: ["Worker"]),
-        .library(name: "Store", targets: ["Store"]),
+        .library(name: "PhoenixJobsCore", targets: ["PhoenixJobsCore"]),
+        .library(name: "PhoenixRedis", targets: ["PhoenixRedis"]),
+        .library(name: "PhoenixQueue", targets: ["PhoenixQueue"]),
+        .library(name: "PhoenixWorker", targets: ["PhoenixWorker"]),
+        .library(name: "PhoenixSupabase", targets: ["PhoenixSupabase"]),
         .executable(name: "phoenix", targets: ["phoenix"]),
     ],
     dependencies: [
@@ -44,31 +45,43 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // What submitting and handling jobs share, without Redis or the runtime: the job envelope and its JSON,
+        // the job type protocol and its context, submissions, the catalogue of job types, their errors.
+        .target(
+            name: "PhoenixJobsCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
         // Swift client over hiredis: connections on threads of their own, pool, pipelining, scripts, reconnect.
         .target(
-            name: "Redis",
+            name: "PhoenixRedis",
             dependencies: [
                 "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: upcomingFeatures
         ),
         // The environment variables Phoenix Jobs reads, one catalogue every reader goes through.
         .target(name: "EnvironmentVariables", swiftSettings: upcomingFeatures),
-        // The queue engine: job envelope, Redis keys, Lua scripts for every state transition, stats.
+        // The queue engine: Redis keys, Lua scripts for every state transition, stats, the worker registry.
         .target(
-            name: "Queue",
+            name: "PhoenixQueue",
             dependencies: [
-                "Redis",
+                "PhoenixJobsCore", "PhoenixRedis",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcomingFeatures
         ),
-        // The worker runtime: typed jobs, concurrency, heartbeats, maintenance, periodic jobs, graceful shutdown.
+        // The worker runtime: serves the queues it is given by name with the handlers of a job registry:
+        // concurrency, heartbeats, maintenance, periodic jobs, graceful shutdown.
         .target(
-            name: "Worker",
+            name: "PhoenixWorker",
             dependencies: [
-                "Queue",
+                "PhoenixJobsCore", "PhoenixQueue",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -77,7 +90,7 @@ let package = Package(
         ),
         // PostgreSQL: migrations runner, effectively-once job runs, repositories of the Phoenix Supabase tables.
         .target(
-            name: "Store",
+            name: "PhoenixSupabase",
             dependencies: [
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,9 +99,9 @@ let package = Package(
         ),
         // The HTTP front (Hummingbird 2): jobs API, Supabase JWT auth, rate limits, health.
         .target(
-            name: "API",
+            name: "PhoenixAPI",
             dependencies: [
-                "Queue", "Redis", "Worker", "Store", "EnvironmentVariables",
+                "PhoenixJobsCore", "PhoenixQueue", "PhoenixRedis", "PhoenixSupabase", "EnvironmentVariables",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -108,20 +121,20 @@ let package = Package(
         // Business jobs, one target each (Jobs/<Name>), and what they share.
         .target(
             name: "JobSupport",
-            dependencies: ["Worker", "Queue", "Store", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["PhoenixJobsCore", "PhoenixWorker", "PhoenixQueue", "PhoenixSupabase", .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Jobs/JobSupport",
             swiftSettings: upcomingFeatures
         ),
         .target(
             name: "UserProfileSync",
-            dependencies: ["Worker", "Queue", "Store", "JobSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["PhoenixJobsCore", "PhoenixWorker", "PhoenixQueue", "PhoenixSupabase", "JobSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Jobs/UserProfileSync",
             swiftSettings: upcomingFeatures
         ),
         .target(
             name: "EventBridge",
             dependencies: [
-                "Worker", "Queue", "Store", "JobSupport", "UserProfileSync",
+                "PhoenixJobsCore", "PhoenixWorker", "PhoenixQueue", "PhoenixSupabase", "JobSupport", "UserProfileSync",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -133,7 +146,7 @@ let package = Package(
         .target(
             name: "LetterGeneration",
             dependencies: [
-                "Worker", "Queue", "Store", "JobSupport", "TextAnalysis", "EnvironmentVariables",
+                "PhoenixJobsCore", "PhoenixWorker", "PhoenixQueue", "PhoenixSupabase", "JobSupport", "TextAnalysis", "EnvironmentVariables",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -146,7 +159,7 @@ let package = Package(
         .target(
             name: "CVRendering",
             dependencies: [
-                "Worker", "Queue", "Store", "JobSupport", "TextAnalysis", "EnvironmentVariables",
+                "PhoenixJobsCore", "PhoenixWorker", "PhoenixQueue", "PhoenixSupabase", "JobSupport", "TextAnalysis", "EnvironmentVariables",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -155,19 +168,31 @@ let package = Package(
             resources: [.copy("Templates")],
             swiftSettings: upcomingFeatures
         ),
-        // The one executable: work, enqueue, stats, dead, queue.
+        // The Phoenix platform: its worker types and the queues each serves, and the manifest declaring each
+        // Phoenix job type once (name, queue, payload, user field, how its handler is built).
+        .target(
+            name: "PhoenixPlatform",
+            dependencies: [
+                "PhoenixJobsCore", "PhoenixWorker", "PhoenixQueue", "PhoenixSupabase", "EnvironmentVariables",
+                "EventBridge", "UserProfileSync", "LetterGeneration", "CVRendering",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        // The one executable: work, serve, dev, enqueue, stats, dead, queue, migrate, bench.
         .executableTarget(
             name: "phoenix",
             dependencies: [
-                "Queue",
-                "Redis",
-                "Worker",
-                "Store",
-                "EventBridge",
+                "PhoenixJobsCore",
+                "PhoenixQueue",
+                "PhoenixRedis",
+                "PhoenixWorker",
+                "PhoenixSupabase",
+                "PhoenixPlatform",
                 "UserProfileSync",
                 "LetterGeneration",
                 "CVRendering",
-                "API",
+                "PhoenixAPI",
                 "EnvironmentVariables",
                 "LocalServers",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -191,35 +216,35 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Redis", "Store", "LocalServers", "TestPreflight",
+                "PhoenixRedis", "PhoenixSupabase", "LocalServers", "TestPreflight",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ], path: "Tests/TestSupport", swiftSettings: upcomingFeatures),
-        .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"], swiftSettings: upcomingFeatures),
+        .testTarget(name: "RedisTests", dependencies: ["PhoenixRedis", "TestSupport"], swiftSettings: upcomingFeatures),
         .testTarget(
             name: "QueueTests",
-            dependencies: ["Queue", "Redis", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["PhoenixJobsCore", "PhoenixQueue", "PhoenixRedis", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Queue", "Redis", "Worker", "TestSupport",
+                "PhoenixJobsCore", "PhoenixQueue", "PhoenixRedis", "PhoenixWorker", "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["PhoenixSupabase", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "JobsTests",
             dependencies: [
-                "EventBridge", "UserProfileSync", "LetterGeneration", "CVRendering", "TextAnalysis",
-                "Worker", "Queue", "Redis", "Store", "TestSupport", "LocalServers",
+                "EventBridge", "UserProfileSync", "LetterGeneration", "CVRendering", "TextAnalysis", "EnvironmentVariables",
+                "PhoenixJobsCore", "PhoenixWorker", "PhoenixQueue", "PhoenixRedis", "PhoenixSupabase", "PhoenixPlatform", "TestSupport", "LocalServers",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -231,7 +256,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "EventBridge", "Queue", "Redis", "Store", "Worker", "TestSupport", "LocalServers",
+                "PhoenixAPI", "PhoenixPlatform", "PhoenixJobsCore", "EventBridge", "PhoenixQueue", "PhoenixRedis", "PhoenixSupabase", "PhoenixWorker", "TestSupport", "LocalServers",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -247,11 +272,11 @@ let package = Package(
         // The deploy files (Dockerfile.worker, Deploy/) checked against the code: worker types, keys, variables.
         .testTarget(
             name: "DeployTests",
-            dependencies: ["Worker", "Queue", "EnvironmentVariables", "TestSupport", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PhoenixPlatform", "PhoenixJobsCore", "PhoenixQueue", "PhoenixWorker", "EnvironmentVariables", "TestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: upcomingFeatures
         ),
         // End-to-end tests: real `phoenix` processes against the test Redis.
-        .testTarget(name: "EndToEndTests", dependencies: ["Queue", "Redis", "Store", "TestSupport", "LocalServers"], swiftSettings: upcomingFeatures),
+        .testTarget(name: "EndToEndTests", dependencies: ["PhoenixJobsCore", "PhoenixQueue", "PhoenixRedis", "PhoenixSupabase", "PhoenixPlatform", "TestSupport", "LocalServers"], swiftSettings: upcomingFeatures),
     ],
     swiftLanguageModes: [.v6]
 )

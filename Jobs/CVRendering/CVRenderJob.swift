@@ -1,10 +1,9 @@
-public import Foundation
-public import Store
-public import Worker
+import Foundation
+public import PhoenixSupabase
+public import PhoenixJobsCore
 import JobSupport
 import Logging
 import PostgresNIO
-import Queue
 
 /// `cv.render`: renders a CV through a template (HTML, every value escaped), its ATS plain-text version, a
 /// keyword-coverage score against the job description, and a PDF where Chromium is installed; stores them

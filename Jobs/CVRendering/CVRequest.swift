@@ -1,5 +1,5 @@
 public import Foundation
-public import Worker
+import PhoenixJobsCore
 
 /// The payload of `cv.render`.
 public struct CVRequest: Codable, Sendable, Equatable {

@@ -1,5 +1,5 @@
 public import Foundation
-public import Queue
+public import PhoenixJobsCore
 
 /// The payload of `event.publish`: one event of the Phoenix ecosystem, as the apps send it.
 public struct EventPayload: Codable, Sendable, Equatable {

@@ -1,9 +1,8 @@
-public import Foundation
+import Foundation
 import Logging
-public import PostgresNIO
-public import Queue
-public import Store
-public import Worker
+import PostgresNIO
+public import PhoenixJobsCore
+public import PhoenixSupabase
 import JobSupport
 import UserProfileSync
 

@@ -1,5 +1,5 @@
-import Store
-public import Worker
+import PhoenixJobsCore
+import PhoenixSupabase
 
 /// Writes a batch so that items PostgreSQL refuses do not take the others down with them.
 ///

@@ -1,8 +1,7 @@
 public import Foundation
 public import PostgresNIO
-public import Queue
-public import Store
-public import Worker
+public import PhoenixJobsCore
+import PhoenixSupabase
 
 /// What every job that produces a document writes next to it, in the same transaction: the profile's
 /// totals, a `<kind>.generated` event (its id is the job's id, so a repeated run cannot add a second one),

@@ -1,7 +1,8 @@
 public import Foundation
 public import PostgresNIO
-public import Store
-public import Worker
+public import PhoenixSupabase
+public import PhoenixJobsCore
+public import PhoenixWorker
 
 extension JobRun {
     /// The run record of the job a handler is running.

@@ -1,7 +1,7 @@
 public import Foundation
 public import PostgresNIO
-public import Store
-public import Worker
+public import PhoenixSupabase
+import PhoenixJobsCore
 
 /// Monthly quotas (`check_usage_limit`) for jobs that produce a document: look before the slow work, count
 /// inside the run's transaction, so a failed or repeated run never uses up a user's quota.

@@ -1,9 +1,8 @@
-public import Foundation
-public import Store
-public import Worker
+import Foundation
+public import PhoenixSupabase
+public import PhoenixJobsCore
 import JobSupport
 import PostgresNIO
-import Queue
 
 /// `letter.generate`: checks the user's monthly letter quota, writes a cover letter for a job offer (AI
 /// providers, or the built-in composer), and stores it in `letter_generations` with the profile's totals, a

@@ -1,5 +1,5 @@
 import EnvironmentVariables
-public import Foundation
+import Foundation
 
 /// How letters are written, from the environment: the AI providers (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
 /// `OPENAI_MODEL`, `GOOGLE_API_KEY`, `GEMINI_BASE_URL`, `GEMINI_MODEL`), the time each may take

@@ -1,5 +1,5 @@
 public import Foundation
-public import Worker
+import PhoenixJobsCore
 
 /// The payload of `letter.generate`.
 public struct LetterRequest: Codable, Sendable, Equatable {

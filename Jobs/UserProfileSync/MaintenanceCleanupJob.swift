@@ -1,7 +1,7 @@
-public import Foundation
-public import Queue
-public import Store
-public import Worker
+import Foundation
+public import PhoenixJobsCore
+public import PhoenixSupabase
+public import PhoenixWorker
 import PostgresNIO
 
 /// `maintenance.cleanup`: the daily retention pass (`phoenix_cleanup`): expired letters, CVs and exports,

@@ -1,7 +1,7 @@
 public import Foundation
-public import Queue
-public import Store
-public import Worker
+public import PhoenixJobsCore
+public import PhoenixSupabase
+public import PhoenixWorker
 import JobSupport
 import PostgresNIO
 
@@ -174,29 +174,5 @@ public struct UserEraseJob: JobType {
         }
         let purged = try await context.purgeJobs(mentioning: payload.userID.uuidString)
         context.logger.info("User erased", metadata: ["purged_jobs": "\(purged)"])
-    }
-}
-
-/// Registers every job type of the user_profile worker.
-public enum UserProfileJobs {
-    /// The periodic jobs of the user_profile worker: the hourly profile sync and the daily retention pass.
-    public static func periodicJobs(jobRunsRetentionDays: Int = MaintenanceCleanupJob.defaultJobRunsRetentionDays) -> [PeriodicJob] {
-        [ProfileSyncAllJob.periodic(), MaintenanceCleanupJob.periodic(jobRunsRetentionDays: jobRunsRetentionDays)]
-    }
-
-    /// The job types of the user_profile worker.
-    public static let types: [any JobType.Type] = [
-        ProfileSyncJob.self, ProfileRefreshStatsJob.self, ProfileSyncAllJob.self,
-        SubscriptionApplyJob.self, UserExportJob.self, UserEraseJob.self, MaintenanceCleanupJob.self,
-    ]
-
-    public static func register(in registry: inout JobRegistry, store: PhoenixStore) {
-        registry.register(ProfileSyncJob(store: store))
-        registry.register(ProfileRefreshStatsJob(store: store))
-        registry.register(ProfileSyncAllJob(store: store))
-        registry.register(SubscriptionApplyJob(store: store))
-        registry.register(UserExportJob(store: store))
-        registry.register(UserEraseJob(store: store))
-        registry.register(MaintenanceCleanupJob(store: store))
     }
 }

@@ -98,3 +98,19 @@ public struct MalformedFlag: Error, CustomStringConvertible {
 
     public var description: String { "\(variable) must be true or false, got '\(value)'" }
 }
+
+/// A setting from the environment that is missing or malformed; printed as one line naming the variable.
+public struct SettingError: Error, CustomStringConvertible {
+    /// The variable (or command-line option) at fault.
+    public let variable: String
+    /// What is wrong with it and what is expected (never a secret's value).
+    public let problem: String
+
+    /// An error naming `variable` and its `problem`.
+    public init(variable: String, problem: String) {
+        self.variable = variable
+        self.problem = problem
+    }
+
+    public var description: String { "\(variable): \(problem)" }
+}

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// TCP ports on 127.0.0.1.
 public enum LoopbackPort {

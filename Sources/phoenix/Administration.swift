@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Queue
-import Redis
+import PhoenixQueue
+import PhoenixRedis
 
 /// `phoenix dead`: the dead set.
 struct Dead: AsyncParsableCommand {

@@ -2,9 +2,11 @@ import ArgumentParser
 import EnvironmentVariables
 import Foundation
 import LocalServers
-import Queue
-import Redis
-import Worker
+import PhoenixPlatform
+import PhoenixWorker
+import PhoenixRedis
+import PhoenixJobsCore
+import PhoenixQueue
 
 /// `phoenix bench`: the queue's speed on this machine, end to end, with real `phoenix work` processes.
 ///

@@ -1,17 +1,17 @@
-import API
+import PhoenixAPI
 import ArgumentParser
 import EnvironmentVariables
 import Foundation
 import Logging
 import LocalServers
 import PostgresNIO
-import Queue
-import Redis
 import ServiceLifecycle
-import Store
 import UnixSignals
-import UserProfileSync
-import Worker
+import PhoenixPlatform
+import PhoenixSupabase
+import PhoenixWorker
+import PhoenixQueue
+import PhoenixRedis
 
 /// `phoenix dev`: the whole platform on one machine, until Ctrl-C.
 struct Dev: AsyncParsableCommand {
@@ -80,18 +80,22 @@ struct Dev: AsyncParsableCommand {
 
         let api = try settings.apiConfiguration(host: "127.0.0.1", port: port)
         let (auth, verifier) = try await settings.tokenVerifier()
-        let router = try APIServer.router(configuration: api, queue: queue, catalog: jobCatalog(), store: store, verifier: verifier, metrics: metrics, sessionSecret: auth.hmacSecret)
+        let router = try APIServer.router(
+            configuration: api, queue: queue, catalog: PhoenixJobs.catalog(), rules: phoenixUserRules(), workerTypes: WorkerType.allCases.map(\.rawValue),
+            store: store, verifier: verifier, metrics: metrics, sessionSecret: auth.hmacSecret
+        )
         let base = AsyncStream<String>.makeStream()
         let app = APIServer.application(router: router, configuration: api, logger: Logger(label: "phoenix.api")) { bound in
             base.continuation.yield("http://127.0.0.1:\(bound)")
             base.continuation.finish()
         }
         let workerConfiguration = WorkerConfiguration(
-            types: WorkerType.allCases, concurrency: try settings.concurrency(override: nil), unknownTypeWait: try settings.unknownJobTypeWait()
+            name: WorkerType.name(of: WorkerType.allCases), queues: WorkerType.servedQueues, withheldQueues: try settings.withheldQueues(of: WorkerType.allCases),
+            concurrency: try settings.concurrency(override: nil), unknownTypeWait: try settings.unknownJobTypeWait()
         )
+        let jobs = try await workerJobs(servedBy: workerConfiguration.queues, store: store, settings: settings)
         let worker = Worker(
-            queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: workerConfiguration,
-            periodicJobs: UserProfileJobs.periodicJobs(jobRunsRetentionDays: try settings.jobRunsRetentionDays()), runLedger: store,
+            queue: queue, registry: jobs.registry, configuration: workerConfiguration, periodicJobs: jobs.periodic, runLedger: store,
             logger: Logger(label: "phoenix.worker")
         )
         let guide = DevGuide(

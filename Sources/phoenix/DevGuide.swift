@@ -5,11 +5,12 @@ import EventBridge
 import Foundation
 import LetterGeneration
 import PostgresNIO
-import Queue
 import ServiceLifecycle
-import Store
 import UserProfileSync
-import Worker
+import PhoenixQueue
+import PhoenixWorker
+import PhoenixSupabase
+import PhoenixJobsCore
 
 /// The part of `phoenix dev` that talks to the newcomer: with `--demo`, a demo user and one job of every
 /// business type (an event, a profile sync, a letter, a CV, plus diagnostics), then how each ended; and

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import Queue
-import Redis
-import Worker
+import PhoenixPlatform
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
 
 /// `phoenix enqueue`: adds one job, or every job of a JSON-lines file.
 struct Enqueue: AsyncParsableCommand {
@@ -83,7 +84,7 @@ struct Enqueue: AsyncParsableCommand {
 
     private func envelope(_ submission: JobSubmission, what: String) throws -> JobEnvelope {
         do {
-            return try submission.envelope(catalog: jobCatalog(), enqueuedBy: "cli")
+            return try submission.envelope(catalog: PhoenixJobs.catalog(), enqueuedBy: "cli")
         } catch {
             throw InputError("\(what): \(error)")
         }

@@ -3,7 +3,7 @@ import EnvironmentVariables
 import Foundation
 import Logging
 import PostgresNIO
-import Store
+import PhoenixSupabase
 
 /// `phoenix migrate`: applies pending migrations, or lists them with `--status`.
 struct Migrate: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import EnvironmentVariables
 import Foundation
-import Store
+import PhoenixSupabase
 
 /// `ENVIRONMENT`: where this process runs. `production` turns settings that are fine on a laptop into
 /// start-up errors, each one line naming the variable.

@@ -1,16 +1,17 @@
-import API
+import PhoenixAPI
 import ArgumentParser
 import EnvironmentVariables
 import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
-import Queue
-import Redis
 import ServiceLifecycle
-import Store
 import UnixSignals
-import Worker
+import PhoenixPlatform
+import PhoenixSupabase
+import PhoenixWorker
+import PhoenixQueue
+import PhoenixRedis
 
 /// `phoenix serve`: the HTTP front, until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -34,20 +35,25 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "phoenix.api")
         try await checkRedisServer(queue, logger: logger)
         let router = try APIServer.router(
-            configuration: configuration, queue: queue, catalog: jobCatalog(), store: PhoenixStore(client: client), verifier: verifier,
-            metrics: bootstrapMetrics(), sessionSecret: auth.hmacSecret
+            configuration: configuration, queue: queue, catalog: PhoenixJobs.catalog(), rules: phoenixUserRules(), workerTypes: WorkerType.allCases.map(\.rawValue),
+            store: PhoenixStore(client: client), verifier: verifier, metrics: bootstrapMetrics(), sessionSecret: auth.hmacSecret
         )
         let app = APIServer.application(router: router, configuration: configuration, logger: logger) { port in
             logger.info("Phoenix Jobs API listening", metadata: ["address": "\(configuration.host):\(port)"])
         }
         // Every queue keeps its delayed jobs and expired leases moving, even with no worker of its type running.
-        let maintainer = QueueMaintainer(queue: queue, alwaysMaintained: WorkerType.allCases.map(\.queue), logger: Logger(label: "phoenix.maintenance"))
+        let maintainer = QueueMaintainer(queue: queue, alwaysMaintained: WorkerType.servedQueues, logger: Logger(label: "phoenix.maintenance"))
         // Services stop in reverse order: the server drains before PostgreSQL closes.
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: client), .init(service: maintainer), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
         ))
         try await group.run()
     }
+}
+
+/// What signed-in users may submit: the user job types of the manifest, each for themselves.
+func phoenixUserRules() -> UserJobRules {
+    UserJobRules(catalog: PhoenixJobs.catalog(), eventType: PhoenixJobs.eventType)
 }
 
 extension Settings {

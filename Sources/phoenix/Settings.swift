@@ -4,23 +4,11 @@ import Logging
 import Metrics
 import Prometheus
 import PostgresNIO
-import Queue
-import Redis
-import Store
-import Worker
-import AsyncHTTPClient
-import CVRendering
-import EventBridge
-import LetterGeneration
-import UserProfileSync
-
-/// A setting from the environment that is missing or malformed; printed as one line naming the variable.
-struct SettingError: Error, CustomStringConvertible {
-    let variable: String
-    let problem: String
-
-    var description: String { "\(variable): \(problem)" }
-}
+import PhoenixPlatform
+import PhoenixQueue
+import PhoenixWorker
+import PhoenixRedis
+import PhoenixSupabase
 
 /// Bad input found while running a command (a file line, a payload): printed as one line, no usage text.
 struct InputError: Error, CustomStringConvertible {
@@ -76,7 +64,7 @@ struct Settings {
     /// `WORKER_TYPE`, overridden by `--type`.
     func workerTypes(override: String?) throws -> [WorkerType] {
         guard let text = override ?? environment[.workerType], !text.isEmpty else {
-            throw SettingError(variable: "WORKER_TYPE", problem: "not set (and no --type); expected event_bridge, user_profile, letters, cv, diagnostics, a comma-separated list, or all")
+            throw SettingError(variable: "WORKER_TYPE", problem: "not set (and no --type); expected \(WorkerType.allCases.map(\.rawValue).joined(separator: ", ")), a comma-separated list, or all")
         }
         do {
             return try WorkerType.parse(text)
@@ -92,6 +80,13 @@ struct Settings {
         } catch {
             throw SettingError(variable: error.variable, problem: "must be true or false, got '\(error.value)'")
         }
+    }
+
+    /// The queues of `types` a worker takes no jobs from: the events queue while `ENABLE_EVENT_PROCESSING`
+    /// is false. Read whatever the types, so that a malformed value stops any worker at start.
+    func withheldQueues(of types: [WorkerType]) throws -> Set<String> {
+        let eventProcessing = try eventProcessing()
+        return types.contains(.eventBridge) && !eventProcessing ? [WorkerType.eventBridge.queue] : []
     }
 
     /// `WORKER_CONCURRENCY` (default 10), overridden by `--concurrency`.
@@ -117,16 +112,6 @@ struct Settings {
         return .seconds(seconds)
     }
 
-    /// `JOB_RUNS_RETENTION_DAYS` (default 90): days the daily retention pass keeps finished job runs.
-    func jobRunsRetentionDays() throws -> Int {
-        guard let text = environment.nonEmpty(.jobRunsRetentionDays) else { return MaintenanceCleanupJob.defaultJobRunsRetentionDays }
-        let range = MaintenanceCleanupJob.retentionRange
-        guard let days = Int(text), range.contains(days) else {
-            throw SettingError(variable: "JOB_RUNS_RETENTION_DAYS", problem: "must be a whole number of days between \(range.lowerBound) and \(range.upperBound), got '\(text)'")
-        }
-        return days
-    }
-
     /// `LOG_LEVEL` (default `info`): trace, debug, info, notice, warning, error, critical.
     func logLevel() throws -> Logger.Level {
         guard let text = environment[.logLevel], !text.isEmpty else { return .info }
@@ -147,51 +132,16 @@ func bootstrapLogging(_ settings: Settings) throws {
     }
 }
 
-/// Every job type of this build, described for enqueueing (payload checks and defaults), without handlers.
-func jobCatalog() -> JobRegistry {
-    var registry = JobRegistry()
-    DiagnosticJobs.register(in: &registry)
-    registry.describe(EventPublishJob.self)
-    for type in UserProfileJobs.types { registry.describe(type) }
-    registry.describe(LetterGenerateJob.self)
-    registry.describe(CVRenderJob.self)
-    return registry
+/// The handlers and periodic jobs of a worker taking jobs from `queues`: only those of the job types
+/// declared in them, each reading its own settings.
+func workerJobs(servedBy queues: [String], store: PhoenixStore?, settings: Settings) async throws -> (registry: JobRegistry, periodic: [PeriodicJob]) {
+    let registry = try await PhoenixJobs.registry(servedBy: queues, dependencies: HandlerDependencies(store: store, environment: settings.environment))
+    return (registry, try PhoenixJobs.periodicJobs(servedBy: queues, environment: settings.environment))
 }
 
-extension Settings {
-    /// The letter providers (`OPENAI_API_KEY`, `GOOGLE_API_KEY`, `MAX_RESPONSE_TIME`, `ENABLE_CLOUD_FALLBACK`, …).
-    func letterProviders() throws -> LetterProviderSettings {
-        do {
-            return try LetterProviderSettings(environment: environment)
-        } catch {
-            throw SettingError(variable: error.variable, problem: error.problem)
-        }
-    }
-}
-
-extension Settings {
-    /// The CV templates: `PHOENIX_TEMPLATES_DIR` when set (a designer's working copy), else those shipped.
-    func cvTemplates() async throws -> CVTemplates {
-        guard let folder = environment[.templatesDirectory], !folder.isEmpty else { return try await CVTemplates.bundled() }
-        do {
-            return try await CVTemplates(folder: URL(fileURLWithPath: folder))
-        } catch {
-            throw SettingError(variable: "PHOENIX_TEMPLATES_DIR", problem: error.description)
-        }
-    }
-}
-
-/// The job types a worker runs: diagnostics always, the business jobs when a store is given.
-func workerRegistry(store: PhoenixStore?, settings: Settings) async throws -> JobRegistry {
-    var registry = JobRegistry()
-    DiagnosticJobs.register(in: &registry)
-    if let store {
-        registry.register(EventPublishJob(store: store))
-        UserProfileJobs.register(in: &registry, store: store)
-        registry.register(LetterGenerateJob(store: store, writer: LetterWriter(settings: try settings.letterProviders(), http: .shared)))
-        registry.register(CVRenderJob(store: store, templates: try await settings.cvTemplates(), pdf: PDFRenderer(environment: settings.environment)))
-    }
-    return registry
+/// Whether a worker taking jobs from `queues` needs the Phoenix database (`DATABASE_URL`).
+func usesDatabase(_ queues: [String]) -> Bool {
+    PhoenixJobs.declarations(servedBy: queues).contains(where: \.usesDatabase)
 }
 
 /// A queue engine over the configured Redis.

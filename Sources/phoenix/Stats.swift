@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Queue
-import Redis
-import Worker
+import PhoenixPlatform
+import PhoenixQueue
+import PhoenixRedis
 
 /// `phoenix stats`: queues and live workers.
 struct Stats: AsyncParsableCommand {
@@ -38,7 +38,7 @@ struct Stats: AsyncParsableCommand {
     }
 
     private func collect(_ engine: JobQueue) async throws -> QueueOverview {
-        try await engine.overview(alwaysListed: WorkerType.allCases.map(\.queue), staleAfter: .seconds(staleAfter))
+        try await engine.overview(alwaysListed: WorkerType.servedQueues, staleAfter: .seconds(staleAfter))
     }
 
     private func render(_ snapshot: QueueOverview) -> String {

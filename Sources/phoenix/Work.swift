@@ -1,21 +1,21 @@
-import API
+import PhoenixAPI
 import ArgumentParser
 import Hummingbird
 import Logging
 import PostgresNIO
-import Store
-import UserProfileSync
-import Queue
-import Redis
+import PhoenixPlatform
 import ServiceLifecycle
 import UnixSignals
-import Worker
+import PhoenixWorker
+import PhoenixSupabase
+import PhoenixQueue
+import PhoenixRedis
 
 /// `phoenix work`: runs a worker until SIGTERM or SIGINT.
 struct Work: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a worker for WORKER_TYPE's queues until SIGTERM/SIGINT.")
 
-    @Option(name: .long, help: "Worker type(s): event_bridge, user_profile, letters, cv, diagnostics, a comma-separated list, or all (default: WORKER_TYPE).")
+    @Option(name: .long, help: "Worker type(s): \(WorkerType.allCases.map(\.rawValue).joined(separator: ", ")), a comma-separated list, or all (default: WORKER_TYPE).")
     var type: String?
 
     @Option(name: .long, help: "Jobs run at once (default: WORKER_CONCURRENCY, else 10).")
@@ -49,12 +49,10 @@ struct Work: AsyncParsableCommand {
         // Before the configuration, whose metrics factory defaults to the process-wide one.
         let metrics = bootstrapMetrics()
         let types = try settings.workerTypes(override: type)
-        // Read whatever the types, so that a malformed value stops any worker at start.
-        let eventProcessing = try settings.eventProcessing()
-        let eventsWithheld = types.contains(.eventBridge) && !eventProcessing
         let configuration = WorkerConfiguration(
-            types: types,
-            withheldQueues: eventsWithheld ? [WorkerType.eventBridge.queue] : [],
+            name: WorkerType.name(of: types),
+            queues: types.map(\.queue),
+            withheldQueues: try settings.withheldQueues(of: types),
             concurrency: try settings.concurrency(override: concurrency),
             lease: .seconds(lease),
             heartbeatInterval: .seconds(heartbeat),
@@ -66,20 +64,21 @@ struct Work: AsyncParsableCommand {
         defer { queue.redis.shutdown() }
         let logger = Logger(label: "phoenix.worker")
         try await checkRedisServer(queue, logger: logger)
-        if eventsWithheld {
+        if !configuration.withheldQueues.isEmpty {
             logger.notice("Event processing is disabled (ENABLE_EVENT_PROCESSING=false): this worker takes no events jobs", metadata: ["queues": "\(configuration.queues.joined(separator: ","))"])
         }
         var services: [any Service] = []
         var store: PhoenixStore?
-        // Worker types whose jobs write to PostgreSQL need DATABASE_URL; diagnostics alone do not.
-        if configuration.types.contains(where: { $0 != .diagnostics }) {
+        // Job types that write to PostgreSQL need DATABASE_URL; diagnostics, or only withheld events, do not.
+        if usesDatabase(configuration.queues) {
             try settings.checkProductionSettings(serving: false)
             let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
             services.append(client)
             store = PhoenixStore(client: client)
         }
-        let periodic = store == nil ? [] : UserProfileJobs.periodicJobs(jobRunsRetentionDays: try settings.jobRunsRetentionDays())
-        let worker = Worker(queue: queue, registry: try await workerRegistry(store: store, settings: settings), configuration: configuration, periodicJobs: periodic, runLedger: store, logger: logger)
+        // Only the handlers of the job types this worker takes, each reading its own settings.
+        let jobs = try await workerJobs(servedBy: configuration.queues, store: store, settings: settings)
+        let worker = Worker(queue: queue, registry: jobs.registry, configuration: configuration, periodicJobs: jobs.periodic, runLedger: store, logger: logger)
         services.append(worker)
         if let port = try settings.metricsPort(override: metricsPort) {
             let router = Router()

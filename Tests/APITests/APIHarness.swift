@@ -1,6 +1,5 @@
-import API
+import PhoenixAPI
 import AsyncHTTPClient
-import EventBridge
 import Hummingbird
 import Foundation
 import JWTKit
@@ -9,11 +8,13 @@ import NIOCore
 import NIOHTTP1
 import PostgresNIO
 import Prometheus
-import Queue
-import Redis
-import Store
+import PhoenixJobsCore
+import PhoenixPlatform
+import PhoenixQueue
+import PhoenixRedis
+import PhoenixSupabase
 import TestSupport
-import Worker
+import PhoenixWorker
 
 /// Signs test tokens: HS256 with the test secret, ES256 with a key published in the test JWKS, and
 /// ES256 with a key nobody published.
@@ -94,17 +95,20 @@ struct LiveAPI {
         try await TestPostgres.withMigratedDatabase { client in
             let redisClient = RedisClient(configuration: try redis ?? TestRedis.configuration())
             let queue = JobQueue(redis: redisClient, keys: QueueKeys(prefix: TestRedis.uniquePrefix("api")))
-            var catalog = JobRegistry()
-            DiagnosticJobs.register(in: &catalog)
-            catalog.describe(EventPublishJob.self)
+            let catalog = PhoenixJobs.catalog()
             let verifier = try await TokenVerifier(settings: auth(minter))
             var logger = Logger(label: "test.api")
             logger.logLevel = .error
             // Diagnostic jobs stand in for user job types: `user_id` in their payload names the user.
-            let rules = UserJobRules(userField: UserJobRules.phoenix.userField.merging(["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"]) { $1 })
+            let phoenixRules = UserJobRules(catalog: catalog, eventType: PhoenixJobs.eventType)
+            let rules = UserJobRules(userField: phoenixRules.userField.merging(["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"]) { $1 }, eventType: phoenixRules.eventType)
             let metrics = PrometheusCollectorRegistry()
-            let router = try APIServer.router(configuration: configuration, queue: queue, catalog: catalog, store: PhoenixStore(client: client), verifier: verifier, metrics: metrics, rules: rules)
-            let worker = Worker(queue: queue, registry: catalog, configuration: WorkerConfiguration(types: [.diagnostics], concurrency: 10, idleWait: .milliseconds(200), metricsFactory: PrometheusMetricsFactory(registry: metrics)), logger: logger)
+            let router = try APIServer.router(
+                configuration: configuration, queue: queue, catalog: catalog, rules: rules, workerTypes: WorkerType.allCases.map(\.rawValue),
+                store: PhoenixStore(client: client), verifier: verifier, metrics: metrics
+            )
+            let diagnostics = try await PhoenixJobs.registry(servedBy: [WorkerType.diagnostics.queue], dependencies: HandlerDependencies(store: nil, environment: [:]))
+            let worker = Worker(queue: queue, registry: diagnostics, configuration: WorkerConfiguration(name: WorkerType.diagnostics.rawValue, queues: [WorkerType.diagnostics.queue], concurrency: 10, idleWait: .milliseconds(200), metricsFactory: PrometheusMetricsFactory(registry: metrics)), logger: logger)
             try await withServer(router, services: [worker]) { base in
                 try await body(LiveAPI(base: base, queue: queue, client: client, minter: minter))
             }

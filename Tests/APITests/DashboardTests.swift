@@ -1,7 +1,8 @@
-import API
+import PhoenixAPI
 import Foundation
 import NIOHTTP1
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import Testing
 import TestSupport
 

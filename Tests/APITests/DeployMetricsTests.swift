@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import TestSupport
 import Testing
 

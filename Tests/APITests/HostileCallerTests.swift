@@ -1,9 +1,10 @@
-import API
+import PhoenixAPI
 import Crypto
 import Foundation
 import NIOHTTP1
-import Queue
-import Redis
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
 import Testing
 import TestSupport
 
@@ -55,8 +56,12 @@ import TestSupport
 
             let service = try await api.minter.service()
             let unserved = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop", "queue": "nowhere"}"#)
-            #expect(unserved.status == 422 && AuthTests.message(unserved).contains("served by no worker type"))
+            #expect(unserved.status == 422 && AuthTests.message(unserved).contains("runs in queue 'diagnostics' only"))
+            // A served queue whose workers lack the type's handler: the job would wait there until it went dead.
+            let elsewhere = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop", "queue": "letters"}"#)
+            #expect(elsewhere.status == 422 && AuthTests.message(elsewhere).contains("runs in queue 'diagnostics' only"))
             #expect(try await api.queue.stats(queue: "diagnostics").enqueued == 0)
+            #expect(try await api.queue.stats(queue: "letters").enqueued == 0)
             #expect(try await api.queue.redis.send("SISMEMBER", api.queue.keys.queues, "nowhere") == .integer(0))
             let chosen = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop", "queue": "diagnostics", "priority": 5}"#)
             #expect(chosen.status == 202)

@@ -1,8 +1,9 @@
-import API
+import PhoenixAPI
 import Foundation
 import NIOHTTP1
-import Queue
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixQueue
 import Testing
 import TestSupport
 

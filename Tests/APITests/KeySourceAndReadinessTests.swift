@@ -1,13 +1,14 @@
-import API
+import PhoenixAPI
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import NIOCore
 import NIOHTTP1
 import PostgresNIO
-import Queue
-import Redis
-import Store
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
+import PhoenixSupabase
 import Testing
 import TestSupport
 

@@ -1,10 +1,11 @@
-@testable import API
+@testable import PhoenixAPI
 import Foundation
 import NIOHTTP1
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import TestSupport
 import Testing
-import Worker
+import PhoenixPlatform
 
 /// One sample of a Prometheus text exposition.
 struct Sample: Equatable {
@@ -74,22 +75,22 @@ extension [Sample] {
     }
 
     @Test func workersServingSeveralTypesCountForEachAndStaleOnesAreNotLive() {
-        let metrics = WorkerHeartbeatMetrics(staleAfter: .seconds(30))
+        let metrics = WorkerHeartbeatMetrics(workerTypes: WorkerType.allCases.map(\.rawValue), staleAfter: .seconds(30))
         let now = Date(timeIntervalSince1970: 1_000_000)
         func worker(_ id: String, _ type: String, beat secondsAgo: Double) -> WorkerInfo {
             WorkerInfo(id: id, type: type, queues: [], host: "h", pid: 1, version: "t", concurrency: 1, startedAt: now, heartbeatAt: now.addingTimeInterval(-secondsAgo))
         }
         let first = metrics.figures(now: now, workers: [
-            worker("a", "all", beat: 2), worker("b", "letters,cv", beat: 40), worker("c", "letters", beat: 1), worker("d", "no_such_type", beat: 1),
+            worker("a", WorkerType.name(of: WorkerType.allCases), beat: 2), worker("b", "letters,cv", beat: 40), worker("c", "letters", beat: 1), worker("d", "no_such_type", beat: 1),
         ])
-        #expect(first[.letters] == .init(live: 2, newestHeartbeat: now.addingTimeInterval(-1)))
-        #expect(first[.cv] == .init(live: 1, newestHeartbeat: now.addingTimeInterval(-2)), "b is stale; a (all) serves cv")
-        #expect(first[.eventBridge]?.live == 1)
+        #expect(first["letters"] == .init(live: 2, newestHeartbeat: now.addingTimeInterval(-1)))
+        #expect(first["cv"] == .init(live: 1, newestHeartbeat: now.addingTimeInterval(-2)), "b is stale; a (every type) serves cv")
+        #expect(first["event_bridge"]?.live == 1)
         #expect(first.count == WorkerType.allCases.count)
         // Later every worker has left the registry: none live, the newest heartbeats stay.
         let later = metrics.figures(now: now.addingTimeInterval(600), workers: [])
-        #expect(later[.letters] == .init(live: 0, newestHeartbeat: now.addingTimeInterval(-1)))
-        #expect(later[.userProfile] == .init(live: 0, newestHeartbeat: now.addingTimeInterval(-2)))
+        #expect(later["letters"] == .init(live: 0, newestHeartbeat: now.addingTimeInterval(-1)))
+        #expect(later["user_profile"] == .init(live: 0, newestHeartbeat: now.addingTimeInterval(-2)))
     }
 
     /// The seed's response-time alert needs a latency metric; the route label is the pattern, never the path a

@@ -1,9 +1,10 @@
-import API
+import PhoenixAPI
 import Foundation
 import Hummingbird
 import NIOCore
 import NIOHTTP1
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import Testing
 import TestSupport
 

@@ -1,8 +1,9 @@
 import Foundation
 import LocalServers
 import NIOHTTP1
-import Queue
-import Redis
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
 import Testing
 import TestSupport
 

@@ -1,8 +1,9 @@
-import API
+import PhoenixAPI
 import Crypto
 import Foundation
 import NIOHTTP1
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import Testing
 import TestSupport
 

@@ -1,9 +1,11 @@
 import EnvironmentVariables
 import Foundation
-import Queue
+import PhoenixPlatform
+import PhoenixQueue
 import TestSupport
 import Testing
-import Worker
+import PhoenixWorker
+import PhoenixJobsCore
 
 /// The deploy files (Dockerfile.worker, Deploy/render.yaml, Deploy/compose.yaml, Deploy/k8s) read and
 /// checked against the code: the worker types, the Redis keys, the environment variables, the grace period.
@@ -25,6 +27,19 @@ import Worker
                 served.formUnion(try WorkerType.parse(text))
             }
             #expect(served == Set(WorkerType.allCases), "\(platform) runs no worker for \(Set(WorkerType.allCases).subtracting(served).map(\.rawValue))")
+        }
+    }
+
+    /// The manifest says which job types write to PostgreSQL; every worker running one gets the database.
+    @Test func workersWhoseJobTypesWriteToPostgreSQLGetTheDatabaseOnEveryPlatform() throws {
+        for (platform, processes) in Self.platforms {
+            for worker in try processes().filter(\.isWorker) {
+                let types = try WorkerType.parse(try #require(worker.workerTypeText))
+                let writers = PhoenixJobs.declarations(servedBy: types.map(\.queue)).filter(\.usesDatabase).map(\.name)
+                guard !writers.isEmpty else { continue }
+                #expect(worker.environment["DATABASE_URL"] != nil || worker.environment["SUPABASE_DB_URL"] != nil,
+                        "\(platform): \(worker.origin) runs \(writers) without DATABASE_URL")
+            }
         }
     }
 

@@ -1,4 +1,5 @@
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import TestSupport
 
 /// Where a deploy file takes a variable's value from.

@@ -1,5 +1,6 @@
 import Foundation
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import TestSupport
 import Testing
 

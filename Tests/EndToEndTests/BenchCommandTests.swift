@@ -1,6 +1,6 @@
 import Foundation
-import Queue
-import Redis
+import PhoenixQueue
+import PhoenixRedis
 import Testing
 import TestSupport
 

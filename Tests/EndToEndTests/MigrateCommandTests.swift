@@ -1,6 +1,7 @@
 import Foundation
-import Queue
-import Store
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixSupabase
 import Testing
 import TestSupport
 

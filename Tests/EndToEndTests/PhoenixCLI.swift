@@ -1,7 +1,7 @@
 import Foundation
 import LocalServers
-import Queue
-import Redis
+import PhoenixQueue
+import PhoenixRedis
 import TestSupport
 
 /// The `phoenix` executable built beside the tests, run against the test Redis under a key prefix of its own.

@@ -1,6 +1,7 @@
 import Foundation
 import LocalServers
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import Testing
 import TestSupport
 

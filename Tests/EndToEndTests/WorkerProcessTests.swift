@@ -3,8 +3,10 @@ import Foundation
 import FoundationNetworking
 #endif
 import LocalServers
-import Queue
-import Redis
+import PhoenixJobsCore
+import PhoenixPlatform
+import PhoenixQueue
+import PhoenixRedis
 import Testing
 import TestSupport
 
@@ -46,6 +48,36 @@ import TestSupport
 
         survivor.send(SIGTERM)
         #expect(ChildProcess.exitCode(ofStatus: survivor.waitForExit()) == 0)
+    }
+
+    /// Issue 17: a worker builds only the handlers of its own job types, so it needs only their settings. Each
+    /// worker type starts with the settings of every other type malformed (and without `DATABASE_URL` for
+    /// diagnostics); before, every worker built every handler, and any of them stopped on a bad letter setting.
+    @Test func aWorkerOfEachTypeStartsWithOnlyItsOwnSettings() async throws {
+        let database = try TestPostgres.url()
+        /// A malformed value of a setting only one worker type reads.
+        let malformed: [WorkerType: (variable: String, value: String)] = [
+            .letters: ("MAX_RESPONSE_TIME", "soon"), .cv: ("PHOENIX_TEMPLATES_DIR", "/nonexistent/templates"),
+            .userProfile: ("JOB_RUNS_RETENTION_DAYS", "forever"),
+        ]
+        for type in WorkerType.allCases {
+            let cli = try PhoenixCLI()
+            var environment = Dictionary(uniqueKeysWithValues: malformed.filter { $0.key != type }.map { ($0.value.variable, $0.value.value) })
+            if type != .diagnostics { environment["DATABASE_URL"] = database }
+            let worker = try cli.start(["work", "--type", type.rawValue, "--heartbeat", "0.5"], name: type.rawValue, extraEnvironment: environment)
+            try await eventually("the \(type.rawValue) worker registered") {
+                try await cli.queue.liveWorkers(staleAfter: .seconds(30)).map { [$0.type] + $0.queues } == [[type.rawValue, type.queue]]
+            }
+            worker.send(SIGTERM)
+            #expect(ChildProcess.exitCode(ofStatus: worker.waitForExit()) == 0, "\(type.rawValue): \(cli.output(of: type.rawValue))")
+        }
+        // Its own malformed setting still stops a worker at start, in one line naming the variable.
+        for (type, setting) in malformed {
+            let cli = try PhoenixCLI()
+            let (status, output) = try cli.run(["work", "--type", type.rawValue], extraEnvironment: [setting.variable: setting.value, "DATABASE_URL": database])
+            #expect(status == 1, "\(type.rawValue)")
+            #expect(output.hasPrefix("Error: \(setting.variable)"), "\(type.rawValue): \(output)")
+        }
     }
 
     @Test func sigtermLetsRunningJobsFinishAndExitsZero() async throws {

@@ -2,11 +2,13 @@ import CVRendering
 import Foundation
 import LocalServers
 import PostgresNIO
-import Queue
-import Store
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixSupabase
 import Testing
 import TestSupport
-import Worker
+import PhoenixWorker
+import PhoenixPlatform
 
 /// The CV worker against real Redis and PostgreSQL, with the bundled templates.
 @Suite struct CVRenderingTests {

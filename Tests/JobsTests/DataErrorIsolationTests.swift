@@ -1,10 +1,11 @@
 import Foundation
 import JobSupport
 import PostgresNIO
-import Store
+import PhoenixSupabase
 import Testing
 import TestSupport
-import Worker
+import PhoenixJobsCore
+import PhoenixWorker
 
 /// Batches PostgreSQL refuses in part: the refused items are split off and the others commit.
 @Suite struct DataErrorIsolationTests {

@@ -2,11 +2,12 @@ import Foundation
 import LocalServers
 import Logging
 import PostgresNIO
-import Queue
-import Store
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixSupabase
 import Testing
 import TestSupport
-import Worker
+import PhoenixWorker
 
 /// Writes one row through the store, effectively once; a short timeout so that an outage fits in a test.
 private struct OutageProbeJob: JobType {
@@ -41,7 +42,7 @@ private struct OutageProbeJob: JobType {
         registry.register(OutageProbeJob(store: PhoenixStore(client: client)))
         let worker = Worker(
             queue: queue, registry: registry,
-            configuration: WorkerConfiguration(types: [.diagnostics], concurrency: 10, lease: .seconds(5), heartbeatInterval: .milliseconds(500), idleWait: .milliseconds(200)),
+            configuration: WorkerConfiguration(name: "outage", queues: [OutageProbeJob.queue], concurrency: 10, lease: .seconds(5), heartbeatInterval: .milliseconds(500), idleWait: .milliseconds(200)),
             logger: logger
         )
         let total = 300

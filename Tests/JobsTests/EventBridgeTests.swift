@@ -1,9 +1,10 @@
 import EventBridge
 import Foundation
 import PostgresNIO
-import Queue
-import Redis
-import Store
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
+import PhoenixSupabase
 import Testing
 import TestSupport
 

@@ -2,12 +2,13 @@ import EventBridge
 import Foundation
 import Logging
 import PostgresNIO
-import Queue
-import Redis
-import Store
+import PhoenixJobsCore
+import PhoenixPlatform
+import PhoenixQueue
+import PhoenixRedis
+import PhoenixSupabase
 import TestSupport
-import UserProfileSync
-import Worker
+import PhoenixWorker
 
 /// A fresh migrated database, a queue engine under its own prefix, and a worker running in this process
 /// against both, for the duration of `body`: event_bridge and user_profile, plus the `types` whose jobs
@@ -20,15 +21,14 @@ func withPlatform(
     try await TestPostgres.withMigratedDatabase { client in
         let queue = JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("jobs")))
         let store = PhoenixStore(client: client)
-        var registry = JobRegistry()
-        registry.register(EventPublishJob(store: store))
-        UserProfileJobs.register(in: &registry, store: store)
+        let platformTypes: [WorkerType] = [.eventBridge, .userProfile]
+        var registry = try await PhoenixJobs.registry(servedBy: platformTypes.map(\.queue), dependencies: HandlerDependencies(store: store, environment: [:]))
         try await register(&registry, store)
         var logger = Logger(label: "test.jobs")
         logger.logLevel = .error
         let worker = Worker(
             queue: queue, registry: registry,
-            configuration: WorkerConfiguration(types: [.eventBridge, .userProfile] + types, concurrency: 50, lease: .seconds(10), heartbeatInterval: .milliseconds(500), idleWait: .milliseconds(200)),
+            configuration: WorkerConfiguration(name: WorkerType.name(of: platformTypes + types), queues: (platformTypes + types).map(\.queue), concurrency: 50, lease: .seconds(10), heartbeatInterval: .milliseconds(500), idleWait: .milliseconds(200)),
             runLedger: store, logger: logger
         )
         try await withServices([worker], logger: logger) { try await body(queue, client) }

@@ -2,11 +2,13 @@ import AsyncHTTPClient
 import Foundation
 import LetterGeneration
 import PostgresNIO
-import Queue
-import Store
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixSupabase
 import Testing
 import TestSupport
-import Worker
+import PhoenixWorker
+import PhoenixPlatform
 
 /// The letter worker against real Redis and PostgreSQL, with a fake OpenAI/Gemini server on loopback.
 @Suite struct LetterGenerationTests {

@@ -1,12 +1,14 @@
 import Foundation
 import PostgresNIO
-import Queue
-import Redis
-import Store
+import PhoenixJobsCore
+import PhoenixPlatform
+import PhoenixQueue
+import PhoenixRedis
+import PhoenixSupabase
 import Testing
 import TestSupport
 import UserProfileSync
-import Worker
+import PhoenixWorker
 import EventBridge
 
 @Suite struct UserDataTests {
@@ -148,7 +150,7 @@ import EventBridge
             try await queue.enqueue(bad)
             try await eventually("a zero retention is refused") { try await queue.job(id: bad.idString)?.state == .dead }
             #expect(try await scalar(client, "SELECT count(*)::int FROM public.phoenix_job_runs WHERE type = 'a.b'") == 1)
-            #expect(UserProfileJobs.periodicJobs().map(\.name) == ["profile.sync_all", "maintenance.cleanup"])
+            #expect(try PhoenixJobs.periodicJobs(servedBy: [WorkerType.userProfile.queue], environment: [:]).map(\.name) == ["profile.sync_all", "maintenance.cleanup"])
         }
     }
 

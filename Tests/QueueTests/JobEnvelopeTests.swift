@@ -1,5 +1,6 @@
 import Foundation
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import Testing
 
 @Suite struct JobEnvelopeTests {

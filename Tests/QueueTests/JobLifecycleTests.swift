@@ -1,6 +1,7 @@
 import Foundation
-import Queue
-import Redis
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
 import Testing
 import TestSupport
 

@@ -1,7 +1,8 @@
 import Foundation
 import PropertyBased
-@testable import Queue
-import Redis
+import PhoenixJobsCore
+@testable import PhoenixQueue
+import PhoenixRedis
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Foundation
-import Queue
-import Redis
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
 import TestSupport
 
 /// A queue engine on the test server under a prefix of its own, so tests run in parallel.

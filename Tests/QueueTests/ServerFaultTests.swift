@@ -1,6 +1,7 @@
 import Foundation
-@testable import Queue
-import Redis
+import PhoenixJobsCore
+@testable import PhoenixQueue
+import PhoenixRedis
 import Testing
 import TestSupport
 

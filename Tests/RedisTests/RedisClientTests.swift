@@ -1,5 +1,5 @@
 import Foundation
-import Redis
+import PhoenixRedis
 import Testing
 import TestSupport
 

@@ -1,4 +1,4 @@
-import Redis
+import PhoenixRedis
 import Testing
 
 @Suite struct RedisConfigurationTests {

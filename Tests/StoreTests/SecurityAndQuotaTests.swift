@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
-import Store
+import PhoenixSupabase
 import Testing
 import TestSupport
 

@@ -1,5 +1,5 @@
 import Foundation
-public import Redis
+public import PhoenixRedis
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import LocalServers
 
 /// A redis-server of a test's own on a free loopback port, for tests that stop and restart the server.

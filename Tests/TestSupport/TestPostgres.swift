@@ -1,7 +1,7 @@
 public import Foundation
 import Logging
 public import PostgresNIO
-public import Store
+import PhoenixSupabase
 
 /// The private PostgreSQL server that `make test` starts, and fresh databases on it.
 public enum TestPostgres {

@@ -1,5 +1,5 @@
 import Foundation
-public import Redis
+public import PhoenixRedis
 
 /// The private Redis server that `make test` starts for the tests.
 public enum TestRedis {

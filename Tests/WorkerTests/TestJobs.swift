@@ -1,7 +1,8 @@
 import Foundation
-import Queue
+import PhoenixJobsCore
+import PhoenixQueue
 import Synchronization
-import Worker
+import PhoenixWorker
 
 /// Counts how often each job ran and whether a run saw cancellation; shared by the test job types.
 final class RunLog: Sendable {

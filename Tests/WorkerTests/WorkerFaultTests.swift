@@ -1,12 +1,13 @@
 import Foundation
 import Logging
-import Queue
-import Redis
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
 import ServiceLifecycle
 import Synchronization
 import Testing
 import TestSupport
-@testable import Worker
+@testable import PhoenixWorker
 
 /// The worker under faults: a queue whose fetch fails, a lease lost while running, a job type no worker of
 /// this version knows, a periodic enqueue that failed, a Redis that is gone at shutdown.
@@ -16,7 +17,7 @@ import TestSupport
         try await queue.redis.send("SET", queue.keys.ready("diagnostics"), "not-a-list")
         let letter = JobEnvelope(type: DiagnosticJobs.Noop.name, queue: "letters", payload: .object([:]))
         try await queue.enqueue(letter)
-        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(types: [.letters, .diagnostics], lease: .seconds(10)))
+        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(queues: ["letters", "diagnostics"], lease: .seconds(10)))
         try await eventually("the letter completed") { try await queue.job(id: letter.idString)?.state == .completed }
         try await running.stop()
         // Before, the round's failing fetch dropped the letter it had leased: it completed at attempt 2, after

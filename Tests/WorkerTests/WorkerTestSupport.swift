@@ -1,10 +1,10 @@
 import Foundation
 import Logging
-import Queue
-import Redis
+import PhoenixQueue
+import PhoenixRedis
 import ServiceLifecycle
 import TestSupport
-import Worker
+import PhoenixWorker
 
 /// A worker running in this process under a ServiceGroup, on a queue engine of its own prefix.
 struct RunningWorker {
@@ -27,13 +27,14 @@ struct RunningWorker {
     }
 }
 
-/// A fast configuration for tests: short leases, heartbeats and idle waits.
+/// A fast configuration for tests: short leases, heartbeats and idle waits; the runtime's own diagnostic
+/// jobs' queue by default.
 func testConfiguration(
-    types: [WorkerType] = [.diagnostics], concurrency: Int = 4, grace: Duration = .seconds(5), lease: Duration = .seconds(5),
+    queues: [String] = [DiagnosticJobs.Noop.queue], concurrency: Int = 4, grace: Duration = .seconds(5), lease: Duration = .seconds(5),
     unknownTypeWait: Duration = .zero
 ) -> WorkerConfiguration {
     WorkerConfiguration(
-        types: types, concurrency: concurrency, lease: lease, heartbeatInterval: .milliseconds(200),
+        name: "test", queues: queues, concurrency: concurrency, lease: lease, heartbeatInterval: .milliseconds(200),
         staleAfter: .seconds(2), gracePeriod: grace, idleWait: .milliseconds(300), unknownTypeWait: unknownTypeWait
     )
 }

@@ -1,9 +1,10 @@
 import Foundation
-import Queue
-import Redis
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
 import Testing
 import TestSupport
-import Worker
+import PhoenixWorker
 
 @Suite struct WorkerTests {
     @Test func runsEveryJobWithinItsConcurrency() async throws {
@@ -32,7 +33,7 @@ import Worker
         try await eventually("the worker registered") { try await !queue.liveWorkers(staleAfter: .seconds(2)).isEmpty }
         let info = try #require(try await queue.liveWorkers(staleAfter: .seconds(2)).first)
         #expect(info.id == running.worker.id)
-        #expect(info.type == "diagnostics")
+        #expect(info.type == "test", "the name its configuration gives")
         #expect(info.queues == ["diagnostics"])
         #expect(info.pid == Int(getpid()))
         #expect(info.concurrency == 3)
@@ -198,7 +199,7 @@ import Worker
 /// the code and 2 s in the documentation; `phoenix work` passed 2 s, `phoenix dev` took 5).
 @Suite struct WorkerDefaultsTests {
     @Test func theDefaultTimingsAreTheDocumentedOnes() throws {
-        let configuration = WorkerConfiguration(types: [.diagnostics])
+        let configuration = WorkerConfiguration(name: "test", queues: ["diagnostics"])
         let documentation = try RepositoryFiles.text("docs/ARCHITECTURE.md")
         for (duration, phrase) in [
             (configuration.idleWait, "at most `idleWait`, 2 s"), (configuration.heartbeatInterval, "every `--heartbeat`, default 5 s"),

@@ -1,0 +1,50 @@
+import CoreMetrics
+import Foundation
+public import Hummingbird
+public import Prometheus
+public import PhoenixQueue
+
+/// `GET /metrics`: the process's metrics in the Prometheus text format, after refreshing the queue gauges
+/// from Redis (`phoenix_queue_depth{queue,state}`, `phoenix_queue_oldest_ready_timestamp_seconds{queue}`,
+/// `phoenix_queue_paused{queue}`), so any API process or worker reports the shared queues' state, the
+/// process's own figures (``ProcessSample``), and, where `workerHeartbeats` is given (the API), each worker
+/// type's live workers and heartbeat age (``WorkerHeartbeatMetrics``).
+public struct MetricsRoute: Sendable {
+    let queue: JobQueue
+    let registry: PrometheusCollectorRegistry
+    let knownQueues: [String]
+    let workerHeartbeats: WorkerHeartbeatMetrics?
+
+    public init(queue: JobQueue, registry: PrometheusCollectorRegistry, knownQueues: [String], workerHeartbeats: WorkerHeartbeatMetrics? = nil) {
+        self.queue = queue
+        self.registry = registry
+        self.knownQueues = knownQueues
+        self.workerHeartbeats = workerHeartbeats
+    }
+
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        router.get("metrics") { _, _ in try await render() }
+    }
+
+    /// The text exposition, queue gauges refreshed first.
+    func render() async throws -> Response {
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let overview = try await queue.overview(alwaysListed: knownQueues, staleAfter: .seconds(30))
+        let now = Date().timeIntervalSince1970
+        for row in overview.queues {
+            for (state, count) in [("ready", row.ready), ("delayed", row.delayed), ("leased", row.leased), ("dead", row.dead)] {
+                Gauge(label: "phoenix_queue_depth", dimensions: [("queue", row.queue), ("state", state)], factory: factory).record(count)
+            }
+            // The enqueue time of the oldest ready job, or now when none waits (its age is then 0).
+            Gauge(label: "phoenix_queue_oldest_ready_timestamp_seconds", dimensions: [("queue", row.queue)], factory: factory)
+                .record(now - (row.oldestReadySeconds ?? 0))
+            Gauge(label: "phoenix_queue_paused", dimensions: [("queue", row.queue)], factory: factory).record(row.paused ? 1 : 0)
+        }
+        try await workerHeartbeats?.refresh(from: queue, into: registry)
+        ProcessSample.current()?.export(to: registry)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+        )
+    }
+}

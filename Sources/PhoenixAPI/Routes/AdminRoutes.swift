@@ -1,0 +1,96 @@
+import Foundation
+public import Hummingbird
+public import PhoenixQueue
+import PhoenixJobsCore
+
+/// Queue administration, for `service_role` only: queues and workers, the dead set (list, retry,
+/// discard), pause and resume.
+public struct AdminRoutes: Sendable {
+    let queue: JobQueue
+    /// Queues listed even when Redis has never seen them (those the worker types serve).
+    let knownQueues: [String]
+    let staleAfter: Duration
+    let bodyLimit: Int
+
+    public init(queue: JobQueue, knownQueues: [String], staleAfter: Duration = .seconds(30), bodyLimit: Int) {
+        self.queue = queue
+        self.knownQueues = knownQueues
+        self.staleAfter = staleAfter
+        self.bodyLimit = bodyLimit
+    }
+
+    /// Adds the routes to `group` (already behind authentication).
+    public func add(to group: RouterGroup<APIContext>) {
+        group.get("queues") { _, context in
+            _ = try context.service()
+            return try Response.json(encoding: try await queue.overview(alwaysListed: knownQueues, staleAfter: staleAfter).queues)
+        }
+        group.get("workers") { _, context in
+            _ = try context.service()
+            return try Response.json(encoding: try await queue.liveWorkers(staleAfter: staleAfter))
+        }
+        group.get("queues/{queue}/dead") { request, context in
+            _ = try context.service()
+            let name = try Self.queueName(context)
+            let offset = try Self.integer(request, "offset", default: 0, in: 0...1_000_000)
+            let limit = try Self.integer(request, "limit", default: 50, in: 1...500)
+            return try Response.json(encoding: try await queue.deadJobs(queue: name, offset: offset, limit: limit))
+        }
+        group.post("queues/{queue}/dead/retry") { request, context in
+            try await onDeadJobs(request, context) { name, ids in try await queue.retryDead(queue: name, ids: ids) }
+        }
+        group.post("queues/{queue}/dead/discard") { request, context in
+            try await onDeadJobs(request, context) { name, ids in try await queue.discardDead(queue: name, ids: ids) }
+        }
+        group.post("queues/{queue}/pause") { _, context in
+            _ = try context.service()
+            let name = try Self.queueName(context)
+            try await queue.pause(queue: name)
+            return Response.json(.object(["queue": .string(name), "paused": .bool(true)]))
+        }
+        group.post("queues/{queue}/resume") { _, context in
+            _ = try context.service()
+            let name = try Self.queueName(context)
+            _ = try await queue.resume(queue: name)
+            return Response.json(.object(["queue": .string(name), "paused": .bool(false)]))
+        }
+    }
+
+    /// Retries or discards the dead jobs named in the body (`{"ids": […]}`); answers which were found.
+    private func onDeadJobs(_ request: Request, _ context: APIContext, _ action: (String, [String]) async throws -> [Bool]) async throws -> Response {
+        _ = try context.service()
+        let name = try Self.queueName(context)
+        var request = request
+        guard case .array(let values)? = try await request.json(limit: bodyLimit).objectValue?["ids"], !values.isEmpty, values.count <= 1000 else {
+            throw APIError.badRequest("invalid_request", "expected {\"ids\": [\"<job id>\", …]} with 1 to 1000 ids")
+        }
+        var ids: [String] = []
+        for value in values {
+            guard case .string(let text) = value, let id = UUID(uuidString: text) else {
+                throw APIError.badRequest("invalid_id", "every id must be a job UUID")
+            }
+            ids.append(id.uuidString.lowercased())
+        }
+        let found = try await action(name, ids)
+        let body = zip(ids, found).map { JSONValue.object(["id": .string($0), "found": .bool($1)]) }
+        return Response.json(.object(["queue": .string(name), "jobs": .array(body)]))
+    }
+
+    private static func queueName(_ context: APIContext) throws(APIError) -> String {
+        guard let name = context.parameters.get("queue"), !name.isEmpty, name.count <= 64,
+              name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || "_-".unicodeScalars.contains($0) }) else {
+            throw .badRequest("invalid_queue", "a queue name is 1-64 characters of a-z, 0-9, '_', '-'")
+        }
+        return name
+    }
+
+    private static func integer(_ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>) throws(APIError) -> Int {
+        let texts = request.uri.queryParameters[values: Substring(name)]
+        guard let text = texts.first else { return value }
+        guard texts.count == 1 else { throw .badRequest("invalid_query", "query parameter \(name) may be given once") }
+        guard let number = Int(text), range.contains(number) else {
+            throw .badRequest("invalid_query", "query parameter \(name) must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import PhoenixJobsCore
+import PhoenixRedis
+
+/// What became of a cancel request.
+public enum CancelOutcome: Sendable, Equatable {
+    /// The job was waiting and will not run.
+    case cancelled
+    /// No such job (never enqueued, or its record expired).
+    case notFound
+    /// The job is past waiting (leased, completed, dead or already cancelled) and was left as it is.
+    case notCancellable(JobState)
+}
+
+extension JobQueue {
+    // MARK: - Jobs
+
+    /// Cancels a ready or delayed job.
+    public func cancel(id: String) async throws(QueueError) -> CancelOutcome {
+        let reply = try await run(QueueScripts.cancel, [keys.prefix, id, retention.wholeSeconds])
+        switch reply.string {
+        case "ok": return .cancelled
+        case "missing": return .notFound
+        case let state?: return JobState(rawValue: state).map(CancelOutcome.notCancellable) ?? .notFound
+        case nil: throw .unexpectedReply(script: "cancel", detail: "\(reply)")
+        }
+    }
+
+    /// The stored record of a job, `nil` when there is none.
+    public func job(id: String) async throws(QueueError) -> JobRecord? {
+        let fields = ["envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt", "progress", "progressMessage"]
+        let reply: RedisValue
+        do {
+            reply = try await redis.send(RedisCommand("HMGET", arguments: [keys.job(id)] + fields))
+        } catch .server(code: "WRONGTYPE", _) {
+            return nil
+        } catch {
+            throw .redis(error)
+        }
+        let values = try Self.elements(of: reply, script: "HMGET")
+        guard values.count == fields.count, let state = values[1].string.flatMap(JobState.init(rawValue:)) else { return nil }
+        let envelope: JobEnvelope? = {
+            guard case .bulk(let bytes) = values[0] else { return nil }
+            return try? JobEnvelope(json: bytes)
+        }()
+        return JobRecord(
+            id: id,
+            envelope: envelope,
+            state: state,
+            attempt: values[2].int ?? 0,
+            maxAttempts: values[3].int ?? 0,
+            lastError: values[4].string,
+            worker: values[5].string,
+            startedAt: values[6].int.map(Date.init(milliseconds:)),
+            finishedAt: (values[7].int ?? values[8].int).map(Date.init(milliseconds:)),
+            progress: values[9].string.flatMap(Double.init),
+            progressMessage: values[10].string
+        )
+    }
+
+    // MARK: - Queues
+
+    /// Every queue that ever received a job, sorted by name.
+    public func queues() async throws(QueueError) -> [String] {
+        do {
+            return try await redis.send("SMEMBERS", keys.queues).array?.compactMap(\.string).sorted() ?? []
+        } catch {
+            throw .redis(error)
+        }
+    }
+
+    /// Stops workers from fetching jobs of `queue`; enqueueing goes on.
+    public func pause(queue: String) async throws(QueueError) {
+        do { try await redis.send("SET", keys.paused(queue), "1") } catch { throw .redis(error) }
+    }
+
+    /// Lets workers fetch from `queue` again; returns whether it was paused.
+    @discardableResult
+    public func resume(queue: String) async throws(QueueError) -> Bool {
+        try await run(QueueScripts.resume, [keys.prefix, queue]).int == 1
+    }
+
+    /// A snapshot of `queue`'s counts, totals and the last `minutes` of throughput.
+    public func stats(queue: String, minutes: Int = 60) async throws(QueueError) -> QueueStats {
+        let values = try Self.elements(of: try await run(QueueScripts.stats, [keys.prefix, queue, max(1, minutes)]), script: "stats")
+        guard values.count == 10, let now = values[0].int, let counterPairs = values[7].array,
+              let completed = values[8].array, let failed = values[9].array
+        else { throw .unexpectedReply(script: "stats", detail: "\(values.count) values") }
+        var totals: [String: Int] = [:]
+        for pair in stride(from: 0, to: counterPairs.count - 1, by: 2) {
+            if let name = counterPairs[pair].string { totals[name] = counterPairs[pair + 1].int ?? 0 }
+        }
+        return QueueStats(
+            queue: queue,
+            // Ids of jobs cancelled while they waited stay in the list until a fetch drops them.
+            ready: max(0, (values[1].int ?? 0) - (totals["cancelledWaiting"] ?? 0)),
+            delayed: values[2].int ?? 0,
+            leased: values[3].int ?? 0,
+            dead: values[4].int ?? 0,
+            paused: values[5].int == 1,
+            oldestReadyAge: values[6].int.map { .milliseconds(max(0, now - $0)) },
+            enqueued: totals["enqueued"] ?? 0,
+            completed: totals["completed"] ?? 0,
+            failed: totals["failed"] ?? 0,
+            buried: totals["dead"] ?? 0,
+            cancelled: totals["cancelled"] ?? 0,
+            completedPerMinute: completed.map { $0.int ?? 0 },
+            failedPerMinute: failed.map { $0.int ?? 0 }
+        )
+    }
+
+    // MARK: - Dead set
+
+    /// Dead jobs of `queue`, most recent first.
+    public func deadJobs(queue: String, offset: Int = 0, limit: Int = 50) async throws(QueueError) -> [DeadJob] {
+        do {
+            let ids = try await redis.send("ZREVRANGE", keys.dead(queue), offset, offset + max(1, limit) - 1).array?.compactMap(\.string) ?? []
+            let fields = ["type", "attempt", "lastError", "diedAt"]
+            let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.job($0)] + fields) })
+            return zip(ids, replies).map { id, reply in
+                let values = (try? reply.get())?.array ?? []
+                let value = { (index: Int) in index < values.count ? values[index] : .null }
+                return DeadJob(
+                    id: id,
+                    type: value(0).string,
+                    attempts: value(1).int ?? 0,
+                    error: value(2).string ?? "unknown (job record unreadable)",
+                    diedAt: Date(milliseconds: value(3).int ?? 0)
+                )
+            }
+        } catch {
+            throw .redis(error)
+        }
+    }
+
+    /// Gives dead jobs a fresh set of attempts; per id, whether it was requeued.
+    @discardableResult
+    public func retryDead(queue: String, ids: [String]) async throws(QueueError) -> [Bool] {
+        try await deadSetScript(QueueScripts.retryDead, queue: queue, ids: ids)
+    }
+
+    /// Deletes dead jobs for good; per id, whether it was in the dead set.
+    @discardableResult
+    public func discardDead(queue: String, ids: [String]) async throws(QueueError) -> [Bool] {
+        try await deadSetScript(QueueScripts.discardDead, queue: queue, ids: ids)
+    }
+
+    private func deadSetScript(_ script: RedisScript, queue: String, ids: [String]) async throws(QueueError) -> [Bool] {
+        var results: [Bool] = []
+        for chunk in ids.chunked(into: Self.scriptBatchSize) {
+            let values = try Self.elements(of: try await run(script, [keys.prefix, queue] + chunk.map { $0 as any RedisArgumentConvertible }), script: script.name)
+            results += values.map { $0.int == 1 }
+        }
+        return results
+    }
+}
+
+extension Date {
+    /// A date from milliseconds since 1970, as the queue scripts store times.
+    init(milliseconds: Int) {
+        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}

@@ -1,0 +1,53 @@
+import PhoenixRedis
+
+extension JobQueue {
+    /// Removes every waiting (ready, delayed) and dead job, in every queue, whose envelope mentions `value`
+    /// (case-insensitively): for erasing a user, whose payloads hold CV contents and letters. Running jobs
+    /// are left to finish; jobs enqueued once the walk passed their place are not seen. Returns how many
+    /// jobs were removed.
+    ///
+    /// Walks each structure in pages of ``scriptBatchSize`` ids (the ready list by index, the sorted sets
+    /// with `ZSCAN`), one `purge` script call per page, so Redis is never held for long.
+    public func purgeJobs(mentioning value: String) async throws(QueueError) -> Int {
+        let needle = value.lowercased()
+        var removed = 0
+        for queue in try await queues() {
+            var start = 0
+            while true {
+                let page = try await ids(RedisCommand("LRANGE", keys.ready(queue), start, start + Self.scriptBatchSize - 1))
+                guard !page.isEmpty else { break }
+                let count = try await purge(queue, "ready", needle, page)
+                removed += count
+                start += page.count - count
+            }
+            for (name, key) in [("delayed", keys.delayed(queue)), ("dead", keys.dead(queue))] {
+                var cursor = "0"
+                repeat {
+                    let reply = try await send(RedisCommand("ZSCAN", key, cursor, "COUNT", Self.scriptBatchSize))
+                    guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let members = parts[1].array else {
+                        throw .unexpectedReply(script: "ZSCAN", detail: "\(reply)")
+                    }
+                    // ZSCAN answers member, score, member, score…
+                    let page = stride(from: 0, to: members.count, by: 2).compactMap { members[$0].string }
+                    if !page.isEmpty { removed += try await purge(queue, name, needle, page) }
+                    cursor = next
+                } while cursor != "0"
+            }
+        }
+        return removed
+    }
+
+    private func purge(_ queue: String, _ structure: String, _ needle: String, _ ids: [String]) async throws(QueueError) -> Int {
+        let reply = try await run(QueueScripts.purge, [keys.prefix, queue, structure, needle] + ids)
+        guard let count = reply.int else { throw .unexpectedReply(script: "purge", detail: "\(reply)") }
+        return count
+    }
+
+    private func ids(_ command: RedisCommand) async throws(QueueError) -> [String] {
+        try await send(command).array?.compactMap(\.string) ?? []
+    }
+
+    private func send(_ command: RedisCommand) async throws(QueueError) -> RedisValue {
+        do { return try await redis.send(command) } catch { throw .redis(error) }
+    }
+}

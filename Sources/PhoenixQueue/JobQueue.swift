@@ -1,0 +1,251 @@
+import Foundation
+public import Logging
+public import PhoenixRedis
+public import PhoenixJobsCore
+
+/// The queue engine: every job state transition, each one Lua script run atomically by Redis.
+///
+/// Lifecycle: enqueue → ready (or delayed) → fetch leases it → ack completes it, or fail retries it
+/// (delayed) or buries it (dead); an expired lease is reaped back to ready. Batch calls move many jobs per
+/// round trip. docs/ARCHITECTURE.md has the state diagram and the key layout.
+public final class JobQueue: Sendable {
+    /// The Redis client the engine talks through.
+    public let redis: RedisClient
+    /// The key layout.
+    public let keys: QueueKeys
+    /// How long completed and cancelled jobs stay readable.
+    public let retention: Duration
+    /// How long an idempotency key keeps pointing at its first job, counted from its due time. Seven days by
+    /// default: longer than Stripe's three days of webhook retries.
+    public let idempotencyRetention: Duration
+    private let logger: Logger
+
+    /// Most jobs moved by one script call: keeps each call short, since Redis runs scripts one at a time.
+    static let scriptBatchSize = 500
+
+    /// An engine over `redis` with keys under `keys.prefix`.
+    public init(
+        redis: RedisClient,
+        keys: QueueKeys = QueueKeys(),
+        retention: Duration = .seconds(24 * 3600),
+        idempotencyRetention: Duration = .seconds(7 * 24 * 3600),
+        logger: Logger = Logger(label: "phoenix.queue")
+    ) {
+        self.redis = redis
+        self.keys = keys
+        self.retention = retention
+        self.idempotencyRetention = idempotencyRetention
+        self.logger = logger
+    }
+
+    // MARK: - Enqueue
+
+    /// Enqueues one job; returns its id, or the first job's id for a repeated idempotency key.
+    @discardableResult
+    public func enqueue(_ job: JobEnvelope) async throws(QueueError) -> EnqueueResult {
+        try await enqueue([job])[0]
+    }
+
+    /// Enqueues many jobs, one script call per queue and per batch of 500; results are in input order.
+    /// Every job is validated before any is stored.
+    @discardableResult
+    public func enqueue(_ jobs: [JobEnvelope]) async throws(QueueError) -> [EnqueueResult] {
+        for job in jobs {
+            do { try job.validate() } catch { throw .invalidJob(id: error.id, reason: error.reason) }
+        }
+        var results = [EnqueueResult?](repeating: nil, count: jobs.count)
+        let byQueue = Dictionary(grouping: jobs.indices, by: { jobs[$0].queue })
+        for (queue, indices) in byQueue {
+            for chunk in indices.chunked(into: Self.scriptBatchSize) {
+                var arguments: [any RedisArgumentConvertible] = [keys.prefix, queue, idempotencyRetention.wholeSeconds]
+                for index in chunk {
+                    let job = jobs[index]
+                    let envelope = job.jsonValue.serialized
+                    arguments += [
+                        job.idString, envelope, job.type, job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0,
+                        job.priority, job.idempotencyKey ?? "", job.maxAttempts,
+                    ]
+                }
+                let reply = try await run(QueueScripts.enqueue, arguments)
+                let pairs = try Self.elements(of: reply, script: "enqueue")
+                guard pairs.count == chunk.count * 2 else {
+                    throw .unexpectedReply(script: "enqueue", detail: "\(pairs.count) values for \(chunk.count) jobs")
+                }
+                for (offset, index) in chunk.enumerated() {
+                    guard let idText = pairs[offset * 2].string, let id = UUID(uuidString: idText) else {
+                        throw .unexpectedReply(script: "enqueue", detail: "job id \(pairs[offset * 2])")
+                    }
+                    results[index] = EnqueueResult(id: id, created: pairs[offset * 2 + 1].int == 1)
+                }
+            }
+        }
+        return results.compactMap { $0 }
+    }
+
+    // MARK: - Fetch and finish
+
+    /// Leases up to `limit` (at most 500) ready jobs of `queue` to `worker` for `lease`; empty when the queue
+    /// is empty or paused. A job whose stored envelope does not decode goes to the dead set with the reason.
+    ///
+    /// `token` names this call and becomes each delivery's lease token. A call that failed without an answer
+    /// (the reply was lost, a timeout) may still have leased jobs: calling again with the same token returns
+    /// those jobs (the ones the token still holds) and leases no others, for one lease period.
+    public func fetch(queue: String, limit: Int, lease: Duration, worker: String, token: String = JobQueue.newToken()) async throws(QueueError) -> [LeasedJob] {
+        let count = min(max(1, limit), Self.scriptBatchSize)
+        let reply = try await run(QueueScripts.fetch, [keys.prefix, queue, count, lease.wholeMilliseconds, worker, token, retention.wholeSeconds])
+        let values = try Self.elements(of: reply, script: "fetch")
+        guard values.first?.string == "ok" else { return [] }
+        var jobs: [LeasedJob] = []
+        var malformed: [FailedAttempt] = []
+        for start in stride(from: 1, to: values.count - 3, by: 4) {
+            guard let id = values[start].string, let attempt = values[start + 2].int, let delivery = values[start + 3].int,
+                  case .bulk(let bytes) = values[start + 1]
+            else {
+                throw .unexpectedReply(script: "fetch", detail: "job entry \(values[start...(start + 3)])")
+            }
+            let lease = JobLease(id: id, queue: queue, token: token)
+            do {
+                var envelope = try JobEnvelope(json: bytes)
+                guard UUIDText.parse(id) == envelope.id else {
+                    throw Malformed("envelope id \(envelope.idString) does not match its job key \(id)")
+                }
+                guard envelope.queue == queue else {
+                    throw Malformed("envelope queue '\(envelope.queue)' does not match queue '\(queue)'")
+                }
+                envelope.attempt = attempt
+                jobs.append(LeasedJob(envelope: envelope, lease: lease, delivery: delivery))
+            } catch {
+                let reason = "\(error)"
+                logger.error("Malformed job moved to the dead set", metadata: ["job": "\(id)", "queue": "\(queue)", "reason": "\(reason)"])
+                malformed.append(FailedAttempt(lease: lease, error: "malformed envelope: \(reason)", retryAfter: nil))
+            }
+        }
+        if !malformed.isEmpty { _ = try await fail(malformed) }
+        return jobs
+    }
+
+    /// A new fetch token: 128 random bits as hex, unique to one fetch call.
+    public static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    /// Completes jobs; returns, per lease, whether it was still held (a lost lease changes nothing).
+    @discardableResult
+    public func ack(_ leases: [JobLease]) async throws(QueueError) -> [Bool] {
+        try await perQueue(leases, by: \.queue, script: QueueScripts.ack, leading: { [retention.wholeSeconds] }) {
+            [$0.id, $0.token]
+        }.map { $0.int == 1 }
+    }
+
+    /// Records failed attempts: each job is retried after its delay or buried in the dead set.
+    @discardableResult
+    public func fail(_ attempts: [FailedAttempt]) async throws(QueueError) -> [FailureOutcome] {
+        try await perQueue(attempts, by: \.lease.queue, script: QueueScripts.fail, leading: { [] }) { attempt in
+            [attempt.lease.id, attempt.lease.token, attempt.retryAfter.map(\.wholeMilliseconds) ?? -1, attempt.error]
+        }.map { FailureOutcome(rawValue: $0.string ?? "") ?? .stale }
+    }
+
+    /// Pushes the lease deadlines of running jobs `lease` into the future; `false` where a lease was lost.
+    @discardableResult
+    public func extendLeases(_ leases: [JobLease], by lease: Duration) async throws(QueueError) -> [Bool] {
+        try await perQueue(leases, by: \.queue, script: QueueScripts.extend, leading: { [lease.wholeMilliseconds] }) {
+            [$0.id, $0.token]
+        }.map { $0.int == 1 }
+    }
+
+    /// Hands leased jobs that will not run back, without counting the attempt: to the front of their ready
+    /// list, or after `delay` (a job type this worker does not know, waiting for a newer worker). Returns how
+    /// many were still held and went back.
+    @discardableResult
+    public func release(_ leases: [JobLease], after delay: Duration = .zero) async throws(QueueError) -> Int {
+        var released = 0
+        for (queue, group) in Dictionary(grouping: leases, by: \.queue) {
+            for chunk in group.chunked(into: Self.scriptBatchSize) {
+                let arguments: [any RedisArgumentConvertible] = [keys.prefix, queue, delay.wholeMilliseconds] + chunk.flatMap { [$0.id, $0.token] as [any RedisArgumentConvertible] }
+                released += try await run(QueueScripts.release, arguments).int ?? 0
+            }
+        }
+        return released
+    }
+
+    // MARK: - Maintenance (run by every worker, safe in parallel)
+
+    /// Moves due delayed jobs of `queue` to ready; returns how many moved.
+    @discardableResult
+    public func promoteDueJobs(queue: String, limit: Int = 1000) async throws(QueueError) -> Int {
+        try await run(QueueScripts.promote, [keys.prefix, queue, limit]).int ?? 0
+    }
+
+    /// Returns jobs of `queue` whose lease expired to ready (or the dead set when out of attempts).
+    @discardableResult
+    public func reapExpiredLeases(queue: String, limit: Int = 1000) async throws(QueueError) -> (requeued: Int, buried: Int) {
+        let counts = try Self.elements(of: try await run(QueueScripts.reap, [keys.prefix, queue, limit]), script: "reap")
+        return (counts.first?.int ?? 0, counts.dropFirst().first?.int ?? 0)
+    }
+
+    /// Blocks (on a connection of its own) until one of `queues` signals ready jobs or `timeout` passes;
+    /// returns the queue that signalled. Idle workers call this instead of polling.
+    public func waitForJobs(queues: [String], timeout: Duration) async throws(QueueError) -> String? {
+        guard !queues.isEmpty else { return nil }
+        let seconds = String(format: "%.3f", max(0.001, Double(timeout.wholeMilliseconds) / 1000))
+        let command = RedisCommand("BLPOP", arguments: queues.map(keys.signal) + [seconds])
+        let reply: RedisValue
+        do { reply = try await redis.sendBlocking(command, timeout: timeout) } catch { throw .redis(error) }
+        guard let key = reply.array?.first?.string else { return nil }
+        return queues.first { keys.signal($0) == key }
+    }
+
+    // MARK: - Helpers
+
+    func run(_ script: RedisScript, _ arguments: [any RedisArgumentConvertible]) async throws(QueueError) -> RedisValue {
+        do { return try await redis.run(script, arguments: arguments) } catch { throw .redis(error) }
+    }
+
+    /// Runs `script` per queue and per batch over `items`, returning one reply element per item, in order.
+    private func perQueue<Item>(
+        _ items: [Item],
+        by queueOf: (Item) -> String,
+        script: RedisScript,
+        leading: () -> [any RedisArgumentConvertible],
+        arguments: (Item) -> [any RedisArgumentConvertible]
+    ) async throws(QueueError) -> [RedisValue] {
+        var results = [RedisValue](repeating: .null, count: items.count)
+        for (queue, indices) in Dictionary(grouping: items.indices, by: { queueOf(items[$0]) }) {
+            for chunk in indices.chunked(into: Self.scriptBatchSize) {
+                let reply = try await run(script, [keys.prefix, queue] + leading() + chunk.flatMap { arguments(items[$0]) })
+                let values = try Self.elements(of: reply, script: script.name)
+                guard values.count == chunk.count else {
+                    throw .unexpectedReply(script: script.name, detail: "\(values.count) results for \(chunk.count) jobs")
+                }
+                for (value, index) in zip(values, chunk) { results[index] = value }
+            }
+        }
+        return results
+    }
+
+    static func elements(of reply: RedisValue, script: String) throws(QueueError) -> [RedisValue] {
+        guard let values = reply.array else { throw .unexpectedReply(script: script, detail: "expected an array, got \(reply)") }
+        return values
+    }
+
+    private struct Malformed: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+extension Duration {
+    var wholeMilliseconds: Int64 { max(0, milliseconds) }
+    var wholeSeconds: Int64 { max(1, components.seconds) }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements.
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

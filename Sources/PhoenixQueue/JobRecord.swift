@@ -1,0 +1,79 @@
+public import Foundation
+public import PhoenixJobsCore
+
+/// Where a job is in its lifecycle (docs/ARCHITECTURE.md has the state diagram).
+public enum JobState: String, Sendable, Codable {
+    case ready, delayed, leased, completed, dead, cancelled
+}
+
+/// A job as stored in Redis: its envelope and lifecycle fields, for status pages and the API.
+public struct JobRecord: Sendable, Equatable {
+    /// The job id.
+    public var id: String
+    /// The envelope, `nil` when the stored one does not decode (the job is then dead).
+    public var envelope: JobEnvelope?
+    /// Current state.
+    public var state: JobState
+    /// Attempts started so far.
+    public var attempt: Int
+    /// Attempts allowed.
+    public var maxAttempts: Int
+    /// The last failure's error text.
+    public var lastError: String?
+    /// The worker holding the lease while leased; once completed, the worker that completed it.
+    public var worker: String?
+    /// When the last attempt started.
+    public var startedAt: Date?
+    /// When the job completed, was cancelled, or (`diedAt`) went to the dead set.
+    public var finishedAt: Date?
+    /// The last progress its handler reported (0–1).
+    public var progress: Double?
+    /// The message that came with the last progress report.
+    public var progressMessage: String?
+}
+
+/// A job in the dead set.
+public struct DeadJob: Sendable, Equatable, Encodable {
+    /// The job id.
+    public var id: String
+    /// The job type, when known.
+    public var type: String?
+    /// Attempts made.
+    public var attempts: Int
+    /// Why it died.
+    public var error: String
+    /// When it died.
+    public var diedAt: Date
+}
+
+/// One queue's numbers at one instant.
+public struct QueueStats: Sendable, Equatable {
+    /// The queue.
+    public var queue: String
+    /// Jobs waiting in the ready list (its length).
+    public var ready: Int
+    /// Jobs waiting for their time or their next attempt.
+    public var delayed: Int
+    /// Jobs leased to workers.
+    public var leased: Int
+    /// Jobs in the dead set.
+    public var dead: Int
+    /// Whether fetching is paused.
+    public var paused: Bool
+    /// How long the next job to be fetched has been ready; `nil` when none is.
+    public var oldestReadyAge: Duration?
+    /// Jobs enqueued, ever.
+    public var enqueued: Int
+    /// Jobs completed, ever.
+    public var completed: Int
+    /// Attempts that failed, ever.
+    public var failed: Int
+    /// Jobs that went to the dead set, ever.
+    public var buried: Int
+    /// Jobs cancelled, ever.
+    public var cancelled: Int
+    /// Jobs completed in each of the last minutes, oldest first (the current minute last).
+    public var completedPerMinute: [Int]
+    /// Attempts failed in each of the last minutes, oldest first.
+    public var failedPerMinute: [Int]
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Every queue's numbers and the live workers at one instant: what `phoenix stats --json` prints and
+/// `GET /v1/queues` answers.
+public struct QueueOverview: Sendable, Encodable {
+    /// One queue's row.
+    public struct Row: Sendable, Encodable {
+        public let queue: String
+        public let ready, delayed, leased, dead: Int
+        public let paused: Bool
+        /// How long the next job to be fetched has waited, in seconds.
+        public let oldestReadySeconds: Double?
+        public let enqueued, completed, failed, buried, cancelled: Int
+        public let completedLastMinute, failedLastMinute: Int
+    }
+
+    public let queues: [Row]
+    public let workers: [WorkerInfo]
+}
+
+extension JobQueue {
+    /// The overview of every known queue plus `alwaysListed` (those the worker types serve, even when empty),
+    /// and the workers whose heartbeat is newer than `staleAfter`.
+    public func overview(alwaysListed: [String], staleAfter: Duration) async throws(QueueError) -> QueueOverview {
+        let names = Set(try await queues()).union(alwaysListed).sorted()
+        var rows: [QueueOverview.Row] = []
+        for name in names {
+            let stats = try await stats(queue: name, minutes: 1)
+            rows.append(.init(
+                queue: name, ready: stats.ready, delayed: stats.delayed, leased: stats.leased, dead: stats.dead, paused: stats.paused,
+                oldestReadySeconds: stats.oldestReadyAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
+                enqueued: stats.enqueued, completed: stats.completed, failed: stats.failed, buried: stats.buried, cancelled: stats.cancelled,
+                completedLastMinute: stats.completedPerMinute.last ?? 0, failedLastMinute: stats.failedPerMinute.last ?? 0
+            ))
+        }
+        return QueueOverview(queues: rows, workers: try await liveWorkers(staleAfter: staleAfter))
+    }
+}

@@ -1,0 +1,40 @@
+import PhoenixRedis
+
+extension QueueScripts {
+    /// Completes a batch of leased jobs.
+    ///
+    /// ARGV: prefix, queue, retention (s), then pairs: id, lease token (the delivery's).
+    /// Returns: per pair, 1 if this delivery completed the job (now, or in the call this one replays), 0 if it
+    /// no longer held the lease (expired and reaped, or handed on to another delivery): the job is untouched.
+    /// Invariant: only the current delivery completes a job; completed hashes expire after the retention
+    /// period; the completed counters grow by exactly the number of jobs completed.
+    /// Replay: the job already left `leased`; the replay answers 1 again and changes nothing.
+    static let ack = LuaPrelude.script("ack", """
+    local queue, retention = ARGV[2], ARGV[3]
+    local now = now_ms()
+    local now_text, leased = int_text(now), queue_key(queue, 'leased')
+    local out, done = {}, 0
+    for i = 4, #ARGV, 2 do
+      local id, token = ARGV[i], ARGV[i + 1]
+      local key = job_key(id)
+      -- The lease is held when the hash names the token and the job is still in the leased set (ZREM says so).
+      local fields = job_fields(id, 'lease', 'state')
+      if fields and fields[1] == token and redis.call('ZREM', leased, id) == 1 then
+        -- 'worker' stays: the worker that completed the job.
+        redis.call('HSET', key, 'state', 'completed', 'finishedAt', now_text)
+        redis.call('EXPIRE', key, retention)
+        done = done + 1
+        out[#out + 1] = 1
+      elseif fields and fields[1] == token and fields[2] == 'completed' then
+        out[#out + 1] = 1
+      else
+        out[#out + 1] = 0
+      end
+    end
+    if done > 0 then
+      redis.call('HINCRBY', queue_key(queue, 'counters'), 'completed', done)
+      count_minute(queue, 'completed', done, now)
+    end
+    return out
+    """)
+}

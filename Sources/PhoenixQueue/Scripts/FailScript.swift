@@ -1,0 +1,49 @@
+import PhoenixRedis
+
+extension QueueScripts {
+    /// Records failed attempts of leased jobs: each is retried after a delay, or buried in the dead set.
+    ///
+    /// ARGV: prefix, queue, then quads: id, lease token, retry delay (ms; -1 = dead), error text.
+    /// Returns: per quad, 'retry', 'dead', or 'stale' when that delivery no longer held the lease (nothing
+    /// changed).
+    /// Invariant: a failed job leaves `leased` and enters exactly one of ready (delay 0), delayed or dead,
+    /// keeping its last error; `failed` counts attempts that failed, `dead` jobs that gave up.
+    /// Replay: the job already left `leased` under that token, so every quad answers 'stale'.
+    static let fail = LuaPrelude.script("fail", """
+    local queue = ARGV[2]
+    require_types(queue_key(queue, 'ready'), 'list', queue_key(queue, 'delayed'), 'zset', queue_key(queue, 'dead'), 'zset')
+    local now = now_ms()
+    local out, failed, ready = {}, 0, false
+    for i = 3, #ARGV, 4 do
+      local id, token, delay, reason = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+      if holds_lease(queue, id, token) then
+        failed = failed + 1
+        redis.call('ZREM', queue_key(queue, 'leased'), id)
+        redis.call('HSET', job_key(id), 'lastError', reason)
+        redis.call('HDEL', job_key(id), 'worker')
+        if delay < 0 then
+          bury(queue, id, reason, now)
+          out[#out + 1] = 'dead'
+        else
+          redis.call('HINCRBY', queue_key(queue, 'counters'), 'retried', 1)
+          if delay == 0 then
+            push_ready(queue, id, redis.call('HGET', job_key(id), 'priority'), now)
+            ready = true
+          else
+            redis.call('ZADD', queue_key(queue, 'delayed'), now + delay, id)
+            redis.call('HSET', job_key(id), 'state', 'delayed', 'runAt', now + delay)
+          end
+          out[#out + 1] = 'retry'
+        end
+      else
+        out[#out + 1] = 'stale'
+      end
+    end
+    if failed > 0 then
+      redis.call('HINCRBY', queue_key(queue, 'counters'), 'failed', failed)
+      count_minute(queue, 'failed', failed, now)
+    end
+    if ready then signal(queue) end
+    return out
+    """)
+}

@@ -1,0 +1,118 @@
+import PhoenixRedis
+
+extension QueueScripts {
+    /// Leases up to N ready jobs of a queue to one fetch call of a worker; a replay of the call returns the
+    /// same jobs instead of leasing others.
+    ///
+    /// ARGV: prefix, queue, max jobs (at most 500), lease (ms), worker id, fetch token (unique per call; it is
+    /// each delivery's lease token), retention (s) of a cancelled job's hash once its id leaves the line.
+    /// Writes `<queue>:fetch:<token>`, the ids this call leased (comma-separated), kept for one lease period.
+    /// Returns: `{'paused'}` for a paused queue, else `{'ok', id, envelope, attempt, delivery, …}` (delivery:
+    /// how many times the job has been fetched, this time included).
+    /// Invariants: every popped id ends, in this same script, leased (in `leased` scored by its deadline, its
+    /// hash naming the token), dead (a job hash that is missing, foreign or has no envelope: the reason is its
+    /// last error), or dropped (cancelled while waiting: its hash then expires). The attempt grows by one,
+    /// unless the last delivery was handed back unstarted; `deliveries` always grows by one. If ready jobs
+    /// remain, the signal is raised again so another idle worker wakes. Every popped job is read before
+    /// anything is written, and a foreign value at `leased`, `dead` or `counters` puts the ids back and fails
+    /// the call before its first other write (checked only when a popped job needs that key, so the common
+    /// call costs no type look-up).
+    /// Replay: when the call's record exists, nothing is popped; the answer lists the jobs of the record that
+    /// its token still holds (a job reaped or handed on since is left out).
+    static let fetch = LuaPrelude.script("fetch", """
+    local queue, limit, lease, worker, token, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7]
+    local ready, leased, record = queue_key(queue, 'ready'), queue_key(queue, 'leased'), queue_key(queue, 'fetch:' .. token)
+    local counters = queue_key(queue, 'counters')
+    local out = {'ok'}
+    local earlier = redis.call('GET', record)
+    if earlier then
+      for id in string.gmatch(earlier, '[^,]+') do
+        local fields = job_fields(id, 'envelope', 'attempt', 'lease', 'deliveries')
+        if fields and fields[3] == token and redis.call('ZSCORE', leased, id) then
+          out[#out + 1] = id; out[#out + 1] = fields[1]; out[#out + 1] = tonumber(fields[2]); out[#out + 1] = tonumber(fields[4])
+        end
+      end
+      return out
+    end
+    if redis.call('EXISTS', queue_key(queue, 'paused')) == 1 then return {'paused'} end
+    local ids = redis.call('RPOP', ready, limit)
+    if not ids then return out end
+    -- Puts the popped ids back where they were and fails the call: nothing else was written yet.
+    local function undo(message)
+      for i = #ids, 1, -1 do redis.call('RPUSH', ready, ids[i]) end
+      return error({err = message})
+    end
+    -- Read everything first; the keys that only odd jobs need (dead, counters) are checked only then.
+    local jobs, odd = {}, false
+    for i, id in ipairs(ids) do
+      local fields = job_fields(id, 'envelope', 'attempt', 'state', 'handedBack', 'deliveries')
+      local state = fields and fields[3]
+      local kind = 'lease'
+      if state == 'cancelled' then
+        kind = 'drop'
+      elseif not (fields and fields[1]) then
+        kind = 'bury'
+      elseif state and state ~= 'ready' then
+        -- A stray copy of an id whose job is leased, delayed, dead or completed: that state accounts for it.
+        kind = 'skip'
+      end
+      if kind == 'drop' or kind == 'bury' then odd = true end
+      jobs[i] = {id = id, fields = fields, kind = kind}
+    end
+    if odd then
+      for _, key in ipairs({queue_key(queue, 'dead'), counters}) do
+        local found = redis.call('TYPE', key)['ok']
+        local wanted = key == counters and 'hash' or 'zset'
+        if found ~= 'none' and found ~= wanted then
+          undo('WRONGTYPE key ' .. key .. ' holds a ' .. found .. ' where the queue keeps a ' .. wanted .. '; nothing was changed')
+        end
+      end
+    end
+    local now = now_ms()
+    local now_text, deadline = int_text(now), int_text(now + lease)
+    local taken = {}
+    for _, job in ipairs(jobs) do
+      local id, fields, key = job.id, job.fields, job_key(job.id)
+      if job.kind == 'lease' then
+        -- The first ZADD is the call's first write after RPOP: a foreign value at `leased` fails it, and the
+        -- ids go back untouched.
+        if #taken == 0 then
+          local ok = pcall(redis.call, 'ZADD', leased, deadline, id)
+          if not ok then undo('WRONGTYPE key ' .. leased .. ' does not hold a sorted set; nothing was changed') end
+        else
+          redis.call('ZADD', leased, deadline, id)
+        end
+        local attempt = tonumber(fields[2]) or 0
+        if fields[4] then
+          redis.call('HDEL', key, 'handedBack')
+        else
+          attempt = attempt + 1
+        end
+        local delivery = (tonumber(fields[5]) or 0) + 1
+        redis.call('HSET', key, 'attempt', int_text(attempt), 'deliveries', int_text(delivery), 'state', 'leased',
+          'worker', worker, 'startedAt', now_text, 'lease', token)
+        taken[#taken + 1] = id
+        out[#out + 1] = id; out[#out + 1] = fields[1]; out[#out + 1] = attempt; out[#out + 1] = delivery
+      end
+    end
+    for _, job in ipairs(jobs) do
+      local id, key = job.id, job_key(job.id)
+      if job.kind == 'drop' then
+        -- Cancelled while it waited: cancel leaves the id in line (removing it is O(N)); it is dropped here.
+        redis.call('EXPIRE', key, retention)
+        redis.call('HINCRBY', counters, 'cancelledWaiting', -1)
+      elseif job.kind == 'bury' then
+        if not job.fields then
+          bury(queue, id, 'malformed job: job key holds a value of another type', now)
+        elseif redis.call('EXISTS', key) == 0 then
+          bury(queue, id, 'malformed job: job data is missing (expired or deleted while queued)', now)
+        else
+          bury(queue, id, 'malformed job: job hash has no envelope', now)
+        end
+      end
+    end
+    if #taken > 0 then redis.call('SET', record, table.concat(taken, ','), 'PX', lease) end
+    if redis.call('LLEN', ready) > 0 then signal(queue) end
+    return out
+    """)
+}
