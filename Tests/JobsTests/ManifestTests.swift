@@ -1,9 +1,11 @@
 import EnvironmentVariables
+import Foundation
 import PhoenixJobsCore
 import PhoenixPlatform
 import PhoenixSupabase
 import PostgresNIO
 import Testing
+import TestSupport
 import PhoenixWorker
 
 /// The manifest of Phoenix job types (issue 17): each type declared once, its queue served by a worker type,
@@ -63,6 +65,23 @@ import PhoenixWorker
         }
         #expect { try PhoenixJobs.periodicJobs(servedBy: [WorkerType.userProfile.queue], environment: environment) } throws: { error in
             (error as? SettingError)?.variable == "JOB_RUNS_RETENTION_DAYS"
+        }
+    }
+
+    /// docs/ARCHITECTURE.md's table of worker types says what the manifest says: each type's queue and job types.
+    @Test func theArchitectureTableOfWorkerTypesIsTheManifest() throws {
+        let documentation = try RepositoryFiles.text("docs/ARCHITECTURE.md")
+        var rows: [String: (queue: String, types: Set<String>)] = [:]
+        for line in documentation.split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 3, let name = cells[0].firstMatch(of: /^`(\w+)`$/)?.1 else { continue }
+            let types = Set(cells[2].matches(of: /`([a-z_]+\.[a-z_]+)`/).map { String($0.1) })
+            rows[String(name)] = (cells[1].replacingOccurrences(of: "`", with: ""), types)
+        }
+        for type in WorkerType.allCases {
+            let row = try #require(rows[type.rawValue], "docs/ARCHITECTURE.md has no row for worker type \(type.rawValue)")
+            #expect(row.queue == type.queue, "\(type.rawValue)")
+            #expect(row.types == Set(PhoenixJobs.declarations(servedBy: [type.queue]).map(\.name)), "\(type.rawValue)")
         }
     }
 
