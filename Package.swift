@@ -41,7 +41,7 @@ let package = Package(
     targets: [
         // Debian's libhiredis-dev (0.14.1), seen through pkg-config.
         .systemLibrary(
-            name: "CHiredis",
+            name: "CPhoenixHiredis",
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "PhoenixRedis",
             dependencies: [
-                "CHiredis",
+                "CPhoenixHiredis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

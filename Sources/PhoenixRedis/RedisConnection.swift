@@ -1,4 +1,4 @@
-import CHiredis
+import CPhoenixHiredis
 import Foundation
 import Logging
 

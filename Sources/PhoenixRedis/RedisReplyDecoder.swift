@@ -1,4 +1,4 @@
-import CHiredis
+import CPhoenixHiredis
 
 /// Turns hiredis reply objects into ``RedisValue``s.
 enum RedisReplyDecoder {
