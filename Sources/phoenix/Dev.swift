@@ -80,10 +80,7 @@ struct Dev: AsyncParsableCommand {
 
         let api = try settings.apiConfiguration(host: "127.0.0.1", port: port)
         let (auth, verifier) = try await settings.tokenVerifier()
-        let router = try APIServer.router(
-            configuration: api, queue: queue, catalog: PhoenixJobs.catalog(), rules: phoenixUserRules(), workerTypes: WorkerType.allCases.map(\.rawValue),
-            store: store, verifier: verifier, metrics: metrics, sessionSecret: auth.hmacSecret
-        )
+        let router = try phoenixRouter(configuration: api, queue: queue, store: store, verifier: verifier, metrics: metrics, sessionSecret: auth.hmacSecret)
         let base = AsyncStream<String>.makeStream()
         let app = APIServer.application(router: router, configuration: api, logger: Logger(label: "phoenix.api")) { bound in
             base.continuation.yield("http://127.0.0.1:\(bound)")

@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 import PhoenixPlatform
@@ -34,9 +35,8 @@ struct Serve: AsyncParsableCommand {
         let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
         let logger = Logger(label: "phoenix.api")
         try await checkRedisServer(queue, logger: logger)
-        let router = try APIServer.router(
-            configuration: configuration, queue: queue, catalog: PhoenixJobs.catalog(), rules: phoenixUserRules(), workerTypes: WorkerType.allCases.map(\.rawValue),
-            store: PhoenixStore(client: client), verifier: verifier, metrics: bootstrapMetrics(), sessionSecret: auth.hmacSecret
+        let router = try phoenixRouter(
+            configuration: configuration, queue: queue, store: PhoenixStore(client: client), verifier: verifier, metrics: bootstrapMetrics(), sessionSecret: auth.hmacSecret
         )
         let app = APIServer.application(router: router, configuration: configuration, logger: logger) { port in
             logger.info("Phoenix Jobs API listening", metadata: ["address": "\(configuration.host):\(port)"])
@@ -51,9 +51,16 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// What signed-in users may submit: the user job types of the manifest, each for themselves.
-func phoenixUserRules() -> UserJobRules {
-    UserJobRules(catalog: PhoenixJobs.catalog(), eventType: PhoenixJobs.eventType)
+/// The HTTP front of the Phoenix platform: the manifest's catalogue and user rules (the user job types, each
+/// for the caller only), and heartbeat figures for every worker type.
+func phoenixRouter(
+    configuration: APIConfiguration, queue: JobQueue, store: PhoenixStore, verifier: TokenVerifier, metrics: PrometheusCollectorRegistry, sessionSecret: String?
+) throws -> Router<APIContext> {
+    let catalog = PhoenixJobs.catalog()
+    return try APIServer.router(
+        configuration: configuration, queue: queue, catalog: catalog, rules: UserJobRules(catalog: catalog, eventType: PhoenixJobs.eventType),
+        workerTypes: WorkerType.allCases.map(\.rawValue), store: store, verifier: verifier, metrics: metrics, sessionSecret: sessionSecret
+    )
 }
 
 extension Settings {
