@@ -55,13 +55,16 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
-        // Swift client over hiredis: connections on threads of their own, pool, pipelining, scripts, reconnect.
+        // Async Redis client on SwiftNIO (hiredis's reply reader parses RESP): shared pipelined connections, blocking calls
+        // on connections of their own, scripts, reconnect, cancellation.
         .target(
             name: "PhoenixRedis",
             dependencies: [
                 "CPhoenixHiredis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: upcomingFeatures
         ),

@@ -1,29 +1,33 @@
 public import Logging
+import NIOCore
+import NIOPosix
 import Synchronization
 
-/// An async Redis client over hiredis, safe to share between tasks.
+/// An async Redis client on SwiftNIO, safe to share between tasks.
 ///
-/// Every hiredis call runs on a thread of the client's own, never on Swift's cooperative pool: ordinary
-/// commands on a fixed set of `poolSize` connections, blocking commands (`BLPOP`, `BLMOVE`, …) on a
-/// separate set that grows on demand, so a caller waiting on a list never holds up anyone else.
+/// Its connections run on NIO's event loops: ordinary commands share `poolSize` connections, pipelined
+/// (callers' requests are written as they come and replies matched in order); blocking commands (`BLPOP`,
+/// `BLMOVE`, …) each take a connection of their own, so a caller waiting on a list never holds up anyone
+/// else. No thread ever waits on a socket.
 ///
-/// A connection that broke while idle is re-established before the next call; one that breaks before a
-/// call got any reply is re-established (with exponential backoff, up to `reconnectTimeout`) and the call
-/// is sent once more. Callers only see ``RedisError/connectionLost(_:)`` when a reply was cut off half-way
-/// or the retry failed too, and ``RedisError/connectionFailed(_:)`` when the server stayed unreachable.
-/// Calls honour task cancellation (``RedisError/cancelled``), so a caller can give up on a server that does
-/// not answer.
+/// A connection that broke is replaced by the next call that needs it (with exponential backoff, up to
+/// `reconnectTimeout`); a call whose connection broke before any of its replies came is sent once more on a
+/// new one. Callers only see ``RedisError/connectionLost(_:)`` when a reply was cut off half-way or the retry
+/// failed too, and ``RedisError/connectionFailed(_:)`` when the server stayed unreachable. Calls honour task
+/// cancellation: the caller gets ``RedisError/cancelled`` at once (the server may still run what was sent;
+/// a blocking command's connection is closed, which stops it).
 public final class RedisClient: Sendable {
     /// The server this client talks to.
     public let configuration: RedisConfiguration
-    private let registry = ConnectionRegistry()
-    private let commandPool: ConnectionThreadPool
-    private let blockingPool: ConnectionThreadPool
+    private let shared: SharedConnections
+    private let exclusive: ExclusiveConnections
+    private let shutDownFlag: ShutDownFlag
 
     /// A client for one server.
     /// - Parameters:
-    ///   - poolSize: connections (and threads) for ordinary commands.
-    ///   - maxBlockingConnections: upper bound of connections held by concurrent blocking commands.
+    ///   - poolSize: connections shared by ordinary commands.
+    ///   - maxBlockingConnections: idle connections kept for blocking commands (more are opened while more
+    ///     blocking calls run at once).
     public init(
         configuration: RedisConfiguration,
         poolSize: Int = 4,
@@ -31,12 +35,11 @@ public final class RedisClient: Sendable {
         logger: Logger = Logger(label: "phoenix.redis")
     ) {
         self.configuration = configuration
-        let registry = self.registry
-        let makeConnection: @Sendable () -> RedisConnection = {
-            RedisConnection(configuration: configuration, registry: registry, logger: logger)
-        }
-        commandPool = ConnectionThreadPool(name: "redis", maxThreads: poolSize, makeConnection: makeConnection)
-        blockingPool = ConnectionThreadPool(name: "redis-blocking", maxThreads: maxBlockingConnections, makeConnection: makeConnection)
+        let flag = ShutDownFlag()
+        shutDownFlag = flag
+        let connector = RedisConnector(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger, isShutDown: { flag.isSet })
+        shared = SharedConnections(count: poolSize, connector: connector)
+        exclusive = ExclusiveConnections(maxIdle: maxBlockingConnections, connector: connector)
     }
 
     deinit { shutdown() }
@@ -44,9 +47,7 @@ public final class RedisClient: Sendable {
     /// Sends one command and returns its reply; an error reply throws ``RedisError/server(code:message:)``.
     @discardableResult
     public func send(_ command: RedisCommand) async throws(RedisError) -> RedisValue {
-        try await onConnection(commandPool) { connection throws(RedisError) in
-            try connection.execute([command])[0].get()
-        }
+        try await execute([command], on: shared, timeout: configuration.commandTimeout)[0].get()
     }
 
     /// Sends one command given by name and arguments, e.g. `send("LPUSH", key, value)`.
@@ -58,66 +59,119 @@ public final class RedisClient: Sendable {
     /// Sends many commands in one round trip and returns one result per command, error replies included.
     public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
-        return try await onConnection(commandPool) { connection throws(RedisError) in
-            try connection.execute(commands)
-        }
+        return try await execute(commands, on: shared, timeout: configuration.commandTimeout)
     }
 
     /// Runs a Lua script by its SHA-1, loading it first when the server does not know it.
     @discardableResult
     public func run(_ script: RedisScript, keys: [String] = [], arguments: [any RedisArgumentConvertible] = []) async throws(RedisError) -> RedisValue {
         let call = script.evalsha(keys: keys, arguments: arguments)
-        return try await onConnection(commandPool) { connection throws(RedisError) in
-            let reply = try connection.execute([call])[0]
-            guard case .failure(.server(code: "NOSCRIPT", _)) = reply else { return try reply.get() }
-            let loaded = try connection.execute([RedisCommand("SCRIPT", "LOAD", script.source), call])
-            _ = try loaded[0].get()
-            return try loaded[1].get()
-        }
+        let reply = try await execute([call], on: shared, timeout: configuration.commandTimeout)[0]
+        guard case .failure(.server(code: "NOSCRIPT", _)) = reply else { return try reply.get() }
+        // One request, so the load and the call go on one connection in that order.
+        let loaded = try await execute([RedisCommand("SCRIPT", "LOAD", script.source), call], on: shared, timeout: configuration.commandTimeout)
+        _ = try loaded[0].get()
+        return try loaded[1].get()
     }
 
     /// Sends a command that may block on the server for up to `timeout` (`BLPOP keys… timeout` and the
     /// like), on a connection of its own so that it never delays other callers.
     @discardableResult
     public func sendBlocking(_ command: RedisCommand, timeout: Duration) async throws(RedisError) -> RedisValue {
-        try await onConnection(blockingPool) { connection throws(RedisError) in
-            try connection.execute([command], blockingFor: timeout)[0].get()
-        }
+        try await execute([command], on: exclusive, timeout: configuration.commandTimeout + timeout)[0].get()
     }
 
     /// Closes every connection; calls in flight (blocking ones included) and later calls fail with
     /// ``RedisError/shutdown`` or a lost connection.
     public func shutdown() {
-        registry.shutDown()
-        commandPool.shutDown()
-        blockingPool.shutDown()
+        shutDownFlag.set()
+        shared.shutDown()
+        exclusive.shutDown()
     }
 
-    /// Runs `body` on a thread of `pool` and returns its result. When the calling task is cancelled first,
-    /// the call returns ``RedisError/cancelled`` at once: a call still waiting for a thread never runs, one
-    /// already running finishes on its thread and its result is dropped (so the server may have run it).
-    private func onConnection<T: Sendable>(
-        _ pool: ConnectionThreadPool,
-        _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
-    ) async throws(RedisError) -> T {
-        let call = PendingCall<T>()
-        let result: Result<T, RedisError> = await withTaskCancellationHandler {
+    /// Sends `commands` as one request and waits for their replies. A server still loading its dataset after
+    /// a restart answers `LOADING` without running a command; such commands are sent again with backoff until
+    /// the server is ready or `reconnectTimeout` has passed.
+    private func execute(_ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
+        var replies = try await request(commands, on: source, timeout: timeout)
+        var deadline: ContinuousClock.Instant?
+        var delay = Duration.milliseconds(50)
+        while true {
+            let loading = replies.indices.filter { Self.isLoading(replies[$0]) }
+            guard !loading.isEmpty else { return replies }
+            let now = ContinuousClock.now
+            let giveUp = deadline ?? now + configuration.reconnectTimeout
+            deadline = giveUp
+            guard now + delay < giveUp else { return replies }
+            do { try await Task.sleep(for: delay) } catch { throw .cancelled }
+            delay = min(delay * 2, .seconds(1))
+            let retried = try await request(loading.map { commands[$0] }, on: source, timeout: timeout)
+            for (index, reply) in zip(loading, retried) { replies[index] = reply }
+        }
+    }
+
+    private static func isLoading(_ reply: Result<RedisValue, RedisError>) -> Bool {
+        if case .failure(.server(code: "LOADING", _)) = reply { true } else { false }
+    }
+
+    /// One request on a connection of `source`, resumed at once with ``RedisError/cancelled`` when the calling
+    /// task is cancelled first.
+    private func request(_ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
+        if shutDownFlag.isSet { throw .shutdown }
+        let call = PendingCall<[Result<RedisValue, RedisError>]>(closesConnectionOnCancel: source is ExclusiveConnections)
+        let result = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 guard call.start(continuation) else { return }
-                let item = ConnectionThreadPool.WorkItem(
-                    run: { connection in
-                        guard call.isWaiting else { return }
-                        call.finish(Result { () throws(RedisError) -> T in try body(connection) })
-                    },
-                    abandon: { call.finish(.failure(.shutdown)) }
-                )
-                if !pool.submit(item) { call.finish(.failure(.shutdown)) }
+                attempt(commands, on: source, timeout: timeout, call: call, triedAgain: false)
             }
         } onCancel: {
-            call.finish(.failure(.cancelled))
+            call.cancel()
         }
         return try result.get()
     }
+
+    /// Sends the request on a connection of `source`; sends it once more on a new connection when the first
+    /// broke before any reply came (the server closed it, or, rarely, ran the commands and died before
+    /// answering, which is why the queue's scripts are safe to replay).
+    private func attempt(_ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration, call: PendingCall<[Result<RedisValue, RedisError>]>, triedAgain: Bool) {
+        source.connection().whenComplete { connection in
+            let channel: any Channel
+            switch connection {
+            case .failure(let error):
+                call.finish(.failure(error as? RedisError ?? .connectionFailed("\(error)")))
+                return
+            case .success(let open): channel = open
+            }
+            // A cancelled caller's blocking command is stopped by closing its connection.
+            // A caller cancelled meanwhile sends nothing; the connection is as good as it was.
+            guard call.attach(channel) else {
+                source.release(channel, healthy: true)
+                return
+            }
+            channel.sendRedisRequest(commands, timeout: timeout).whenComplete { outcome in
+                switch outcome {
+                case .success(let replies):
+                    source.release(channel, healthy: true)
+                    call.finish(.success(replies))
+                case .failure(let error):
+                    source.release(channel, healthy: false)
+                    let failure = error as? RedisRequestFailure ?? .afterReply(.connectionLost("\(error)"))
+                    if case .beforeReply(.connectionLost) = failure, !triedAgain, !self.shutDownFlag.isSet, call.isWaiting {
+                        self.attempt(commands, on: source, timeout: timeout, call: call, triedAgain: true)
+                    } else {
+                        call.finish(.failure(self.shutDownFlag.isSet ? .shutdown : failure.redisError))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a client was shut down, shared with its connector.
+private final class ShutDownFlag: Sendable {
+    private let value = Atomic(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
 }
 
 /// One call's waiting caller, resumed exactly once: by the result, by shutdown, or by cancellation.
@@ -126,10 +180,18 @@ private final class PendingCall<T: Sendable>: Sendable {
         var continuation: CheckedContinuation<Result<T, RedisError>, Never>?
         /// Set once the call is decided; a decision before the continuation arrives waits here.
         var outcome: Result<T, RedisError>?
+        /// The connection the call's request went out on, closed when the caller gives up.
+        var channel: (any Channel)?
     }
 
-    /// Guards the continuation and the outcome.
+    /// Guards the continuation, the outcome and the connection.
     private let state = Mutex(State())
+    /// Whether the request has its connection to itself, so that closing it stops only this call.
+    private let closesConnectionOnCancel: Bool
+
+    init(closesConnectionOnCancel: Bool) {
+        self.closesConnectionOnCancel = closesConnectionOnCancel
+    }
 
     /// Hands over the caller's continuation; `false` (after resuming it) when the call was already decided,
     /// cancelled before it started.
@@ -144,14 +206,32 @@ private final class PendingCall<T: Sendable>: Sendable {
         return false
     }
 
-    /// Whether nothing has decided the call yet (a thread skips a call cancelled while it waited).
+    /// Whether nothing has decided the call yet.
     var isWaiting: Bool { state.withLock { $0.outcome == nil } }
+
+    /// Records the connection the request goes out on; `false` when the call was already decided.
+    func attach(_ channel: any Channel) -> Bool {
+        state.withLock { state in
+            guard state.outcome == nil else { return false }
+            state.channel = channel
+            return true
+        }
+    }
+
+    /// Decides the call with ``RedisError/cancelled``; a request still on an exclusive connection is stopped
+    /// by closing it (a shared connection's later replies are matched and dropped).
+    func cancel() {
+        let channel = state.withLock { $0.channel }
+        finish(.failure(.cancelled))
+        if closesConnectionOnCancel { channel?.close(promise: nil) }
+    }
 
     /// Decides the call; later decisions are ignored.
     func finish(_ outcome: Result<T, RedisError>) {
         let continuation = state.withLock { state -> CheckedContinuation<Result<T, RedisError>, Never>? in
             guard state.outcome == nil else { return nil }
             state.outcome = outcome
+            state.channel = nil
             defer { state.continuation = nil }
             return state.continuation
         }

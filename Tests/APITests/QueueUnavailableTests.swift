@@ -10,7 +10,7 @@ import TestSupport
 /// A Redis that refuses new work answers the caller with a 503 to retry, never a 500, and stores nothing.
 @Suite struct QueueUnavailableTests {
     @Test func aSubmissionToAFullRedisIsA503SayingSoAndEnqueuesNothing() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess()
         try await LiveAPI.run(redis: try RedisConfiguration(url: server.url)) { api in
             let token = try await api.minter.service()
             try await api.queue.redis.send("CONFIG", "SET", "maxmemory", "1")

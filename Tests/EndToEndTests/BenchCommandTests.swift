@@ -20,7 +20,7 @@ import TestSupport
 
     @Test func benchReportsEveryPhaseAndCleansUp() async throws {
         let cli = try PhoenixCLI()
-        let (status, output) = try cli.run([
+        let (status, output) = try await cli.run([
             "bench", "--jobs", "600", "--single", "50", "--batch", "100", "--workers", "2", "--concurrency", "10",
             "--latency-jobs", "30", "--rate", "300", "--json",
         ])
@@ -35,8 +35,8 @@ import TestSupport
         #expect(left.isEmpty, "bench left \(left.count) keys")
     }
 
-    @Test func badArgumentsNameTheOption() throws {
-        let (status, output) = try PhoenixCLI().run(["bench", "--workers", "0"])
+    @Test func badArgumentsNameTheOption() async throws {
+        let (status, output) = try await PhoenixCLI().run(["bench", "--workers", "0"])
         #expect(status != 0)
         #expect(output.contains("--workers must be between 1 and 64, got 0"))
     }

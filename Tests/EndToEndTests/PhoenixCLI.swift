@@ -34,10 +34,10 @@ struct PhoenixCLI {
     }
 
     /// Runs `phoenix` to completion and returns its exit code and output.
-    func run(_ arguments: [String], extraEnvironment: [String: String] = [:]) throws -> (status: Int32?, output: String) {
+    func run(_ arguments: [String], extraEnvironment: [String: String] = [:]) async throws -> (status: Int32?, output: String) {
         let name = "run-\(UUID().uuidString.prefix(8))"
         let process = try start(arguments, name: name, extraEnvironment: extraEnvironment)
-        let status = ChildProcess.exitCode(ofStatus: process.waitForExit())
+        let status = ChildProcess.exitCode(ofStatus: await process.exited())
         return (status, try String(contentsOf: log(name), encoding: .utf8))
     }
 

@@ -22,12 +22,15 @@ import TestSupport
         // A worker takes the report with a short lease and is gone before the lease ends.
         #expect(try await cli.queue.fetch(queue: "reports", limit: 1, lease: .milliseconds(500), worker: "scaled-down").count == 1)
         let serve = try cli.start(["serve", "--host", "127.0.0.1", "--port", "0"], name: "serve", extraEnvironment: Self.serveEnvironment)
-        defer { serve.send(SIGTERM); serve.waitForExit() }
+        // A failed expectation below still stops it; a passing run also waits for it to exit.
+        defer { serve.send(SIGTERM) }
         try await eventually("the due letter is ready and the report's expired lease is taken back", timeout: .seconds(20)) {
             let (letters, reports) = (try await cli.queue.stats(queue: "letters"), try await cli.queue.stats(queue: "reports"))
             return (letters.ready, letters.delayed, reports.ready, reports.leased) == (1, 0, 1, 0)
         }
         #expect(try await cli.queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "back").first?.envelope.id == delayed.id)
+        serve.send(SIGTERM)
+        _ = await serve.exited()
     }
 
     /// `ENABLE_EVENT_PROCESSING=false`: an event bridge keeps running (and beating) for its other queues and
@@ -47,13 +50,13 @@ import TestSupport
         let registered = try await cli.queue.liveWorkers(staleAfter: .seconds(30))
         #expect(registered.map(\.queues) == [["diagnostics"]], "the worker is registered, serving diagnostics only")
         worker.send(SIGTERM)
-        #expect(ChildProcess.exitCode(ofStatus: worker.waitForExit()) == 0)
+        #expect(ChildProcess.exitCode(ofStatus: await worker.exited()) == 0)
         #expect(cli.output(of: "no-events").contains("Event processing is disabled (ENABLE_EVENT_PROCESSING=false)"))
 
-        let (status, output) = try cli.run(["work", "--type", "diagnostics"], extraEnvironment: ["ENABLE_EVENT_PROCESSING": "maybe"])
+        let (status, output) = try await cli.run(["work", "--type", "diagnostics"], extraEnvironment: ["ENABLE_EVENT_PROCESSING": "maybe"])
         #expect(status == 1)
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "Error: ENABLE_EVENT_PROCESSING: must be true or false, got 'maybe'")
-        let (serveStatus, serveOutput) = try cli.run(["serve", "--port", "0"], extraEnvironment: Self.serveEnvironment.merging(["ENABLE_EVENT_PROCESSING": "off"]) { $1 })
+        let (serveStatus, serveOutput) = try await cli.run(["serve", "--port", "0"], extraEnvironment: Self.serveEnvironment.merging(["ENABLE_EVENT_PROCESSING": "off"]) { $1 })
         #expect(serveStatus == 1)
         #expect(serveOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "Error: ENABLE_EVENT_PROCESSING: must be true or false, got 'off'")
     }

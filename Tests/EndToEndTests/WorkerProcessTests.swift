@@ -26,7 +26,7 @@ import TestSupport
 
         try await eventually("a quarter of the jobs completed") { try await cli.queue.stats(queue: "diagnostics").completed >= 500 }
         victim.send(SIGKILL)
-        victim.waitForExit()
+        _ = await victim.exited()
         // What the killed worker held at that moment: leased to it, not yet acked.
         let inFlight = Set(try await leasedJobs(cli.queue, heldBy: "\(victim.pid)"))
         #expect(!inFlight.isEmpty)
@@ -47,7 +47,7 @@ import TestSupport
         #expect(ranTwice == inFlight)
 
         survivor.send(SIGTERM)
-        #expect(ChildProcess.exitCode(ofStatus: survivor.waitForExit()) == 0)
+        #expect(ChildProcess.exitCode(ofStatus: await survivor.exited()) == 0)
     }
 
     /// Issue 17: a worker builds only the handlers of its own job types, so it needs only their settings. Each
@@ -69,12 +69,12 @@ import TestSupport
                 try await cli.queue.liveWorkers(staleAfter: .seconds(30)).map { [$0.type] + $0.queues } == [[type.rawValue, type.queue]]
             }
             worker.send(SIGTERM)
-            #expect(ChildProcess.exitCode(ofStatus: worker.waitForExit()) == 0, "\(type.rawValue): \(cli.output(of: type.rawValue))")
+            #expect(ChildProcess.exitCode(ofStatus: await worker.exited()) == 0, "\(type.rawValue): \(cli.output(of: type.rawValue))")
         }
         // Its own malformed setting still stops a worker at start, in one line naming the variable.
         for (type, setting) in malformed {
             let cli = try PhoenixCLI()
-            let (status, output) = try cli.run(["work", "--type", type.rawValue], extraEnvironment: [setting.variable: setting.value, "DATABASE_URL": database])
+            let (status, output) = try await cli.run(["work", "--type", type.rawValue], extraEnvironment: [setting.variable: setting.value, "DATABASE_URL": database])
             #expect(status == 1, "\(type.rawValue)")
             #expect(output.hasPrefix("Error: \(setting.variable)"), "\(type.rawValue): \(output)")
         }
@@ -93,7 +93,7 @@ import TestSupport
         }
         let signalled = ContinuousClock.now
         worker.send(SIGTERM)
-        let status = worker.waitForExit()
+        let status = await worker.exited()
         let took = ContinuousClock.now - signalled
         #expect(ChildProcess.exitCode(ofStatus: status) == 0)
         #expect(took < .seconds(10), "exited within the grace period")
@@ -117,7 +117,7 @@ import TestSupport
             return String(decoding: metrics, as: UTF8.self).contains(#"phoenix_worker_last_heartbeat_timestamp_seconds{worker_type="diagnostics"}"#)
         }
         worker.send(SIGTERM)
-        #expect(ChildProcess.exitCode(ofStatus: worker.waitForExit()) == 0)
+        #expect(ChildProcess.exitCode(ofStatus: await worker.exited()) == 0)
     }
 
     @Test func killedWorkerLeavesStatsOnceStaleAndItsJobsReturnToReady() async throws {
@@ -127,41 +127,41 @@ import TestSupport
         let victim = try cli.start(fastWorker + ["--concurrency", "3"], name: "killed")
         try await eventually("jobs leased") { try await cli.queue.stats(queue: "diagnostics").leased == 3 }
         // Paused, so that the reaped jobs stay in ready where the test can see them.
-        #expect(try cli.run(["queue", "pause", "diagnostics"]).status == 0)
+        #expect(try await cli.run(["queue", "pause", "diagnostics"]).status == 0)
         victim.send(SIGKILL)
-        victim.waitForExit()
+        _ = await victim.exited()
         let watcher = try cli.start(fastWorker, name: "watcher")
 
         try await eventually("the killed worker left stats and its jobs are ready again") {
-            let (status, output) = try cli.run(["stats", "--json", "--stale-after", "2"])
+            let (status, output) = try await cli.run(["stats", "--json", "--stale-after", "2"])
             guard status == 0, let snapshot = try? JSONDecoder().decode(StatsSnapshot.self, from: Data(output.utf8)) else { return false }
             let pids = snapshot.workers.map(\.pid)
             let diagnostics = snapshot.queues.first { $0.queue == "diagnostics" }
             return !pids.contains(Int(victim.pid)) && pids.contains(Int(watcher.pid)) && diagnostics?.ready == 3 && diagnostics?.leased == 0
         }
         watcher.send(SIGTERM)
-        #expect(ChildProcess.exitCode(ofStatus: watcher.waitForExit()) == 0)
+        #expect(ChildProcess.exitCode(ofStatus: await watcher.exited()) == 0)
     }
 
-    @Test func badSettingsStopStartUpWithOneLineNamingTheVariable() throws {
+    @Test func badSettingsStopStartUpWithOneLineNamingTheVariable() async throws {
         let cli = try PhoenixCLI()
-        let (badStatus, output) = try cli.run(["work"], extraEnvironment: ["WORKER_TYPE": "letters,nope"])
+        let (badStatus, output) = try await cli.run(["work"], extraEnvironment: ["WORKER_TYPE": "letters,nope"])
         #expect(badStatus == 1)
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "Error: WORKER_TYPE: unknown worker type 'nope'; expected one of event_bridge, user_profile, letters, cv, diagnostics, a comma-separated list, or all")
-        let (status, usage) = try cli.run(["enqueue"])
+        let (status, usage) = try await cli.run(["enqueue"])
         #expect(status != 0)
         #expect(usage.contains("give either a job TYPE or --file"))
-        let (serveStatus, serveOutput) = try cli.run(["serve", "--port", "0"], extraEnvironment: ["DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
+        let (serveStatus, serveOutput) = try await cli.run(["serve", "--port", "0"], extraEnvironment: ["DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
         #expect(serveStatus == 1)
         #expect(serveOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "Error: JWT_SECRET_KEY: is not set, nor SUPABASE_JWKS or SUPABASE_URL: the API cannot check tokens")
-        let (shortStatus, shortOutput) = try cli.run(["serve"], extraEnvironment: ["JWT_SECRET_KEY": "short", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
+        let (shortStatus, shortOutput) = try await cli.run(["serve"], extraEnvironment: ["JWT_SECRET_KEY": "short", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
         #expect(shortStatus == 1 && shortOutput.contains("JWT_SECRET_KEY: must be at least 32 bytes"))
-        let (letterStatus, letterOutput) = try cli.run(["work", "--type", "letters"], extraEnvironment: ["MAX_RESPONSE_TIME": "forever", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
+        let (letterStatus, letterOutput) = try await cli.run(["work", "--type", "letters"], extraEnvironment: ["MAX_RESPONSE_TIME": "forever", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
         #expect(letterStatus == 1 && letterOutput.contains("MAX_RESPONSE_TIME: must be a number of seconds"))
     }
 
     /// Issue 14 (7): `ENVIRONMENT=production` refuses unsafe settings, one line naming each.
-    @Test func productionRefusesUnsafeSettingsOneLineEach() throws {
+    @Test func productionRefusesUnsafeSettingsOneLineEach() async throws {
         let cli = try PhoenixCLI()
         let safe = [
             "ENVIRONMENT": "production", "JWT_SECRET_KEY": String(repeating: "s", count: 32),
@@ -178,22 +178,22 @@ import TestSupport
             (["ENVIRONMENT": "prod"], "Error: ENVIRONMENT: expected development, staging or production, got 'prod'"),
         ]
         for (change, line) in cases {
-            let (status, output) = try cli.run(["serve", "--port", "0"], extraEnvironment: safe.merging(change) { $1 })
+            let (status, output) = try await cli.run(["serve", "--port", "0"], extraEnvironment: safe.merging(change) { $1 })
             let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(status == 1 && text.hasPrefix(line) && !text.contains("\n"), "\(change): \(status) \(text)")
         }
-        let (workStatus, workOutput) = try cli.run(["work", "--type", "letters"], extraEnvironment: ["ENVIRONMENT": "production", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
+        let (workStatus, workOutput) = try await cli.run(["work", "--type", "letters"], extraEnvironment: ["ENVIRONMENT": "production", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
         #expect(workStatus == 1 && workOutput.contains("DATABASE_URL: in production the database connection must verify"))
-        let (devStatus, devOutput) = try cli.run(["dev"], extraEnvironment: ["ENVIRONMENT": "production"])
+        let (devStatus, devOutput) = try await cli.run(["dev"], extraEnvironment: ["ENVIRONMENT": "production"])
         #expect(devStatus == 1 && devOutput.contains("ENVIRONMENT: phoenix dev makes up secrets"))
     }
 
     /// Issue 15 (5): a Redis that may evict keys is refused at start, naming the setting.
     @Test func aWorkerRefusesAnEvictingRedisNamingTheSetting() async throws {
         let cli = try PhoenixCLI()
-        let server = try RedisServerProcess(options: ["--maxmemory-policy", "allkeys-lru"])
+        let server = try await RedisServerProcess(options: ["--maxmemory-policy", "allkeys-lru"])
         for command in [["work", "--type", "diagnostics"], ["serve", "--port", "0"]] {
-            let (status, output) = try cli.run(command, extraEnvironment: [
+            let (status, output) = try await cli.run(command, extraEnvironment: [
                 "REDIS_URL": server.url, "JWT_SECRET_KEY": String(repeating: "s", count: 32), "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
             ])
             #expect(status == 1)
@@ -205,17 +205,17 @@ import TestSupport
     /// naming the job it could not hand back (before, it had not exited after 25 s).
     @Test func sigtermWithRedisGoneExitsWithinGracePlusOneLeaseNamingWhatItCouldNotHandBack() async throws {
         let cli = try PhoenixCLI()
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess()
         let queue = JobQueue(redis: RedisClient(configuration: try RedisConfiguration(url: server.url)), keys: cli.queue.keys)
         defer { queue.redis.shutdown() }
         let job = JobEnvelope(type: "diagnostic.sleep", queue: "diagnostics", payload: .object(["ms": .number(60_000)]))
         try await queue.enqueue(job)
         let worker = try cli.start(["work", "--type", "diagnostics", "--lease", "3", "--heartbeat", "0.5", "--grace", "2"], name: "redis-gone", extraEnvironment: ["REDIS_URL": server.url])
         try await eventually("the job runs") { try await queue.job(id: job.idString)?.state == .leased }
-        server.stop()
+        await server.stop()
         let signalled = ContinuousClock.now
         worker.send(SIGTERM)
-        let status = worker.waitForExit()
+        let status = await worker.exited()
         let took = ContinuousClock.now - signalled
         #expect(ChildProcess.exitCode(ofStatus: status) == 0)
         // Grace 2 s + lease 3 s, with a margin for a loaded machine.
@@ -230,7 +230,7 @@ import TestSupport
         {"type": "diagnostic.noop"}
         {"type": "diagnostic.sleep", "payload": {"ms": "later"}}
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        let (badStatus, badOutput) = try cli.run(["enqueue", "--file", path])
+        let (badStatus, badOutput) = try await cli.run(["enqueue", "--file", path])
         #expect(badStatus != 0)
         #expect(badOutput.contains("\(path):2: invalid payload for diagnostic.sleep: field 'ms'"))
         #expect(try await cli.queue.stats(queue: "diagnostics").enqueued == 0)
@@ -240,7 +240,7 @@ import TestSupport
         {"type": "diagnostic.noop", "idempotencyKey": "once"}
         {"type": "diagnostic.sleep", "payload": {"ms": 1}, "delaySeconds": 60}
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        let (status, output) = try cli.run(["enqueue", "--file", path])
+        let (status, output) = try await cli.run(["enqueue", "--file", path])
         #expect(status == 0)
         #expect(output.contains("enqueued 2 job(s); 1 already present"))
         let stats = try await cli.queue.stats(queue: "diagnostics")

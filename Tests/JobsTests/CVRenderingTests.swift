@@ -78,7 +78,7 @@ import PhoenixPlatform
             try #require(pdf).write(to: file)
             let extracted = file.appendingPathExtension("txt")
             defer { try? FileManager.default.removeItem(at: extracted) }
-            #expect(try ChildProcess("/usr/bin/pdftotext", [file.path, extracted.path]).waitForExit() == 0)
+            #expect(try await ChildProcess("/usr/bin/pdftotext", [file.path, extracted.path]).exited() == 0)
             #expect(try String(contentsOf: extracted, encoding: .utf8).contains("Camille Fournier"))
         }
     }

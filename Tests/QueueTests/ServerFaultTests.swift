@@ -51,7 +51,7 @@ import TestSupport
     }
 
     @Test func aFullRedisStillKeepsLeasesAliveAndFinishesJobsButRefusesNewOnes() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess()
         let queue = JobQueue(redis: RedisClient(configuration: try RedisConfiguration(url: server.url)), keys: QueueKeys(prefix: "phx"))
         defer { queue.redis.shutdown() }
         try await queue.enqueue([job(maxAttempts: 1), job(maxAttempts: 1), job()])
@@ -71,7 +71,7 @@ import TestSupport
 
     @Test func theServerCheckRefusesAnEvictingRedisNamingTheSetting() async throws {
         #expect(try await RedisServerCheck.verify(try TestRedis.client()).maxmemoryPolicy == "noeviction")
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess()
         let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
         defer { redis.shutdown() }
         try await redis.send("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")

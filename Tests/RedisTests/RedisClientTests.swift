@@ -167,6 +167,45 @@ import TestSupport
     }
 }
 
+/// What a client leaves on the server: connections and blocked commands, seen through `INFO clients` of a
+/// server of the test's own.
+@Suite struct RedisConnectionUseTests {
+    @Test func concurrentCallersArePipelinedOnOneConnection() async throws {
+        let server = try await RedisServerProcess()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<500 { group.addTask { try await redis.send("INCR", "calls") } }
+            try await group.waitForAll()
+        }
+        #expect(try await redis.send("GET", "calls").string == "500")
+        let clients = try await redis.send("CLIENT", "LIST").string ?? ""
+        #expect(clients.split(separator: "\n").count == 1, "500 concurrent calls should share the pool's one connection")
+    }
+
+    @Test func aCancelledBlockingCallStopsBlockingOnTheServer() async throws {
+        let server = try await RedisServerProcess()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
+        let blocked = Task { try await redis.sendBlocking(RedisCommand("BLPOP", "never", 300), timeout: .seconds(300)) }
+        #expect(try await blockedClients(of: redis, becomes: 1))
+        blocked.cancel()
+        await #expect(throws: RedisError.cancelled) { try await blocked.value }
+        // The server learns of it only when the connection closes: its BLPOP would otherwise hold a
+        // connection (a thread, before) for its whole 300 s.
+        #expect(try await blockedClients(of: redis, becomes: 0), "the cancelled BLPOP should no longer block on the server")
+        #expect(try await redis.send("PING") == .status("PONG"))
+    }
+
+    /// Whether the server's `blocked_clients` reaches `count` within 10 s.
+    private func blockedClients(of redis: RedisClient, becomes count: Int) async throws -> Bool {
+        for _ in 0..<200 {
+            let info = try await redis.send("INFO", "clients").string ?? ""
+            if info.contains("blocked_clients:\(count)\r") { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+}
+
 /// A counter shared between tasks of a test.
 actor Counter {
     private(set) var value = 0
@@ -175,34 +214,34 @@ actor Counter {
 
 @Suite struct RedisReconnectTests {
     @Test func reconnectsWithBackoffWhileTheServerRestarts() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess()
         let redis = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
         try await redis.send("SET", "kept", "across restarts")
-        server.stop()
+        await server.stop()
         // The call waits, retrying with backoff, until the server is back.
         let restart = Task {
             try await Task.sleep(for: .milliseconds(500))
-            try server.start()
+            try await server.start()
         }
         #expect(try await redis.send("GET", "kept").string == "across restarts")
         try await restart.value
         // An idle connection the restarted server never knew is replaced without the caller noticing.
-        server.stop()
-        try server.start()
+        await server.stop()
+        try await server.start()
         #expect(try await redis.send("PING") == .status("PONG"))
     }
 
     @Test func waitsWhileARestartedServerIsStillLoadingItsDataset() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess()
         let redis = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
         let keys = (0..<400).map { "key:\($0)" }
         let value = String(repeating: "v", count: 500)
         _ = try await redis.pipeline(keys.map { RedisCommand("SET", $0, value) })
         try await redis.send("SAVE")
-        server.stop()
+        await server.stop()
         // 5 ms per key, and clients served every kilobyte loaded: the server answers LOADING for about two
         // seconds after it accepts connections.
-        try server.start(options: ["--appendonly", "no", "--key-load-delay", "5000", "--loading-process-events-interval-bytes", "1024"])
+        try await server.start(options: ["--appendonly", "no", "--key-load-delay", "5000", "--loading-process-events-interval-bytes", "1024"])
         let probe = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
         let info = try await probe.send("INFO", "persistence").string ?? ""
         #expect(info.contains("loading:1"), "the server should still be loading when the test calls it")

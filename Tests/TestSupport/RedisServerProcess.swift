@@ -10,15 +10,17 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts a server (append-only on, so data survives a restart) and waits until it answers.
     /// - Parameter options: further `--name value` options, which override the defaults.
-    public init(options: [String] = []) throws {
+    public init(options: [String] = []) async throws {
         port = LoopbackPort.free()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try start(options: options)
+        try await start(options: options)
     }
 
+    /// A server still running when the test let go of it is stopped here, waiting for it on this thread.
     deinit {
-        stop()
+        process?.send(SIGTERM)
+        process?.waitForExit()
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -27,19 +29,19 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts the server again after ``stop()``.
     /// - Parameter options: further `--name value` options, which override the defaults above.
-    public func start(options: [String] = []) throws {
+    public func start(options: [String] = []) async throws {
         process = try ChildProcess("/usr/bin/redis-server", [
             "--bind", "127.0.0.1", "--port", "\(port)", "--dir", directory.path,
             "--appendonly", "yes", "--save", "", "--logfile", directory.appendingPathComponent("redis.log").path,
         ] + options)
-        for _ in 0..<100 where !LoopbackPort.accepts(port) { usleep(50_000) }
+        for _ in 0..<100 where !LoopbackPort.accepts(port) { try await Task.sleep(for: .milliseconds(50)) }
         guard LoopbackPort.accepts(port) else { throw ServerDidNotStart(port: port) }
     }
 
     /// Stops the server (SIGTERM: it writes its append-only file and exits) and waits for it.
-    public func stop() {
+    public func stop() async {
         process?.send(SIGTERM)
-        process?.waitForExit()
+        _ = await process?.exited()
         process = nil
     }
 

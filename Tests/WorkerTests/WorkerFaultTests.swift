@@ -112,7 +112,7 @@ import TestSupport
     }
 
     @Test func aWorkerWhoseRedisIsGoneStopsWithinGracePlusOneLeaseSayingWhatItCouldNotHandBack() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess()
         // The production client settings: a call waits up to 30 s for Redis to come back.
         let queue = JobQueue(redis: RedisClient(configuration: try RedisConfiguration(url: server.url)), keys: QueueKeys(prefix: "phx"))
         defer { queue.redis.shutdown() }
@@ -125,7 +125,7 @@ import TestSupport
         let task = Task { try await group.run() }
         try await eventually("the job is running") { try await queue.job(id: sleeper.idString)?.state == .leased }
         try await Task.sleep(for: .milliseconds(300))
-        server.stop()
+        await server.stop()
         let started = ContinuousClock.now
         await group.triggerGracefulShutdown()
         try await task.value

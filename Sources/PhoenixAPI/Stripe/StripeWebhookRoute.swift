@@ -37,7 +37,6 @@ public struct StripeWebhookRoute: Sendable {
         guard let secret else {
             throw APIError(.serviceUnavailable, "not_configured", "Stripe webhooks are not configured here (STRIPE_WEBHOOK_SECRET is not set)")
         }
-        var request = request
         let body: [UInt8]
         do {
             body = Array(try await request.body.collect(upTo: bodyLimit).readableBytesView)
