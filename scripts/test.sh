@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
 
 # chromium and poppler-utils let the CV PDF test and the dashboard browser test run (they are skipped without them).
-ensure_packages redis-server libhiredis-dev python3 postgresql-15 postgresql-client-15 chromium poppler-utils
+ensure_packages redis-server libhiredis-dev openssl python3 postgresql-15 postgresql-client-15 chromium poppler-utils
 PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-test.XXXXXX)
 trap stop_services EXIT
+# The TLS tests start redis-servers of their own with these (RedisTLSTests).
+make_test_certificates "$PHOENIX_RUN_DIR/tls"
 start_redis
 start_postgres "$PHOENIX_RUN_DIR/postgres" phoenix
 
@@ -26,5 +28,5 @@ if [ $# -eq 0 ]; then
   BUILD=debug scripts/check-image-layout.sh || status=$?
 fi
 # Every test is written with Swift Testing; XCTest would only add an empty "Executed 0 tests" run.
-PHOENIX_TEST_REDIS_URL="$PHOENIX_REDIS_URL" PHOENIX_TEST_DATABASE_URL="$PHOENIX_DATABASE_URL" swift test --disable-xctest "$@" || status=$?
+PHOENIX_TEST_TLS_DIR="$PHOENIX_RUN_DIR/tls" PHOENIX_TEST_REDIS_URL="$PHOENIX_REDIS_URL" PHOENIX_TEST_DATABASE_URL="$PHOENIX_DATABASE_URL" swift test --disable-xctest "$@" || status=$?
 exit $status

@@ -5,6 +5,10 @@
 public enum EnvironmentVariable: String, CaseIterable, Sendable {
     // Where the queue and the results live.
     case redisURL = "REDIS_URL"
+    /// TLS files of a `rediss://` `REDIS_URL`: the CAs to trust instead of the system's, a client certificate and its key.
+    case redisTLSCAFile = "REDIS_TLS_CA_FILE"
+    case redisTLSCertificateFile = "REDIS_TLS_CERT_FILE"
+    case redisTLSKeyFile = "REDIS_TLS_KEY_FILE"
     case databaseURL = "DATABASE_URL"
     case supabaseDatabaseURL = "SUPABASE_DB_URL"
     case keyPrefix = "PHOENIX_KEY_PREFIX"

@@ -23,7 +23,9 @@ public final class RedisClient: Sendable {
     private let exclusive: ExclusiveConnections
     private let shutDownFlag: ShutDownFlag
 
-    /// A client for one server.
+    /// A client for one server. With ``RedisConfiguration/tls`` set it reads the TLS files here (a few small
+    /// files, once); settings that cannot be used fail every call with ``RedisError/connectionFailed(_:)``
+    /// naming the file (``RedisTLS/check()`` finds that out before).
     /// - Parameters:
     ///   - poolSize: connections shared by ordinary commands.
     ///   - maxBlockingConnections: idle connections kept for blocking commands (more are opened while more
@@ -37,7 +39,9 @@ public final class RedisClient: Sendable {
         self.configuration = configuration
         let flag = ShutDownFlag()
         shutDownFlag = flag
-        let connector = RedisConnector(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger, isShutDown: { flag.isSet })
+        // The TLS files are read here, once; settings that cannot be used fail every call with the reason.
+        let tls = configuration.tls.map { settings in Result { () throws(RedisConfigurationError) in try settings.makeContext() } }
+        let connector = RedisConnector(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, tls: tls, logger: logger, isShutDown: { flag.isSet })
         shared = SharedConnections(count: poolSize, connector: connector)
         exclusive = ExclusiveConnections(maxIdle: maxBlockingConnections, connector: connector)
     }

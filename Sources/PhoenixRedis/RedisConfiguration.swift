@@ -1,6 +1,7 @@
 import Foundation
 
-/// Where and how to reach a Redis server, read from a `redis://[[user]:password@]host[:port][/db]` URL.
+/// Where and how to reach a Redis server, read from a `redis://[[user]:password@]host[:port][/db]` URL
+/// (`rediss://` for TLS).
 public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// Host name or address of the server.
     public var host: String
@@ -18,6 +19,8 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var commandTimeout: Duration
     /// How long a lost connection keeps being re-established, with backoff, before a call fails.
     public var reconnectTimeout: Duration
+    /// TLS settings, `nil` for a plain TCP connection (`redis://`).
+    public var tls: RedisTLS?
 
     /// A configuration with explicit fields; timeouts default to values fit for a server on the same network.
     public init(
@@ -28,7 +31,8 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         database: Int = 0,
         connectTimeout: Duration = .seconds(5),
         commandTimeout: Duration = .seconds(10),
-        reconnectTimeout: Duration = .seconds(30)
+        reconnectTimeout: Duration = .seconds(30),
+        tls: RedisTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -38,19 +42,22 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         self.reconnectTimeout = reconnectTimeout
+        self.tls = tls
     }
 
-    /// Parses a `redis://` URL such as `redis://:secret@127.0.0.1:6380/2`.
+    /// Parses a `redis://` URL such as `redis://:secret@127.0.0.1:6380/2`, or a `rediss://` one (TLS, the
+    /// server's certificate checked against the system's trusted CAs; ``tls`` takes other settings).
     ///
     /// - Throws: ``RedisConfigurationError`` naming what is wrong with the URL (never echoing the password).
     public init(url: String) throws(RedisConfigurationError) {
         guard let components = URLComponents(string: url), let scheme = components.scheme else {
             throw .invalidURL("not a URL; expected redis://[[user]:password@]host[:port][/db]")
         }
+        let tls: RedisTLS?
         switch scheme.lowercased() {
-        case "redis": break
-        case "rediss": throw .invalidURL("TLS (rediss://) is not supported by this client; use redis://")
-        default: throw .invalidURL("scheme '\(scheme)' is not redis://")
+        case "redis": tls = nil
+        case "rediss": tls = RedisTLS()
+        default: throw .invalidURL("scheme '\(scheme)' is not redis:// or rediss://")
         }
         guard let host = components.host, !host.isEmpty else {
             throw .invalidURL("no host; expected redis://[[user]:password@]host[:port][/db]")
@@ -71,7 +78,8 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
             port: port,
             username: user,
             password: components.password.flatMap { $0.isEmpty ? nil : $0 },
-            database: database
+            database: database,
+            tls: tls
         )
     }
 
@@ -81,7 +89,7 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         if username != nil || password != nil {
             auth = "\(username ?? ""):\(password == nil ? "" : "****")@"
         }
-        return "redis://\(auth)\(host):\(port)/\(database)"
+        return "\(tls == nil ? "redis" : "rediss")://\(auth)\(host):\(port)/\(database)"
     }
 }
 
@@ -89,10 +97,14 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
 public enum RedisConfigurationError: Error, Equatable, CustomStringConvertible {
     /// The URL is malformed; the text says which part.
     case invalidURL(String)
+    /// A TLS setting cannot be used (a file missing or not PEM, a certificate without its key); the text
+    /// names the file.
+    case invalidTLS(String)
 
     public var description: String {
         switch self {
         case .invalidURL(let reason): "invalid Redis URL: \(reason)"
+        case .invalidTLS(let reason): "invalid Redis TLS setting: \(reason)"
         }
     }
 }

@@ -1,14 +1,19 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 
-/// Opens connections to the configured server: TCP on an event loop, then `AUTH` and `SELECT`. A server
-/// that cannot be reached is tried again with exponential backoff until `reconnectTimeout` has passed; a
-/// server that refuses the handshake (a wrong password) is not. Everything runs on the event loop, none of
+/// Opens connections to the configured server: TCP on an event loop, the TLS handshake for `rediss://`, then
+/// `AUTH` and `SELECT`. A server that cannot be reached is tried again with exponential backoff until
+/// `reconnectTimeout` has passed; a server that refuses the handshake (a certificate that does not verify, a
+/// wrong password) is not. Everything runs on the event loop, none of
 /// it on Swift's cooperative pool, so connecting never waits for a busy pool.
 struct RedisConnector: Sendable {
     let configuration: RedisConfiguration
     let group: any EventLoopGroup
+    /// The TLS context of `rediss://` connections, or why the TLS settings cannot be used; `nil` for `redis://`.
+    let tls: Result<NIOSSLContext, RedisConfigurationError>?
     let logger: Logger
     /// Whether the client was shut down: no new connection is opened after it.
     let isShutDown: @Sendable () -> Bool
@@ -50,23 +55,55 @@ struct RedisConnector: Sendable {
 
     private func connectOnce(on loop: any EventLoop) -> EventLoopFuture<any Channel> {
         let server = "\(configuration.host):\(configuration.port)"
+        let tlsContext: NIOSSLContext?
+        switch tls {
+        case nil: tlsContext = nil
+        case .success(let context): tlsContext = context
+        case .failure(let error): return loop.makeFailedFuture(ConnectFailure.handshakeRefused("\(error)"))
+        }
+        // Completed by the TLS handshake of a `rediss://` connection.
+        let handshake = tlsContext.map { _ in loop.makePromise(of: Void.self) }
         return ClientBootstrap(group: loop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RedisReplyReader()))
-                    try channel.pipeline.syncOperations.addHandler(RedisRequestHandler())
+                    let handlers = channel.pipeline.syncOperations
+                    if let tlsContext, let handshake {
+                        // An IP address is checked against the certificate's addresses; SNI takes only names.
+                        let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
+                        try handlers.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: isAddress ? nil : configuration.host))
+                        try handlers.addHandler(TLSHandshakeWaiter(promise: handshake))
+                    }
+                    try handlers.addHandler(ByteToMessageHandler(RedisReplyReader()))
+                    try handlers.addHandler(RedisRequestHandler())
                 }
             }
             .connect(host: configuration.host, port: configuration.port)
-            .flatMapErrorThrowing { error in throw ConnectFailure.unreachable(.connectionFailed("\(server): \(error)")) }
-            .flatMap { channel in handshake(on: channel) }
+            .flatMapErrorThrowing { error in
+                handshake?.fail(error)
+                throw ConnectFailure.unreachable(.connectionFailed("\(server): \(error)"))
+            }
+            .flatMap { channel in
+                guard let handshake else { return loop.makeSucceededFuture(channel) }
+                return handshake.futureResult.map { channel }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    // A certificate that does not verify will not verify on the next try either.
+                    if let error = error as? NIOSSLError, case .handshakeFailed = error {
+                        throw ConnectFailure.handshakeRefused("TLS handshake with \(server) failed: \(error)")
+                    }
+                    if let error = error as? NIOSSLExtraError {
+                        throw ConnectFailure.handshakeRefused("TLS handshake with \(server) failed: \(error)")
+                    }
+                    throw ConnectFailure.unreachable(.connectionFailed("TLS handshake with \(server) cut off: \(error)"))
+                }
+            }
+            .flatMap { channel in authenticate(on: channel) }
     }
 
     /// Authenticates and selects the database, closing the connection when either fails.
-    private func handshake(on channel: any Channel) -> EventLoopFuture<any Channel> {
+    private func authenticate(on channel: any Channel) -> EventLoopFuture<any Channel> {
         let authentication = configuration.password.map { password in
             configuration.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password)
         }
@@ -87,5 +124,36 @@ struct RedisConnector: Sendable {
                 channel.close(promise: nil)
                 throw error
             }
+    }
+}
+
+/// Completes its promise when the TLS handshake of its channel is done, or fails it with the error that ended
+/// the handshake (a certificate that does not verify) or the connection closing first; then leaves the
+/// pipeline.
+private final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let promise: EventLoopPromise<Void>
+
+    init(promise: EventLoopPromise<Void>) {
+        self.promise = promise
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            promise.succeed()
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise.fail(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(RedisError.connectionLost("closed during the TLS handshake"))
+        context.fireChannelInactive()
     }
 }

@@ -27,16 +27,41 @@ struct Settings {
         self.environment = environment
     }
 
-    /// `REDIS_URL`, required.
+    /// `REDIS_URL`, required; with `rediss://`, the TLS files of `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE`
+    /// and `REDIS_TLS_KEY_FILE`, read here so that unusable ones stop start-up.
     func redis() throws -> RedisConfiguration {
         guard let url = environment[.redisURL], !url.isEmpty else {
-            throw SettingError(variable: "REDIS_URL", problem: "not set; expected redis://[[user]:password@]host[:port][/db]")
+            throw SettingError(variable: "REDIS_URL", problem: "not set; expected redis://[[user]:password@]host[:port][/db] or rediss://… for TLS")
         }
+        var configuration: RedisConfiguration
         do {
-            return try RedisConfiguration(url: url)
+            configuration = try RedisConfiguration(url: url)
         } catch {
             throw SettingError(variable: "REDIS_URL", problem: "\(error)")
         }
+        let files: [EnvironmentVariable] = [.redisTLSCAFile, .redisTLSCertificateFile, .redisTLSKeyFile]
+        guard var tls = configuration.tls else {
+            if let set = files.first(where: { environment.nonEmpty($0) != nil }) {
+                throw SettingError(variable: set.name, problem: "set, but REDIS_URL is redis:// (no TLS); use rediss:// to connect over TLS")
+            }
+            return configuration
+        }
+        tls.caFile = environment.nonEmpty(.redisTLSCAFile)
+        tls.certificateFile = environment.nonEmpty(.redisTLSCertificateFile)
+        tls.keyFile = environment.nonEmpty(.redisTLSKeyFile)
+        switch (tls.certificateFile, tls.keyFile) {
+        case (_?, nil): throw SettingError(variable: "REDIS_TLS_KEY_FILE", problem: "not set, but REDIS_TLS_CERT_FILE is: a client certificate needs its private key")
+        case (nil, _?): throw SettingError(variable: "REDIS_TLS_CERT_FILE", problem: "not set, but REDIS_TLS_KEY_FILE is: a client key needs its certificate")
+        default: break
+        }
+        do {
+            try tls.check()
+        } catch {
+            let variable = files.first { environment.nonEmpty($0).map { "\(error)".contains($0) } ?? false }
+            throw SettingError(variable: variable?.name ?? "REDIS_URL", problem: "\(error)")
+        }
+        configuration.tls = tls
+        return configuration
     }
 
     /// `DATABASE_URL`, else `SUPABASE_DB_URL`: required by commands that use PostgreSQL.

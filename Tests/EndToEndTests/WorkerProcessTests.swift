@@ -160,6 +160,31 @@ import TestSupport
         #expect(letterStatus == 1 && letterOutput.contains("MAX_RESPONSE_TIME: must be a number of seconds"))
     }
 
+    /// Issue 18 (2): commands reach a TLS-only Redis that checks client certificates through `rediss://` and
+    /// the TLS files; TLS settings that cannot be used stop start-up with one line naming the variable.
+    @Test func commandsReachATLSOnlyRedisAndBadTLSSettingsStopStartUp() async throws {
+        let cli = try PhoenixCLI()
+        let server = try await RedisServerProcess(tls: .init(requiresClientCertificates: true))
+        let tls = [
+            "REDIS_URL": server.url, "REDIS_TLS_CA_FILE": try TestTLS.file("ca.pem"),
+            "REDIS_TLS_CERT_FILE": try TestTLS.file("client.pem"), "REDIS_TLS_KEY_FILE": try TestTLS.file("client-key.pem"),
+        ]
+        let (enqueued, enqueueOutput) = try await cli.run(["enqueue", "diagnostic.noop", "--payload", "{}"], extraEnvironment: tls)
+        #expect(enqueued == 0, "\(enqueueOutput)")
+        let (listed, statsOutput) = try await cli.run(["stats", "--json"], extraEnvironment: tls)
+        #expect(listed == 0 && statsOutput.contains("\"diagnostics\""), "\(statsOutput)")
+        let cases: [([String: String], String)] = [
+            (["REDIS_TLS_CA_FILE": "/nonexistent/ca.pem"], "Error: REDIS_TLS_CA_FILE: invalid Redis TLS setting: CA file /nonexistent/ca.pem cannot be read"),
+            (["REDIS_TLS_KEY_FILE": ""], "Error: REDIS_TLS_KEY_FILE: not set, but REDIS_TLS_CERT_FILE is"),
+            (["REDIS_URL": "redis://127.0.0.1:\(server.port)/0"], "Error: REDIS_TLS_CA_FILE: set, but REDIS_URL is redis:// (no TLS)"),
+        ]
+        for (change, line) in cases {
+            let (status, output) = try await cli.run(["stats"], extraEnvironment: tls.merging(change) { $1 })
+            let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(status == 1 && text.hasPrefix(line) && !text.contains("\n"), "\(change): \(status) \(text)")
+        }
+    }
+
     /// Issue 14 (7): `ENVIRONMENT=production` refuses unsafe settings, one line naming each.
     @Test func productionRefusesUnsafeSettingsOneLineEach() async throws {
         let cli = try PhoenixCLI()

@@ -35,12 +35,15 @@ import TestSupport
 
     @Test func aLeasedOrDelayedJobWhoseKeyWasOverwrittenGoesDeadInsteadOfVanishing() async throws {
         let queue = try makeQueue()
-        let leased = job(maxAttempts: 3), delayed = job(delay: .seconds(1))
+        // A delay and a lease far longer than the test, made due by moving their scores to 1970: with a delay
+        // of one second, a run slowed by a loaded machine enqueued the job after it was due (straight to ready).
+        let leased = job(maxAttempts: 3), delayed = job(delay: .seconds(3600))
         try await queue.enqueue([leased, delayed])
-        _ = try await queue.fetch(queue: "letters", limit: 1, lease: .milliseconds(1), worker: "crashed")
+        #expect(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(3600), worker: "crashed").map(\.envelope.id) == [leased.id])
+        #expect(try await queue.redis.send("ZADD", queue.keys.leased("letters"), "XX", "CH", 0, leased.idString) == .integer(1))
+        #expect(try await queue.redis.send("ZADD", queue.keys.delayed("letters"), "XX", "CH", 0, delayed.idString) == .integer(1))
         try await queue.redis.send("SET", queue.keys.job(leased.idString), "garbage")
         try await queue.redis.send("SET", queue.keys.job(delayed.idString), "garbage")
-        try await Task.sleep(for: .milliseconds(1100))
         // Before, reap and promote removed the id, then failed on the foreign value: the job was in no set.
         #expect(try await queue.reapExpiredLeases(queue: "letters") == (0, 1))
         #expect(try await queue.promoteDueJobs(queue: "letters") == 0)

@@ -30,9 +30,15 @@ import Testing
         #expect(!configuration.description.contains("s3cret"))
     }
 
+    @Test func redissTurnsOnTLSWithTheSystemTrustStore() throws {
+        let configuration = try RedisConfiguration(url: "rediss://:s3cret@redis.example.com:6380/1")
+        #expect(configuration.tls == RedisTLS())
+        #expect(configuration.description == "rediss://:****@redis.example.com:6380/1")
+        #expect(try RedisConfiguration(url: "redis://localhost").tls == nil)
+    }
+
     @Test(arguments: [
         ("http://localhost:6379", "scheme 'http' is not redis://"),
-        ("rediss://localhost:6379", "TLS (rediss://) is not supported"),
         ("redis://localhost:6379/x", "database 'x' is not a non-negative number"),
         ("redis://:6379", "no host"),
         ("not a url", "not a URL"),

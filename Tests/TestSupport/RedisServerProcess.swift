@@ -6,11 +6,28 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// The port it listens on.
     public let port: Int
     private let directory: URL
+    private let tls: TLS?
     private var process: ChildProcess?
 
+    /// How a server takes TLS connections: on its only port, with the certificates of `make test`.
+    public struct TLS: Sendable {
+        /// Whether clients must show a certificate the test CA signed.
+        public var requiresClientCertificates: Bool
+        /// The server's certificate: `server` (for 127.0.0.1 and localhost) or `elsewhere` (for another name).
+        public var certificate: String
+
+        public init(requiresClientCertificates: Bool = false, certificate: String = "server") {
+            self.requiresClientCertificates = requiresClientCertificates
+            self.certificate = certificate
+        }
+    }
+
     /// Starts a server (append-only on, so data survives a restart) and waits until it answers.
-    /// - Parameter options: further `--name value` options, which override the defaults.
-    public init(options: [String] = []) async throws {
+    /// - Parameters:
+    ///   - tls: takes only TLS connections (``TestTLS``'s server certificate) when set.
+    ///   - options: further `--name value` options, which override the defaults.
+    public init(tls: TLS? = nil, options: [String] = []) async throws {
+        self.tls = tls
         port = LoopbackPort.free()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -25,16 +42,26 @@ public final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// The URL of the server.
-    public var url: String { "redis://127.0.0.1:\(port)/0" }
+    public var url: String { "\(tls == nil ? "redis" : "rediss")://127.0.0.1:\(port)/0" }
 
-    /// Starts the server again after ``stop()``.
+    /// Starts the server again after ``stop()``, waiting up to 10 s for it to accept connections.
     /// - Parameter options: further `--name value` options, which override the defaults above.
     public func start(options: [String] = []) async throws {
-        process = try ChildProcess("/usr/bin/redis-server", [
-            "--bind", "127.0.0.1", "--port", "\(port)", "--dir", directory.path,
+        var listener = ["--port", "\(port)"]
+        if let tls {
+            listener = [
+                "--port", "0", "--tls-port", "\(port)",
+                "--tls-cert-file", try TestTLS.file("\(tls.certificate).pem"),
+                "--tls-key-file", try TestTLS.file("\(tls.certificate)-key.pem"),
+                "--tls-ca-cert-file", try TestTLS.file("ca.pem"),
+                "--tls-auth-clients", tls.requiresClientCertificates ? "yes" : "no",
+            ]
+        }
+        process = try ChildProcess("/usr/bin/redis-server", ["--bind", "127.0.0.1"] + listener + [
+            "--dir", directory.path,
             "--appendonly", "yes", "--save", "", "--logfile", directory.appendingPathComponent("redis.log").path,
         ] + options)
-        for _ in 0..<100 where !LoopbackPort.accepts(port) { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<200 where !LoopbackPort.accepts(port) { try await Task.sleep(for: .milliseconds(50)) }
         guard LoopbackPort.accepts(port) else { throw ServerDidNotStart(port: port) }
     }
 

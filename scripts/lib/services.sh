@@ -169,3 +169,30 @@ claims = b64(json.dumps(body).encode())
 print(f"{header}.{claims}.{b64(hmac.new(sys.argv[1].encode(), f'{header}.{claims}'.encode(), hashlib.sha256).digest())}")
 PY
 }
+
+# Makes the certificates of the TLS tests in $1 with openssl: a CA (ca.pem), a server certificate it signs
+# for 127.0.0.1 and localhost (server.pem, server-key.pem), a client certificate it signs (client.pem,
+# client-key.pem), and a second CA that signed neither (other-ca.pem). Keys are EC P-256; all valid 2 days.
+make_test_certificates() {
+  local dir=$1
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout ca-key.pem -out ca.pem -days 2 -subj "/CN=Phoenix test CA" 2>/dev/null
+    openssl req -x509 "${ec[@]}" -keyout other-ca-key.pem -out other-ca.pem -days 2 -subj "/CN=Another CA" 2>/dev/null
+    openssl req "${ec[@]}" -keyout server-key.pem -out server.csr -subj "/CN=localhost" 2>/dev/null
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server.pem -days 2 \
+      -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n') 2>/dev/null
+    # A server certificate the CA signed for another name only: the client must refuse it.
+    openssl req "${ec[@]}" -keyout elsewhere-key.pem -out elsewhere.csr -subj "/CN=elsewhere.test" 2>/dev/null
+    openssl x509 -req -in elsewhere.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out elsewhere.pem -days 2 \
+      -extfile <(printf 'subjectAltName=DNS:elsewhere.test\nextendedKeyUsage=serverAuth\n') 2>/dev/null
+    openssl req "${ec[@]}" -keyout client-key.pem -out client.csr -subj "/CN=phoenix-worker" 2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out client.pem -days 2 \
+      -extfile <(printf 'extendedKeyUsage=clientAuth\n') 2>/dev/null
+    rm -f ./*.csr ./*.srl
+    # redis-server and the tests read the keys as any user.
+    chmod 644 ./*.pem
+  )
+}
