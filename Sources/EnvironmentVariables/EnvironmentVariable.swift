@@ -9,6 +9,13 @@ public enum EnvironmentVariable: String, CaseIterable, Sendable {
     case redisTLSCAFile = "REDIS_TLS_CA_FILE"
     case redisTLSCertificateFile = "REDIS_TLS_CERT_FILE"
     case redisTLSKeyFile = "REDIS_TLS_KEY_FILE"
+    /// Redis Sentinel: the sentinels' addresses, the name of the master they watch, their own password.
+    case redisSentinels = "REDIS_SENTINELS"
+    case redisSentinelMaster = "REDIS_SENTINEL_MASTER"
+    case redisSentinelPassword = "REDIS_SENTINEL_PASSWORD"
+    /// Durability of enqueue: replicas that must acknowledge it (`WAIT`), and how long to wait for them.
+    case redisEnqueueReplicas = "REDIS_ENQUEUE_REPLICAS"
+    case redisEnqueueReplicaTimeout = "REDIS_ENQUEUE_REPLICA_TIMEOUT_MS"
     case databaseURL = "DATABASE_URL"
     case supabaseDatabaseURL = "SUPABASE_DB_URL"
     case keyPrefix = "PHOENIX_KEY_PREFIX"
@@ -57,7 +64,7 @@ public enum EnvironmentVariable: String, CaseIterable, Sendable {
     /// store, never write it down, and nothing logs it.
     public var isSecret: Bool {
         switch self {
-        case .redisURL, .databaseURL, .supabaseDatabaseURL, .jwtSecretKey, .stripeWebhookSecret, .dashboardPassword,
+        case .redisURL, .redisSentinelPassword, .databaseURL, .supabaseDatabaseURL, .jwtSecretKey, .stripeWebhookSecret, .dashboardPassword,
              .openAIAPIKey, .googleAPIKey:
             true
         default:

@@ -18,6 +18,9 @@ public final class JobQueue: Sendable {
     /// How long an idempotency key keeps pointing at its first job, counted from its due time. Seven days by
     /// default: longer than Stripe's three days of webhook retries.
     public let idempotencyRetention: Duration
+    /// How many replicas must acknowledge an enqueue before it answers; `nil` to answer once the master has
+    /// the jobs.
+    public let enqueueAcknowledgement: ReplicaAcknowledgement?
     private let logger: Logger
 
     /// Most jobs moved by one script call: keeps each call short, since Redis runs scripts one at a time.
@@ -29,9 +32,11 @@ public final class JobQueue: Sendable {
         keys: QueueKeys = QueueKeys(),
         retention: Duration = .seconds(24 * 3600),
         idempotencyRetention: Duration = .seconds(7 * 24 * 3600),
+        enqueueAcknowledgement: ReplicaAcknowledgement? = nil,
         logger: Logger = Logger(label: "phoenix.queue")
     ) {
         self.redis = redis
+        self.enqueueAcknowledgement = enqueueAcknowledgement
         self.keys = keys
         self.retention = retention
         self.idempotencyRetention = idempotencyRetention
@@ -66,7 +71,7 @@ public final class JobQueue: Sendable {
                         job.priority, job.idempotencyKey ?? "", job.maxAttempts,
                     ]
                 }
-                let reply = try await run(QueueScripts.enqueue, arguments)
+                let reply = try await runEnqueue(arguments)
                 let pairs = try Self.elements(of: reply, script: "enqueue")
                 guard pairs.count == chunk.count * 2 else {
                     throw .unexpectedReply(script: "enqueue", detail: "\(pairs.count) values for \(chunk.count) jobs")
@@ -200,6 +205,21 @@ public final class JobQueue: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The enqueue script, followed by `WAIT` on its connection when replicas must acknowledge it.
+    private func runEnqueue(_ arguments: [any RedisArgumentConvertible]) async throws(QueueError) -> RedisValue {
+        guard let required = enqueueAcknowledgement else { return try await run(QueueScripts.enqueue, arguments) }
+        let outcome: (reply: RedisValue, acknowledgedBy: Int)
+        do {
+            outcome = try await redis.runAcknowledged(QueueScripts.enqueue, arguments: arguments, replicas: required.replicas, timeout: required.timeout)
+        } catch {
+            throw .redis(error)
+        }
+        guard outcome.acknowledgedBy >= required.replicas else {
+            throw .notReplicated(acknowledgedBy: outcome.acknowledgedBy, required: required.replicas)
+        }
+        return outcome.reply
+    }
 
     func run(_ script: RedisScript, _ arguments: [any RedisArgumentConvertible]) async throws(QueueError) -> RedisValue {
         do { return try await redis.run(script, arguments: arguments) } catch { throw .redis(error) }

@@ -9,12 +9,18 @@ public enum QueueError: Error, CustomStringConvertible {
     case redis(RedisError)
     /// A script answered in a shape the engine does not expect (a version mismatch, or a foreign key).
     case unexpectedReply(script: String, detail: String)
+    /// The jobs were stored on the master, but fewer replicas than required acknowledged them in time: if the
+    /// master is lost before they replicate, so are they. Enqueueing the same jobs again (same ids or
+    /// idempotency keys) adds nothing twice and waits again.
+    case notReplicated(acknowledgedBy: Int, required: Int)
 
     public var description: String {
         switch self {
         case .invalidJob(let id, let reason): "invalid job \(id): \(reason)"
         case .redis(let error): "\(error)"
         case .unexpectedReply(let script, let detail): "unexpected reply from queue script '\(script)': \(detail)"
+        case .notReplicated(let acknowledged, let required):
+            "the jobs were stored, but \(acknowledged) of the \(required) replicas required acknowledged them in time; enqueue them again (same ids or idempotency keys) once replication catches up"
         }
     }
 }

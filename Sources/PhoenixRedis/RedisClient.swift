@@ -69,13 +69,36 @@ public final class RedisClient: Sendable {
     /// Runs a Lua script by its SHA-1, loading it first when the server does not know it.
     @discardableResult
     public func run(_ script: RedisScript, keys: [String] = [], arguments: [any RedisArgumentConvertible] = []) async throws(RedisError) -> RedisValue {
+        try await run(script, keys: keys, arguments: arguments, then: [], timeout: configuration.commandTimeout)[0].get()
+    }
+
+    /// Runs a Lua script, then waits until `replicas` replicas have acknowledged every write made before on
+    /// its connection, the script's included (`WAIT`), or `timeout` has passed; returns the script's reply
+    /// and how many replicas acknowledged. A write acknowledged by a replica survives the master's loss when
+    /// that replica is promoted.
+    public func runAcknowledged(
+        _ script: RedisScript, keys: [String] = [], arguments: [any RedisArgumentConvertible] = [], replicas: Int, timeout: Duration
+    ) async throws(RedisError) -> (reply: RedisValue, acknowledgedBy: Int) {
+        let wait = RedisCommand("WAIT", replicas, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let replies = try await run(script, keys: keys, arguments: arguments, then: [wait], timeout: configuration.commandTimeout + timeout)
+        let reply = try replies[0].get()
+        guard let acknowledged = try replies[1].get().int else {
+            throw .unexpectedReply("WAIT answered \(replies[1]) instead of a number of replicas")
+        }
+        return (reply, acknowledged)
+    }
+
+    /// Sends the script's `EVALSHA` and `extra` as one request (`SCRIPT LOAD` first when the server does not
+    /// know the script); the replies of the call and of `extra`. Refused for now (`LOADING`, `READONLY`),
+    /// the request is sent again as a whole, so `extra` always follows the call on its connection.
+    private func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgumentConvertible], then extra: [RedisCommand], timeout: Duration) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
         let call = script.evalsha(keys: keys, arguments: arguments)
-        let reply = try await execute([call], on: shared, timeout: configuration.commandTimeout)[0]
-        guard case .failure(.server(code: "NOSCRIPT", _)) = reply else { return try reply.get() }
+        let replies = try await execute([call] + extra, on: shared, timeout: timeout, resendingAsOne: !extra.isEmpty)
+        guard case .failure(.server(code: "NOSCRIPT", _)) = replies[0] else { return replies }
         // One request, so the load and the call go on one connection in that order.
-        let loaded = try await execute([RedisCommand("SCRIPT", "LOAD", script.source), call], on: shared, timeout: configuration.commandTimeout)
+        let loaded = try await execute([RedisCommand("SCRIPT", "LOAD", script.source), call] + extra, on: shared, timeout: timeout, resendingAsOne: true)
         _ = try loaded[0].get()
-        return try loaded[1].get()
+        return Array(loaded.dropFirst())
     }
 
     /// Sends a command that may block on the server for up to `timeout` (`BLPOP keys… timeout` and the
@@ -94,28 +117,39 @@ public final class RedisClient: Sendable {
     }
 
     /// Sends `commands` as one request and waits for their replies. A server still loading its dataset after
-    /// a restart answers `LOADING` without running a command; such commands are sent again with backoff until
-    /// the server is ready or `reconnectTimeout` has passed.
-    private func execute(_ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
+    /// a restart answers `LOADING`, and a master demoted to replica by a failover answers `READONLY` to a
+    /// write, both without running the command; such commands are sent again with backoff (on a new
+    /// connection after `READONLY`, to the master found again) until they run or `reconnectTimeout` has
+    /// passed: only those commands, or with `resendingAsOne` the whole request.
+    private func execute(
+        _ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration, resendingAsOne: Bool = false
+    ) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
         var replies = try await request(commands, on: source, timeout: timeout)
         var deadline: ContinuousClock.Instant?
         var delay = Duration.milliseconds(50)
         while true {
-            let loading = replies.indices.filter { Self.isLoading(replies[$0]) }
-            guard !loading.isEmpty else { return replies }
+            let refused = replies.indices.filter { Self.isRefusedForNow(replies[$0]) }
+            guard !refused.isEmpty else { return replies }
+            let resent = resendingAsOne ? Array(replies.indices) : refused
             let now = ContinuousClock.now
             let giveUp = deadline ?? now + configuration.reconnectTimeout
             deadline = giveUp
             guard now + delay < giveUp else { return replies }
             do { try await Task.sleep(for: delay) } catch { throw .cancelled }
             delay = min(delay * 2, .seconds(1))
-            let retried = try await request(loading.map { commands[$0] }, on: source, timeout: timeout)
-            for (index, reply) in zip(loading, retried) { replies[index] = reply }
+            let retried = try await request(resent.map { commands[$0] }, on: source, timeout: timeout)
+            for (index, reply) in zip(resent, retried) { replies[index] = reply }
         }
     }
 
-    private static func isLoading(_ reply: Result<RedisValue, RedisError>) -> Bool {
-        if case .failure(.server(code: "LOADING", _)) = reply { true } else { false }
+    /// Whether the server refused the command for a reason that passes: loading its dataset, or no longer
+    /// the master.
+    private static func isRefusedForNow(_ reply: Result<RedisValue, RedisError>) -> Bool {
+        if case .failure(.server(let code, _)) = reply { code == "LOADING" || code == "READONLY" } else { false }
+    }
+
+    private static func isReadOnly(_ reply: Result<RedisValue, RedisError>) -> Bool {
+        if case .failure(.server(code: "READONLY", _)) = reply { true } else { false }
     }
 
     /// One request on a connection of `source`, resumed at once with ``RedisError/cancelled`` when the calling
@@ -155,7 +189,9 @@ public final class RedisClient: Sendable {
             channel.sendRedisRequest(commands, timeout: timeout).whenComplete { outcome in
                 switch outcome {
                 case .success(let replies):
-                    source.release(channel, healthy: true)
+                    // A replica answering READONLY was the master once: the next request opens a connection to
+                    // the master as it is now.
+                    source.release(channel, healthy: !replies.contains(where: Self.isReadOnly))
                     call.finish(.success(replies))
                 case .failure(let error):
                     source.release(channel, healthy: false)

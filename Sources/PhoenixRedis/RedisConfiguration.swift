@@ -19,8 +19,12 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var commandTimeout: Duration
     /// How long a lost connection keeps being re-established, with backoff, before a call fails.
     public var reconnectTimeout: Duration
-    /// TLS settings, `nil` for a plain TCP connection (`redis://`).
+    /// TLS settings, `nil` for a plain TCP connection (`redis://`). With sentinels, they secure the
+    /// connections to the sentinels too.
     public var tls: RedisTLS?
+    /// The sentinels that name the master; `nil` to connect to ``host`` and ``port``, which the sentinels
+    /// then replace.
+    public var sentinel: RedisSentinel?
 
     /// A configuration with explicit fields; timeouts default to values fit for a server on the same network.
     public init(
@@ -32,7 +36,8 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         connectTimeout: Duration = .seconds(5),
         commandTimeout: Duration = .seconds(10),
         reconnectTimeout: Duration = .seconds(30),
-        tls: RedisTLS? = nil
+        tls: RedisTLS? = nil,
+        sentinel: RedisSentinel? = nil
     ) {
         self.host = host
         self.port = port
@@ -43,6 +48,7 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         self.commandTimeout = commandTimeout
         self.reconnectTimeout = reconnectTimeout
         self.tls = tls
+        self.sentinel = sentinel
     }
 
     /// Parses a `redis://` URL such as `redis://:secret@127.0.0.1:6380/2`, or a `rediss://` one (TLS, the
@@ -89,7 +95,8 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         if username != nil || password != nil {
             auth = "\(username ?? ""):\(password == nil ? "" : "****")@"
         }
-        return "\(tls == nil ? "redis" : "rediss")://\(auth)\(host):\(port)/\(database)"
+        let server = sentinel.map { "\($0.masterName) via sentinels \($0.sentinels.map(\.description).joined(separator: ","))" } ?? "\(host):\(port)"
+        return "\(tls == nil ? "redis" : "rediss")://\(auth)\(server)/\(database)"
     }
 }
 
@@ -100,11 +107,14 @@ public enum RedisConfigurationError: Error, Equatable, CustomStringConvertible {
     /// A TLS setting cannot be used (a file missing or not PEM, a certificate without its key); the text
     /// names the file.
     case invalidTLS(String)
+    /// The sentinel settings are malformed; the text says which entry.
+    case invalidSentinel(String)
 
     public var description: String {
         switch self {
         case .invalidURL(let reason): "invalid Redis URL: \(reason)"
         case .invalidTLS(let reason): "invalid Redis TLS setting: \(reason)"
+        case .invalidSentinel(let reason): "invalid Redis Sentinel setting: \(reason)"
         }
     }
 }

@@ -4,8 +4,8 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 
-/// Opens connections to the configured server: TCP on an event loop, the TLS handshake for `rediss://`, then
-/// `AUTH` and `SELECT`. A server that cannot be reached is tried again with exponential backoff until
+/// Opens connections to the configured server (with sentinels, to the master they name, checked with `ROLE`):
+/// TCP on an event loop, the TLS handshake for `rediss://`, then `AUTH` and `SELECT`. A server that cannot be reached is tried again with exponential backoff until
 /// `reconnectTimeout` has passed; a server that refuses the handshake (a certificate that does not verify, a
 /// wrong password) is not. Everything runs on the event loop, none of
 /// it on Swift's cooperative pool, so connecting never waits for a busy pool.
@@ -48,13 +48,34 @@ struct RedisConnector: Sendable {
     }
 
     /// Why opening a connection failed: worth retrying (`unreachable`) or not (`handshakeRefused`).
-    private enum ConnectFailure: Error {
+    private enum ConnectFailure: Error, CustomStringConvertible {
         case unreachable(RedisError)
         case handshakeRefused(String)
+
+        var description: String {
+            switch self {
+            case .unreachable(let error): "\(error)"
+            case .handshakeRefused(let reason): reason
+            }
+        }
     }
 
+    /// One try: with sentinels, the master they name now; then the connection, `AUTH` and `SELECT`, and with
+    /// sentinels the check that the server is the master.
     private func connectOnce(on loop: any EventLoop) -> EventLoopFuture<any Channel> {
-        let server = "\(configuration.host):\(configuration.port)"
+        guard let sentinel = configuration.sentinel else {
+            return open(host: configuration.host, port: configuration.port, on: loop).flatMap(authenticate)
+        }
+        return discoverMaster(sentinel, on: loop)
+            .flatMap { master in open(host: master.host, port: master.port, on: loop) }
+            .flatMap(authenticate)
+            .flatMap(requireMaster)
+    }
+
+    /// A connection to `host:port` (TLS handshake done with `rediss://`) whose pipeline reads replies and
+    /// matches them to requests.
+    private func open(host: String, port: Int, on loop: any EventLoop) -> EventLoopFuture<any Channel> {
+        let server = "\(host):\(port)"
         let tlsContext: NIOSSLContext?
         switch tls {
         case nil: tlsContext = nil
@@ -72,15 +93,15 @@ struct RedisConnector: Sendable {
                     let handlers = channel.pipeline.syncOperations
                     if let tlsContext, let handshake {
                         // An IP address is checked against the certificate's addresses; SNI takes only names.
-                        let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
-                        try handlers.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: isAddress ? nil : configuration.host))
+                        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+                        try handlers.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: isAddress ? nil : host))
                         try handlers.addHandler(TLSHandshakeWaiter(promise: handshake))
                     }
                     try handlers.addHandler(ByteToMessageHandler(RedisReplyReader()))
                     try handlers.addHandler(RedisRequestHandler())
                 }
             }
-            .connect(host: configuration.host, port: configuration.port)
+            .connect(host: host, port: port)
             .flatMapErrorThrowing { error in
                 handshake?.fail(error)
                 throw ConnectFailure.unreachable(.connectionFailed("\(server): \(error)"))
@@ -99,7 +120,58 @@ struct RedisConnector: Sendable {
                     throw ConnectFailure.unreachable(.connectionFailed("TLS handshake with \(server) cut off: \(error)"))
                 }
             }
-            .flatMap { channel in authenticate(on: channel) }
+    }
+
+    /// Asks the sentinels in turn which server is the master of `sentinel.masterName`; the first answer
+    /// wins. When none answers, the try fails as unreachable (so it is retried with backoff), with every
+    /// sentinel's reason.
+    private func discoverMaster(_ sentinel: RedisSentinel, on loop: any EventLoop) -> EventLoopFuture<RedisSentinel.Address> {
+        let question = RedisCommand("SENTINEL", "get-master-addr-by-name", sentinel.masterName)
+        let commands = (sentinel.password.map { [RedisCommand("AUTH", $0)] } ?? []) + [question]
+        return ask(sentinel, from: 0, commands, reasons: [], on: loop)
+    }
+
+    /// Asks the sentinel at `index` and, when it does not answer, the ones after it.
+    private func ask(_ sentinel: RedisSentinel, from index: Int, _ commands: [RedisCommand], reasons: [String], on loop: any EventLoop) -> EventLoopFuture<RedisSentinel.Address> {
+        guard index < sentinel.sentinels.count else {
+            let reason = "no sentinel named the master '\(sentinel.masterName)': " + reasons.joined(separator: "; ")
+            return loop.makeFailedFuture(ConnectFailure.unreachable(.connectionFailed(reason)))
+        }
+        let address = sentinel.sentinels[index]
+        return open(host: address.host, port: address.port, on: loop)
+            .flatMap { channel in
+                channel.sendRedisRequest(commands, timeout: configuration.commandTimeout).always { _ in channel.close(promise: nil) }
+            }
+            .flatMapThrowing { replies -> RedisSentinel.Address in
+                let reply = try replies.last?.get()
+                guard let fields = reply?.array, fields.count == 2, let host = fields[0].string, let port = fields[1].string.flatMap({ Int($0) }) else {
+                    throw RedisError.unexpectedReply("it does not know the master '\(sentinel.masterName)' (\(reply.map { "\($0)" } ?? "no reply"))")
+                }
+                return RedisSentinel.Address(host: host, port: port)
+            }
+            .flatMapError { error in
+                let reason = (error as? ConnectFailure)?.description ?? (error as? RedisRequestFailure)?.redisError.description ?? "\(error)"
+                return ask(sentinel, from: index + 1, commands, reasons: reasons + ["\(address): \(reason)"], on: loop)
+            }
+    }
+
+    /// Keeps the connection only if the server says it is the master: during a failover a sentinel may still
+    /// name the old master, now a replica. Otherwise the try fails as unreachable and the sentinels are asked
+    /// again after the backoff.
+    private func requireMaster(_ channel: any Channel) -> EventLoopFuture<any Channel> {
+        channel.sendRedisRequest([RedisCommand("ROLE")], timeout: configuration.commandTimeout)
+            .flatMapThrowing { replies in
+                let role = (try? replies.first?.get())?.array?.first?.string
+                guard role == "master" else {
+                    throw ConnectFailure.unreachable(.connectionFailed("the server the sentinels named is not the master (ROLE: \(role ?? "no answer")); asking them again"))
+                }
+                return channel
+            }
+            .flatMapErrorThrowing { error in
+                channel.close(promise: nil)
+                if let failure = error as? RedisRequestFailure { throw ConnectFailure.unreachable(failure.redisError) }
+                throw error
+            }
     }
 
     /// Authenticates and selects the database, closing the connection when either fails.

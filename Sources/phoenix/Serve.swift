@@ -129,7 +129,8 @@ extension Settings {
         try positiveInteger(.rateLimitPerMinute, default: 600, maximum: 1_000_000)
     }
 
-    private func positiveInteger(_ variable: EnvironmentVariable, default value: Int, maximum: Int) throws -> Int {
+    /// A whole number from 1 to `maximum`, or `value` when the variable is not set.
+    func positiveInteger(_ variable: EnvironmentVariable, default value: Int, maximum: Int) throws -> Int {
         guard let text = environment[variable], !text.isEmpty else { return value }
         guard let number = Int(text), (1...maximum).contains(number) else {
             throw SettingError(variable: variable.name, problem: "must be a whole number from 1 to \(maximum), got '\(text)'")

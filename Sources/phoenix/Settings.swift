@@ -39,6 +39,7 @@ struct Settings {
         } catch {
             throw SettingError(variable: "REDIS_URL", problem: "\(error)")
         }
+        configuration.sentinel = try sentinel()
         let files: [EnvironmentVariable] = [.redisTLSCAFile, .redisTLSCertificateFile, .redisTLSKeyFile]
         guard var tls = configuration.tls else {
             if let set = files.first(where: { environment.nonEmpty($0) != nil }) {
@@ -62,6 +63,39 @@ struct Settings {
         }
         configuration.tls = tls
         return configuration
+    }
+
+    /// `REDIS_SENTINELS` with `REDIS_SENTINEL_MASTER` (and `REDIS_SENTINEL_PASSWORD`): the sentinels that
+    /// name the master; `nil` when `REDIS_SENTINELS` is not set.
+    private func sentinel() throws -> RedisSentinel? {
+        guard let list = environment.nonEmpty(.redisSentinels) else {
+            if environment.nonEmpty(.redisSentinelMaster) != nil {
+                throw SettingError(variable: "REDIS_SENTINEL_MASTER", problem: "set, but REDIS_SENTINELS is not: list the sentinels as host:port,host:port")
+            }
+            return nil
+        }
+        guard let master = environment.nonEmpty(.redisSentinelMaster) else {
+            throw SettingError(variable: "REDIS_SENTINEL_MASTER", problem: "not set, but REDIS_SENTINELS is: give the name the sentinels monitor the master under")
+        }
+        do {
+            return try RedisSentinel(list: list, masterName: master, password: environment.nonEmpty(.redisSentinelPassword))
+        } catch {
+            throw SettingError(variable: "REDIS_SENTINELS", problem: "\(error)")
+        }
+    }
+
+    /// `REDIS_ENQUEUE_REPLICAS` (1–16) and `REDIS_ENQUEUE_REPLICA_TIMEOUT_MS` (default 1000): replicas that
+    /// must acknowledge an enqueue before it answers; `nil` when not set.
+    func enqueueAcknowledgement() throws -> ReplicaAcknowledgement? {
+        guard environment.nonEmpty(.redisEnqueueReplicas) != nil else {
+            if environment.nonEmpty(.redisEnqueueReplicaTimeout) != nil {
+                throw SettingError(variable: "REDIS_ENQUEUE_REPLICA_TIMEOUT_MS", problem: "set, but REDIS_ENQUEUE_REPLICAS is not: say how many replicas must acknowledge an enqueue")
+            }
+            return nil
+        }
+        let replicas = try positiveInteger(.redisEnqueueReplicas, default: 1, maximum: 16)
+        let timeout = try positiveInteger(.redisEnqueueReplicaTimeout, default: 1000, maximum: 60_000)
+        return ReplicaAcknowledgement(replicas: replicas, timeout: .milliseconds(timeout))
     }
 
     /// `DATABASE_URL`, else `SUPABASE_DB_URL`: required by commands that use PostgreSQL.
@@ -171,7 +205,10 @@ func usesDatabase(_ queues: [String]) -> Bool {
 
 /// A queue engine over the configured Redis.
 func makeQueue(_ settings: Settings, poolSize: Int = 4) throws -> JobQueue {
-    JobQueue(redis: RedisClient(configuration: try settings.redis(), poolSize: poolSize), keys: try settings.keys())
+    JobQueue(
+        redis: RedisClient(configuration: try settings.redis(), poolSize: poolSize), keys: try settings.keys(),
+        enqueueAcknowledgement: try settings.enqueueAcknowledgement()
+    )
 }
 
 /// Refuses to go on with a Redis the queue engine cannot run on (too old, or evicting keys), naming the

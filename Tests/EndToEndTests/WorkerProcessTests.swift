@@ -185,6 +185,37 @@ import TestSupport
         }
     }
 
+    /// Issue 18 (3): commands find the master through `REDIS_SENTINELS`; with `REDIS_ENQUEUE_REPLICAS`, an
+    /// enqueue that fewer replicas acknowledge fails saying so; malformed settings stop start-up naming them.
+    @Test func commandsFindTheMasterThroughSentinelsAndEnqueueWaitsForReplicas() async throws {
+        let cli = try PhoenixCLI()
+        let group = try await SentinelGroup()
+        // REDIS_URL's host and port are not used with sentinels: port 1 has no server.
+        let sentinels = ["REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_SENTINELS": group.sentinelList, "REDIS_SENTINEL_MASTER": group.masterName]
+        let (enqueued, enqueueOutput) = try await cli.run(["enqueue", "diagnostic.noop", "--payload", "{}"], extraEnvironment: sentinels.merging(["REDIS_ENQUEUE_REPLICAS": "1"]) { $1 })
+        #expect(enqueued == 0, "\(enqueueOutput)")
+        let master = RedisClient(configuration: try RedisConfiguration(url: group.master.url), poolSize: 1)
+        defer { master.shutdown() }
+        #expect(try await master.send("LLEN", cli.queue.keys.ready("diagnostics")) == .integer(1))
+        let (refused, refusedOutput) = try await cli.run(
+            ["enqueue", "diagnostic.noop", "--payload", "{}"],
+            extraEnvironment: sentinels.merging(["REDIS_ENQUEUE_REPLICAS": "2", "REDIS_ENQUEUE_REPLICA_TIMEOUT_MS": "200"]) { $1 }
+        )
+        #expect(refused == 1 && refusedOutput.contains("1 of the 2 replicas required acknowledged them in time"), "\(refusedOutput)")
+        let cases: [([String: String], String)] = [
+            (["REDIS_SENTINEL_MASTER": ""], "Error: REDIS_SENTINEL_MASTER: not set, but REDIS_SENTINELS is"),
+            (["REDIS_SENTINELS": "", "REDIS_URL": group.master.url], "Error: REDIS_SENTINEL_MASTER: set, but REDIS_SENTINELS is not"),
+            (["REDIS_SENTINELS": "127.0.0.1:99999"], "Error: REDIS_SENTINELS: invalid Redis Sentinel setting: '127.0.0.1:99999': the port"),
+            (["REDIS_ENQUEUE_REPLICAS": "none"], "Error: REDIS_ENQUEUE_REPLICAS: must be a whole number from 1 to 16"),
+            (["REDIS_ENQUEUE_REPLICA_TIMEOUT_MS": "100"], "Error: REDIS_ENQUEUE_REPLICA_TIMEOUT_MS: set, but REDIS_ENQUEUE_REPLICAS is not"),
+        ]
+        for (change, line) in cases {
+            let (status, output) = try await cli.run(["stats"], extraEnvironment: sentinels.merging(change) { $1 })
+            let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(status == 1 && text.hasPrefix(line) && !text.contains("\n"), "\(change): \(status) \(text)")
+        }
+    }
+
     /// Issue 14 (7): `ENVIRONMENT=production` refuses unsafe settings, one line naming each.
     @Test func productionRefusesUnsafeSettingsOneLineEach() async throws {
         let cli = try PhoenixCLI()

@@ -2,6 +2,7 @@ import Foundation
 import PhoenixJobsCore
 import PhoenixQueue
 import PhoenixRedis
+import Testing
 import TestSupport
 
 /// A queue engine on the test server under a prefix of its own, so tests run in parallel.
@@ -24,3 +25,10 @@ func job(
 
 /// A retry policy without waiting, so that a failed job is ready again at once.
 let retryAtOnce = RetryPolicy(baseDelay: .zero, maxDelay: .zero)
+
+/// Makes a delayed job due now, as the passing of its delay would: its score in `delayed` goes back to 1970.
+/// Tests do this instead of sleeping through a delay, which a loaded machine overruns.
+func makeDue(_ job: JobEnvelope, in queue: JobQueue) async throws {
+    let changed = try await queue.redis.send("ZADD", queue.keys.delayed(job.queue), "XX", "CH", 0, job.idString)
+    #expect(changed == .integer(1), "job \(job.idString) is not delayed")
+}

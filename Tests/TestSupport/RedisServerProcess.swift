@@ -72,6 +72,14 @@ public final class RedisServerProcess: @unchecked Sendable {
         process = nil
     }
 
+    /// Kills the server at once (SIGKILL: no append-only flush, no goodbye to replicas or sentinels), as a
+    /// crashed host would, and waits for it.
+    public func kill() async {
+        process?.send(SIGKILL)
+        _ = await process?.exited()
+        process = nil
+    }
+
     /// The server did not accept connections in time.
     public struct ServerDidNotStart: Error {
         public let port: Int

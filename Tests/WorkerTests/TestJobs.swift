@@ -14,6 +14,18 @@ final class RunLog: Sendable {
     var cancellations: Int { state.withLock { $0.cancelled } }
 }
 
+/// Records that it ran, and nothing else.
+struct RecordedJob: JobType {
+    struct Payload: Codable, Sendable {}
+    static let name = "test.recorded"
+    static let queue = "diagnostics"
+    let log: RunLog
+
+    func run(_ payload: Payload, context: JobContext) async throws {
+        log.ran(context.jobID)
+    }
+}
+
 /// Sleeps far longer than its timeout.
 struct SlowJob: JobType {
     struct Payload: Codable, Sendable {}

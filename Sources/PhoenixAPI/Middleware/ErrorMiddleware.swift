@@ -6,7 +6,8 @@ import PhoenixRedis
 
 /// Turns every error into a JSON error body: ``APIError``s as they are, Hummingbird's own errors (unknown
 /// route, wrong method, body too large) with a code of their status, a Redis that refused or could not be
-/// reached into a 503 the caller may retry (nothing was enqueued: a refused script writes nothing), and
+/// reached into a 503 the caller may retry (nothing was enqueued: a refused script writes nothing), an enqueue
+/// that too few replicas acknowledged into a 503 saying to send it again with its idempotency key, and
 /// anything else into a 500 whose detail goes to the log, not to the client.
 public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
@@ -20,6 +21,13 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(error.status, Self.code(for: error.status), error.body ?? Self.message(for: error.status, request: request), headers: error.headers)
         } catch let error as any HTTPResponseError {
             throw APIError(error.status, Self.code(for: error.status), "\(error)")
+        } catch QueueError.notReplicated(let acknowledged, let required) {
+            context.logger.warning("Enqueue not acknowledged by enough replicas", metadata: ["acknowledged": "\(acknowledged)", "required": "\(required)", "path": "\(request.uri.path)"])
+            throw APIError(
+                .serviceUnavailable, "queue_not_replicated",
+                "the job was stored, but fewer replicas than required acknowledged it in time, so it could be lost in a failover; send it again with the same idempotencyKey (without one, it may run twice)",
+                headers: [.retryAfter: "5"]
+            )
         } catch QueueError.redis(let error) {
             context.logger.error("Redis refused a request", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             if case RedisError.server(code: "OOM", message: _) = error {
