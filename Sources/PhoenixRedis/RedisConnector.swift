@@ -5,10 +5,10 @@ import NIOSSL
 import NIOTLS
 
 /// Opens connections to the configured server (with sentinels, to the master they name, checked with `ROLE`):
-/// TCP on an event loop, the TLS handshake for `rediss://`, then `AUTH` and `SELECT`. A server that cannot be reached is tried again with exponential backoff until
-/// `reconnectTimeout` has passed; a server that refuses the handshake (a certificate that does not verify, a
-/// wrong password) is not. Everything runs on the event loop, none of
-/// it on Swift's cooperative pool, so connecting never waits for a busy pool.
+/// TCP on an event loop, the TLS handshake for `rediss://`, then `AUTH` and `SELECT`. A server that cannot be
+/// reached is tried again with exponential backoff until `reconnectTimeout` has passed; a server that refuses
+/// the handshake (a certificate that does not verify, a wrong password) is not. Everything runs on the event
+/// loop, none of it on Swift's cooperative pool, so connecting never waits for a busy pool.
 struct RedisConnector: Sendable {
     let configuration: RedisConfiguration
     let group: any EventLoopGroup
