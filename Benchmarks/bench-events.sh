@@ -48,7 +48,7 @@ wal0=$(psql_events -c 'SELECT pg_current_wal_lsn()')
 start=$(date +%s.%N)
 "$phoenix" queue resume events >/dev/null
 while :; do
-  echo "HGET phx:queue:events:counters completed" >&"${POLL[1]}"
+  echo "HGET phx:queue:{events}:counters completed" >&"${POLL[1]}"
   read -r acknowledged <&"${POLL[0]}"
   [ "${acknowledged:-0}" -ge "$count" ] 2>/dev/null && break
   kill -0 "$worker_pid" 2>/dev/null || { echo "the worker exited:" >&2; cat "$PHOENIX_RUN_DIR/worker.log" >&2; exit 1; }

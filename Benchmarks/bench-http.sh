@@ -50,7 +50,7 @@ run ready /ready "$PHOENIX_RUN_DIR/ok.lua"
 run jobs /v1/jobs "$PHOENIX_RUN_DIR/post.lua"
 
 requests=$(awk '/requests in/ { print $1 }' "$PHOENIX_RUN_DIR/jobs.txt")
-queued=$(redis-cli -p "$PHOENIX_REDIS_PORT" LLEN phx:queue:diagnostics:ready)
+queued=$(redis-cli -p "$PHOENIX_REDIS_PORT" LLEN phx:queue:{diagnostics}:ready)
 echo "wrk completed $requests job submissions; the diagnostics queue holds $queued jobs"
 [ "$requests" -le "$queued" ] || { echo "fewer jobs queued than requests answered" >&2; exit 1; }
 

@@ -53,7 +53,7 @@ trap cleanup EXIT
 
 redis_q() { redis-cli -p "$PHOENIX_REDIS_PORT" "$@" 2>/dev/null || true; }
 # Jobs completed so far (0 while Redis is down or still loading its data after a restart).
-completed() { local n; n=$(redis_q HGET phx:queue:events:counters completed); [[ "$n" =~ ^[0-9]+$ ]] || n=0; echo "$n"; }
+completed() { local n; n=$(redis_q HGET phx:queue:{events}:counters completed); [[ "$n" =~ ^[0-9]+$ ]] || n=0; echo "$n"; }
 
 # Waits until $1 jobs completed (gives up after $2 seconds).
 wait_for_completed() {
@@ -72,8 +72,8 @@ enqueue_all() {
 # Checks what every scenario must leave; prints one line and fails on any difference.
 verify() {
   local name=$1 extra=$2 dead leased ready delayed runs events distinct activity
-  dead=$(redis_q ZCARD phx:queue:events:dead); leased=$(redis_q ZCARD phx:queue:events:leased)
-  ready=$(redis_q LLEN phx:queue:events:ready); delayed=$(redis_q ZCARD phx:queue:events:delayed)
+  dead=$(redis_q ZCARD phx:queue:{events}:dead); leased=$(redis_q ZCARD phx:queue:{events}:leased)
+  ready=$(redis_q LLEN phx:queue:{events}:ready); delayed=$(redis_q ZCARD phx:queue:{events}:delayed)
   runs=$(psql_events -c "SELECT count(DISTINCT job_id) FROM public.phoenix_job_runs WHERE status = 'completed' AND type = 'event.publish'")
   events=$(psql_events -c "SELECT count(*) FROM public.phoenix_events WHERE payload ? 'n'")
   distinct=$(psql_events -c "SELECT count(DISTINCT payload->>'n') FROM public.phoenix_events WHERE payload ? 'n'")
@@ -149,7 +149,7 @@ chaos_postgres() {
   local started=$SECONDS
   wait_for_completed "$count" 900
   local retries
-  retries=$(redis_q HGET phx:queue:events:counters failed)
+  retries=$(redis_q HGET phx:queue:{events}:counters failed)
   stop_workers
   verify postgres "PostgreSQL stopped for 20 s after $at jobs; ${retries:-0} attempts failed and were retried; the rest done $((SECONDS - started)) s after it was back"
 }
@@ -162,7 +162,7 @@ chaos_sigterm() {
   for pid in "${worker_pids[@]}"; do kill -TERM "$pid"; done
   for pid in "${worker_pids[@]}"; do local code=0; wait "$pid" || code=$?; codes+=("$code"); done
   took=$((SECONDS - started))
-  leased=$(redis_q ZCARD phx:queue:events:leased)
+  leased=$(redis_q ZCARD phx:queue:{events}:leased)
   worker_pids=()
   [ "$leased" -eq 0 ] && [ "${codes[*]}" = "0 0 0 0" ] || { echo "FAILED: sigterm: exit codes ${codes[*]}, $leased jobs left leased" >&2; return 1; }
   local at
@@ -211,14 +211,14 @@ PY
   stop_workers
   workers=4
   local letter_dead letter_left stored per_user quota runs
-  letter_dead=$(redis_q ZCARD phx:queue:letters:dead)
-  letter_left=$(( $(redis_q LLEN phx:queue:letters:ready) + $(redis_q ZCARD phx:queue:letters:delayed) + $(redis_q ZCARD phx:queue:letters:leased) ))
+  letter_dead=$(redis_q ZCARD phx:queue:{letters}:dead)
+  letter_left=$(( $(redis_q LLEN phx:queue:{letters}:ready) + $(redis_q ZCARD phx:queue:{letters}:delayed) + $(redis_q ZCARD phx:queue:{letters}:leased) ))
   stored=$(psql_events -c "SELECT count(*) FROM public.letter_generations")
   per_user=$(psql_events -c "SELECT count(*) FROM (SELECT user_id FROM public.letter_generations GROUP BY user_id HAVING count(*) <> 2) u")
   quota=$(psql_events -c "SELECT coalesce(sum(letters_generated_used), 0) FROM public.user_usage_limits")
   runs=$(psql_events -c "SELECT count(*) FROM public.phoenix_job_runs WHERE type = 'letter.generate' AND status = 'completed'")
   # Letters fetched more than once (a SIGKILL caught them): the runs the redelivery path had to get right.
-  redelivered=$(redis_q EVAL "local n = 0 for _, key in ipairs(redis.call('KEYS', 'phx:job:*')) do if redis.call('HGET', key, 'type') == 'letter.generate' and tonumber(redis.call('HGET', key, 'deliveries') or '0') > 1 then n = n + 1 end end return n" 0)
+  redelivered=$(redis_q EVAL "local n = 0 for _, key in ipairs(redis.call('KEYS', 'phx:queue:{letters}:job:*')) do if redis.call('HGET', key, 'type') == 'letter.generate' and tonumber(redis.call('HGET', key, 'deliveries') or '0') > 1 then n = n + 1 end end return n" 0)
   echo "mixed letters: $letters jobs ($redelivered delivered more than once); completed $(letters_completed), dead $letter_dead, left $letter_left; letters stored $stored ($per_user users without exactly two), quota used $quota, letter runs $runs"
   [ "$(letters_completed)" -eq "$letters" ] && [ "$letter_dead" -eq 0 ] && [ "$letter_left" -eq 0 ] && [ "$stored" -eq "$letters" ] \
     && [ "$per_user" -eq 0 ] && [ "$quota" -eq "$letters" ] && [ "$runs" -eq "$letters" ] || { echo "FAILED: mixed letters" >&2; return 1; }
@@ -226,7 +226,7 @@ PY
   EXTRA_EVENTS=$letters verify mixed "$kills SIGKILLs of one of two workers (one a second), ${took} s"
 }
 
-letters_completed() { local n; n=$(redis_q HGET phx:queue:letters:counters completed); [[ "$n" =~ ^[0-9]+$ ]] || n=0; echo "$n"; }
+letters_completed() { local n; n=$(redis_q HGET phx:queue:{letters}:counters completed); [[ "$n" =~ ^[0-9]+$ ]] || n=0; echo "$n"; }
 
 run() {
   PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-chaos.XXXXXX)

@@ -100,7 +100,7 @@ render_as_pid1() {
   extra=()
   id=$(as_image phoenix enqueue cv.render --payload "{\"user_id\": \"$user\", \"template\": \"classic\", \"cv_data\": {\"basics\": {\"name\": \"Ada Image\"}}}")
   for _ in $(seq 300); do
-    state=$(redis-cli -p "$PHOENIX_REDIS_PORT" HGET "phx:job:$id" state)
+    state=$(redis-cli -p "$PHOENIX_REDIS_PORT" HGET "phx:queue:{cv}:job:$id" state)
     [ "$state" = completed ] && break
     sleep 0.2
   done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`make test`): installs what the tests need on a fresh machine, starts a private Redis and
 # a private PostgreSQL 15 on loopback, runs `swift test` against them (extra arguments go to swift test, e.g.
-# --filter QueueTests), stops both servers, and exits with the tests' status.
+# --filter QueueTests; without any, the queue and worker suites run a second time against a Redis Cluster it
+# starts), stops the servers, and exits with the tests' status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
@@ -31,10 +32,15 @@ fi
 export PHOENIX_TEST_TLS_DIR="$PHOENIX_RUN_DIR/tls" PHOENIX_TEST_REDIS_URL="$PHOENIX_REDIS_URL" PHOENIX_TEST_DATABASE_URL="$PHOENIX_DATABASE_URL"
 # Suites that load the machine for a minute (a 20,000-job failover run) run first, alone: run beside the
 # others on 2 cores, they made timing-bound tests there miss their margins.
-ALONE='SentinelFailoverTests'
+ALONE='SentinelFailoverTests|ClusterFailoverTests'
 if [ $# -eq 0 ]; then
   swift test --disable-xctest --filter "$ALONE" || status=$?
   swift test --disable-xctest --skip-build --skip "$ALONE" || status=$?
+  # The queue and worker suites once more, against a Redis Cluster of 3 masters and 3 replicas: every queue
+  # script's keys in one slot, the client following the slot map.
+  start_redis_cluster
+  PHOENIX_TEST_REDIS_CLUSTER_NODES="$PHOENIX_REDIS_CLUSTER_NODES" PHOENIX_TEST_REDIS_URL="redis://127.0.0.1:${PHOENIX_REDIS_CLUSTER_PORTS%% *}/0" \
+    swift test --disable-xctest --skip-build --filter '^(QueueTests|WorkerTests)\.' --skip "$ALONE" || status=$?
 else
   swift test --disable-xctest "$@" || status=$?
 fi

@@ -13,6 +13,8 @@ public enum EnvironmentVariable: String, CaseIterable, Sendable {
     case redisSentinels = "REDIS_SENTINELS"
     case redisSentinelMaster = "REDIS_SENTINEL_MASTER"
     case redisSentinelPassword = "REDIS_SENTINEL_PASSWORD"
+    /// Redis Cluster: some of its nodes, asked for the slot map.
+    case redisClusterNodes = "REDIS_CLUSTER_NODES"
     /// Durability of enqueue: replicas that must acknowledge it (`WAIT`), and how long to wait for them.
     case redisEnqueueReplicas = "REDIS_ENQUEUE_REPLICAS"
     case redisEnqueueReplicaTimeout = "REDIS_ENQUEUE_REPLICA_TIMEOUT_MS"

@@ -17,7 +17,8 @@ extension JobQueue {
 
     /// Cancels a ready or delayed job.
     public func cancel(id: String) async throws(QueueError) -> CancelOutcome {
-        let reply = try await run(QueueScripts.cancel, [keys.prefix, id, retention.wholeSeconds])
+        guard let queue = try await queue(ofJob: id) else { return .notFound }
+        let reply = try await run(QueueScripts.cancel, queue: queue, jobs: [id], [id, retention.wholeSeconds])
         switch reply.string {
         case "ok": return .cancelled
         case "missing": return .notFound
@@ -26,12 +27,26 @@ extension JobQueue {
         }
     }
 
+    /// The queue whose key space holds job `id`'s hash (a job's keys live under its queue's hash tag), `nil`
+    /// when no queue does. Asks every known queue at once (one pipeline).
+    public func queue(ofJob id: String) async throws(QueueError) -> String? {
+        let queues = try await queues()
+        let replies: [Result<RedisValue, RedisError>]
+        do {
+            replies = try await redis.pipeline(queues.map { RedisCommand("EXISTS", keys.job(id, in: $0)) })
+        } catch {
+            throw .redis(error)
+        }
+        return zip(queues, replies).first { (try? $0.1.get().int) == 1 }?.0
+    }
+
     /// The stored record of a job, `nil` when there is none.
     public func job(id: String) async throws(QueueError) -> JobRecord? {
+        guard let queue = try await queue(ofJob: id) else { return nil }
         let fields = ["envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt", "progress", "progressMessage"]
         let reply: RedisValue
         do {
-            reply = try await redis.send(RedisCommand("HMGET", arguments: [keys.job(id)] + fields))
+            reply = try await redis.send(RedisCommand("HMGET", arguments: [keys.job(id, in: queue)] + fields))
         } catch .server(code: "WRONGTYPE", _) {
             return nil
         } catch {
@@ -77,12 +92,12 @@ extension JobQueue {
     /// Lets workers fetch from `queue` again; returns whether it was paused.
     @discardableResult
     public func resume(queue: String) async throws(QueueError) -> Bool {
-        try await run(QueueScripts.resume, [keys.prefix, queue]).int == 1
+        try await run(QueueScripts.resume, queue: queue, []).int == 1
     }
 
     /// A snapshot of `queue`'s counts, totals and the last `minutes` of throughput.
     public func stats(queue: String, minutes: Int = 60) async throws(QueueError) -> QueueStats {
-        let values = try Self.elements(of: try await run(QueueScripts.stats, [keys.prefix, queue, max(1, minutes)]), script: "stats")
+        let values = try Self.elements(of: try await run(QueueScripts.stats, queue: queue, [max(1, minutes)]), script: "stats")
         guard values.count == 10, let now = values[0].int, let counterPairs = values[7].array,
               let completed = values[8].array, let failed = values[9].array
         else { throw .unexpectedReply(script: "stats", detail: "\(values.count) values") }
@@ -116,7 +131,7 @@ extension JobQueue {
         do {
             let ids = try await redis.send("ZREVRANGE", keys.dead(queue), offset, offset + max(1, limit) - 1).array?.compactMap(\.string) ?? []
             let fields = ["type", "attempt", "lastError", "diedAt"]
-            let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.job($0)] + fields) })
+            let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.job($0, in: queue)] + fields) })
             return zip(ids, replies).map { id, reply in
                 let values = (try? reply.get())?.array ?? []
                 let value = { (index: Int) in index < values.count ? values[index] : .null }
@@ -148,7 +163,7 @@ extension JobQueue {
     private func deadSetScript(_ script: RedisScript, queue: String, ids: [String]) async throws(QueueError) -> [Bool] {
         var results: [Bool] = []
         for chunk in ids.chunked(into: Self.scriptBatchSize) {
-            let values = try Self.elements(of: try await run(script, [keys.prefix, queue] + chunk.map { $0 as any RedisArgumentConvertible }), script: script.name)
+            let values = try Self.elements(of: try await run(script, queue: queue, jobs: chunk, chunk.map { $0 as any RedisArgumentConvertible }), script: script.name)
             results += values.map { $0.int == 1 }
         }
         return results

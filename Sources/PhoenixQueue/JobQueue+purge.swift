@@ -38,7 +38,7 @@ extension JobQueue {
     }
 
     private func purge(_ queue: String, _ structure: String, _ needle: String, _ ids: [String]) async throws(QueueError) -> Int {
-        let reply = try await run(QueueScripts.purge, [keys.prefix, queue, structure, needle] + ids)
+        let reply = try await run(QueueScripts.purge, queue: queue, jobs: ids, [structure, needle] + ids)
         guard let count = reply.int else { throw .unexpectedReply(script: "purge", detail: "\(reply)") }
         return count
     }

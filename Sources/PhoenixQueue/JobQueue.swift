@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import Logging
 public import PhoenixRedis
 public import PhoenixJobsCore
@@ -22,6 +23,8 @@ public final class JobQueue: Sendable {
     /// the jobs.
     public let enqueueAcknowledgement: ReplicaAcknowledgement?
     private let logger: Logger
+    /// When this process last added each queue it enqueued to to the set of queues.
+    private let registeredQueues = Mutex<[String: ContinuousClock.Instant]>([:])
 
     /// Most jobs moved by one script call: keeps each call short, since Redis runs scripts one at a time.
     static let scriptBatchSize = 500
@@ -62,7 +65,8 @@ public final class JobQueue: Sendable {
         let byQueue = Dictionary(grouping: jobs.indices, by: { jobs[$0].queue })
         for (queue, indices) in byQueue {
             for chunk in indices.chunked(into: Self.scriptBatchSize) {
-                var arguments: [any RedisArgumentConvertible] = [keys.prefix, queue, idempotencyRetention.wholeSeconds]
+                var arguments: [any RedisArgumentConvertible] = [keys.base(queue), queue, idempotencyRetention.wholeSeconds]
+                var declared = declaredKeys(queue, jobs: chunk.map { jobs[$0].idString })
                 for index in chunk {
                     let job = jobs[index]
                     let envelope = job.jsonValue.serialized
@@ -70,8 +74,10 @@ public final class JobQueue: Sendable {
                         job.idString, envelope, job.type, job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0,
                         job.priority, job.idempotencyKey ?? "", job.maxAttempts,
                     ]
+                    if let key = job.idempotencyKey { declared.append(keys.idempotency(key, in: queue)) }
                 }
-                let reply = try await runEnqueue(arguments)
+                try await register(queue: queue)
+                let reply = try await runEnqueue(keys: declared, arguments)
                 let pairs = try Self.elements(of: reply, script: "enqueue")
                 guard pairs.count == chunk.count * 2 else {
                     throw .unexpectedReply(script: "enqueue", detail: "\(pairs.count) values for \(chunk.count) jobs")
@@ -97,7 +103,8 @@ public final class JobQueue: Sendable {
     /// those jobs (the ones the token still holds) and leases no others, for one lease period.
     public func fetch(queue: String, limit: Int, lease: Duration, worker: String, token: String = JobQueue.newToken()) async throws(QueueError) -> [LeasedJob] {
         let count = min(max(1, limit), Self.scriptBatchSize)
-        let reply = try await run(QueueScripts.fetch, [keys.prefix, queue, count, lease.wholeMilliseconds, worker, token, retention.wholeSeconds])
+        let record = "\(keys.base(queue)):fetch:\(token)"
+        let reply = try await run(QueueScripts.fetch, queue: queue, extraKeys: [record], [count, lease.wholeMilliseconds, worker, token, retention.wholeSeconds])
         let values = try Self.elements(of: reply, script: "fetch")
         guard values.first?.string == "ok" else { return [] }
         var jobs: [LeasedJob] = []
@@ -141,7 +148,7 @@ public final class JobQueue: Sendable {
     /// Completes jobs; returns, per lease, whether it was still held (a lost lease changes nothing).
     @discardableResult
     public func ack(_ leases: [JobLease]) async throws(QueueError) -> [Bool] {
-        try await perQueue(leases, by: \.queue, script: QueueScripts.ack, leading: { [retention.wholeSeconds] }) {
+        try await perQueue(leases, by: \.queue, id: \.id, script: QueueScripts.ack, leading: { [retention.wholeSeconds] }) {
             [$0.id, $0.token]
         }.map { $0.int == 1 }
     }
@@ -149,7 +156,7 @@ public final class JobQueue: Sendable {
     /// Records failed attempts: each job is retried after its delay or buried in the dead set.
     @discardableResult
     public func fail(_ attempts: [FailedAttempt]) async throws(QueueError) -> [FailureOutcome] {
-        try await perQueue(attempts, by: \.lease.queue, script: QueueScripts.fail, leading: { [] }) { attempt in
+        try await perQueue(attempts, by: \.lease.queue, id: \.lease.id, script: QueueScripts.fail, leading: { [] }) { attempt in
             [attempt.lease.id, attempt.lease.token, attempt.retryAfter.map(\.wholeMilliseconds) ?? -1, attempt.error]
         }.map { FailureOutcome(rawValue: $0.string ?? "") ?? .stale }
     }
@@ -157,7 +164,7 @@ public final class JobQueue: Sendable {
     /// Pushes the lease deadlines of running jobs `lease` into the future; `false` where a lease was lost.
     @discardableResult
     public func extendLeases(_ leases: [JobLease], by lease: Duration) async throws(QueueError) -> [Bool] {
-        try await perQueue(leases, by: \.queue, script: QueueScripts.extend, leading: { [lease.wholeMilliseconds] }) {
+        try await perQueue(leases, by: \.queue, id: \.id, script: QueueScripts.extend, leading: { [lease.wholeMilliseconds] }) {
             [$0.id, $0.token]
         }.map { $0.int == 1 }
     }
@@ -170,8 +177,8 @@ public final class JobQueue: Sendable {
         var released = 0
         for (queue, group) in Dictionary(grouping: leases, by: \.queue) {
             for chunk in group.chunked(into: Self.scriptBatchSize) {
-                let arguments: [any RedisArgumentConvertible] = [keys.prefix, queue, delay.wholeMilliseconds] + chunk.flatMap { [$0.id, $0.token] as [any RedisArgumentConvertible] }
-                released += try await run(QueueScripts.release, arguments).int ?? 0
+                let arguments: [any RedisArgumentConvertible] = [delay.wholeMilliseconds] + chunk.flatMap { [$0.id, $0.token] as [any RedisArgumentConvertible] }
+                released += try await run(QueueScripts.release, queue: queue, jobs: chunk.map(\.id), arguments).int ?? 0
             }
         }
         return released
@@ -182,13 +189,13 @@ public final class JobQueue: Sendable {
     /// Moves due delayed jobs of `queue` to ready; returns how many moved.
     @discardableResult
     public func promoteDueJobs(queue: String, limit: Int = 1000) async throws(QueueError) -> Int {
-        try await run(QueueScripts.promote, [keys.prefix, queue, limit]).int ?? 0
+        try await run(QueueScripts.promote, queue: queue, [limit]).int ?? 0
     }
 
     /// Returns jobs of `queue` whose lease expired to ready (or the dead set when out of attempts).
     @discardableResult
     public func reapExpiredLeases(queue: String, limit: Int = 1000) async throws(QueueError) -> (requeued: Int, buried: Int) {
-        let counts = try Self.elements(of: try await run(QueueScripts.reap, [keys.prefix, queue, limit]), script: "reap")
+        let counts = try Self.elements(of: try await run(QueueScripts.reap, queue: queue, [limit]), script: "reap")
         return (counts.first?.int ?? 0, counts.dropFirst().first?.int ?? 0)
     }
 
@@ -196,6 +203,11 @@ public final class JobQueue: Sendable {
     /// returns the queue that signalled. Idle workers call this instead of polling.
     public func waitForJobs(queues: [String], timeout: Duration) async throws(QueueError) -> String? {
         guard !queues.isEmpty else { return nil }
+        // One BLPOP takes keys of one slot only on a cluster: queues in several slots are waited on at once, one
+        // BLPOP each, and the first to signal ends the others (their connections are closed).
+        if redis.isCluster, Set(queues.map { RedisClusterSlot.of(keys.signal($0)) }).count > 1 {
+            return try await waitForFirst(of: queues, timeout: timeout)
+        }
         let seconds = String(format: "%.3f", max(0.001, Double(timeout.wholeMilliseconds) / 1000))
         let command = RedisCommand("BLPOP", arguments: queues.map(keys.signal) + [seconds])
         let reply: RedisValue
@@ -204,14 +216,33 @@ public final class JobQueue: Sendable {
         return queues.first { keys.signal($0) == key }
     }
 
+    private func waitForFirst(of queues: [String], timeout: Duration) async throws(QueueError) -> String? {
+        let first = await withTaskGroup(of: Result<String?, QueueError>.self) { group -> Result<String?, QueueError> in
+            for queue in queues {
+                group.addTask {
+                    do throws(QueueError) { return .success(try await self.waitForJobs(queues: [queue], timeout: timeout)) } catch { return .failure(error) }
+                }
+            }
+            for await outcome in group {
+                if case .success(nil) = outcome { continue }
+                group.cancelAll()
+                return outcome
+            }
+            return .success(nil)
+        }
+        return try first.get()
+    }
+
     // MARK: - Helpers
 
     /// The enqueue script, followed by `WAIT` on its connection when replicas must acknowledge it.
-    private func runEnqueue(_ arguments: [any RedisArgumentConvertible]) async throws(QueueError) -> RedisValue {
-        guard let required = enqueueAcknowledgement else { return try await run(QueueScripts.enqueue, arguments) }
+    private func runEnqueue(keys declared: [String], _ arguments: [any RedisArgumentConvertible]) async throws(QueueError) -> RedisValue {
+        guard let required = enqueueAcknowledgement else { return try await run(QueueScripts.enqueue, keys: declared, arguments) }
         let outcome: (reply: RedisValue, acknowledgedBy: Int)
         do {
-            outcome = try await redis.runAcknowledged(QueueScripts.enqueue, arguments: arguments, replicas: required.replicas, timeout: required.timeout)
+            outcome = try await redis.runAcknowledged(
+                QueueScripts.enqueue, keys: declared, arguments: arguments, replicas: required.replicas, timeout: required.timeout
+            )
         } catch {
             throw .redis(error)
         }
@@ -221,14 +252,56 @@ public final class JobQueue: Sendable {
         return outcome.reply
     }
 
-    func run(_ script: RedisScript, _ arguments: [any RedisArgumentConvertible]) async throws(QueueError) -> RedisValue {
-        do { return try await redis.run(script, arguments: arguments) } catch { throw .redis(error) }
+    /// Adds `queue` to the set of queues (``QueueKeys/queues``), which lies outside every queue's slot and so
+    /// outside the enqueue script. Once per queue and ``queueRegistrationPeriod`` per process, so that a set lost
+    /// with a flushed or failed-over Redis fills up again.
+    private func register(queue: String) async throws(QueueError) {
+        let now = ContinuousClock.now
+        let due = registeredQueues.withLock { registered in
+            guard let last = registered[queue], now - last < Self.queueRegistrationPeriod else {
+                registered[queue] = now
+                return true
+            }
+            return false
+        }
+        guard due else { return }
+        do {
+            try await redis.send("SADD", keys.queues, queue)
+        } catch {
+            registeredQueues.withLock { _ = $0.removeValue(forKey: queue) }
+            throw .redis(error)
+        }
+    }
+
+    /// How often one process adds a queue it enqueues to to the set of queues again.
+    static let queueRegistrationPeriod = Duration.seconds(60)
+
+    /// The keys a script of `queue` declares in KEYS: the queue's own keys (every one a queue script may touch,
+    /// see ``QueueKeys``), the hashes of the jobs `ids`, and `extra`. All carry the queue's hash tag.
+    func declaredKeys(_ queue: String, jobs ids: some Sequence<String> = [String](), extra: [String] = []) -> [String] {
+        [keys.ready(queue), keys.delayed(queue), keys.leased(queue), keys.dead(queue), keys.paused(queue), keys.signal(queue), keys.counters(queue)]
+            + ids.map { keys.job($0, in: queue) } + extra
+    }
+
+    /// Runs a script of `queue` (ARGV: the queue's key base and name, then `arguments`), declaring the queue's
+    /// keys, the hashes of the jobs `ids` and `extraKeys`.
+    func run(
+        _ script: RedisScript, queue: String, jobs ids: some Sequence<String> = [String](), extraKeys: [String] = [],
+        _ arguments: [any RedisArgumentConvertible]
+    ) async throws(QueueError) -> RedisValue {
+        try await run(script, keys: declaredKeys(queue, jobs: ids, extra: extraKeys), [keys.base(queue), queue] + arguments)
+    }
+
+    /// Runs a script with the keys it declares and its whole ARGV.
+    func run(_ script: RedisScript, keys declared: [String], _ arguments: [any RedisArgumentConvertible]) async throws(QueueError) -> RedisValue {
+        do { return try await redis.run(script, keys: declared, arguments: arguments) } catch { throw .redis(error) }
     }
 
     /// Runs `script` per queue and per batch over `items`, returning one reply element per item, in order.
     private func perQueue<Item>(
         _ items: [Item],
         by queueOf: (Item) -> String,
+        id: (Item) -> String,
         script: RedisScript,
         leading: () -> [any RedisArgumentConvertible],
         arguments: (Item) -> [any RedisArgumentConvertible]
@@ -236,7 +309,7 @@ public final class JobQueue: Sendable {
         var results = [RedisValue](repeating: .null, count: items.count)
         for (queue, indices) in Dictionary(grouping: items.indices, by: { queueOf(items[$0]) }) {
             for chunk in indices.chunked(into: Self.scriptBatchSize) {
-                let reply = try await run(script, [keys.prefix, queue] + leading() + chunk.flatMap { arguments(items[$0]) })
+                let reply = try await run(script, queue: queue, jobs: chunk.map { id(items[$0]) }, leading() + chunk.flatMap { arguments(items[$0]) })
                 let values = try Self.elements(of: reply, script: script.name)
                 guard values.count == chunk.count else {
                     throw .unexpectedReply(script: script.name, detail: "\(values.count) results for \(chunk.count) jobs")

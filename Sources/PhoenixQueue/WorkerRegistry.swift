@@ -55,7 +55,7 @@ extension JobQueue {
             "processed", worker.processed, "failed", worker.failed,
             "startedAt", Int64(worker.startedAt.timeIntervalSince1970 * 1000),
         ]
-        _ = try await run(QueueScripts.heartbeat, [keys.prefix, worker.id, staleAfter.wholeSeconds * 2, staleAfter.wholeMilliseconds] + fields)
+        _ = try await run(QueueScripts.heartbeat, keys: [keys.workers, keys.worker(worker.id)], [keys.workers, worker.id, staleAfter.wholeSeconds * 2, staleAfter.wholeMilliseconds] + fields)
     }
 
     /// Workers whose last heartbeat is more recent than `staleAfter`, sorted by id.
@@ -67,7 +67,7 @@ extension JobQueue {
     /// longer than its own stale period is forgotten by the next heartbeat of any worker), sorted by id, and
     /// the Redis clock they were read at: the clock the heartbeats were stamped with.
     public func registeredWorkers(seenWithin: Duration) async throws(QueueError) -> (now: Date, workers: [WorkerInfo]) {
-        let values = try Self.elements(of: try await run(QueueScripts.liveWorkers, [keys.prefix, seenWithin.wholeMilliseconds]), script: "liveWorkers")
+        let values = try Self.elements(of: try await run(QueueScripts.liveWorkers, keys: [keys.workers], [keys.workers, seenWithin.wholeMilliseconds]), script: "liveWorkers")
         var workers: [WorkerInfo] = []
         for index in stride(from: 1, to: values.count - 1, by: 2) {
             guard let id = values[index].string, let pairs = values[index + 1].array, !pairs.isEmpty else { continue }
@@ -88,13 +88,13 @@ extension JobQueue {
 
     /// Removes a worker from the registry, as a clean shutdown does.
     public func unregister(workerID: String) async throws(QueueError) {
-        _ = try await run(QueueScripts.unregister, [keys.prefix, workerID])
+        _ = try await run(QueueScripts.unregister, keys: [keys.workers, keys.worker(workerID)], [keys.workers, workerID])
     }
 
     /// Records the progress (0–1) of a running job under its lease; `false` when the lease is gone.
     @discardableResult
     public func reportProgress(_ lease: JobLease, fraction: Double, message: String) async throws(QueueError) -> Bool {
         let clamped = min(1, max(0, fraction))
-        return try await run(QueueScripts.progress, [keys.prefix, lease.queue, lease.id, lease.token, clamped, message]).int == 1
+        return try await run(QueueScripts.progress, queue: lease.queue, jobs: [lease.id], [lease.id, lease.token, clamped, message]).int == 1
     }
 }

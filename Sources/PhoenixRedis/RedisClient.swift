@@ -19,8 +19,8 @@ import Synchronization
 public final class RedisClient: Sendable {
     /// The server this client talks to.
     public let configuration: RedisConfiguration
-    private let shared: SharedConnections
-    private let exclusive: ExclusiveConnections
+    /// Where requests go: one server's pools, or a cluster's nodes.
+    let route: Route
     private let shutDownFlag: ShutDownFlag
 
     /// A client for one server. With ``RedisConfiguration/tls`` set it reads the TLS files here (a few small
@@ -41,17 +41,38 @@ public final class RedisClient: Sendable {
         shutDownFlag = flag
         // The TLS files are read here, once; settings that cannot be used fail every call with the reason.
         let tls = configuration.tls.map { settings in Result { () throws(RedisConfigurationError) in try settings.makeContext() } }
-        let connector = RedisConnector(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, tls: tls, logger: logger, isShutDown: { flag.isSet })
-        shared = SharedConnections(count: poolSize, connector: connector)
-        exclusive = ExclusiveConnections(maxIdle: maxBlockingConnections, connector: connector)
+        let connector = { @Sendable (configuration: RedisConfiguration) in
+            RedisConnector(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, tls: tls, logger: logger, isShutDown: { flag.isSet })
+        }
+        if let cluster = configuration.cluster {
+            route = .cluster(ClusterConnections(seeds: cluster.nodes, poolSize: poolSize, maxBlockingConnections: maxBlockingConnections) { address in
+                // A node that does not answer is not waited for: the cluster may have failed it over, which
+                // learning the slot map again finds out (``RedisClient/executeInCluster``).
+                var node = configuration
+                node.cluster = nil
+                node.host = address.host
+                node.port = address.port
+                node.reconnectTimeout = .zero
+                return connector(node)
+            })
+        } else {
+            let single = connector(configuration)
+            route = .single(
+                shared: SharedConnections(count: poolSize, connector: single),
+                exclusive: ExclusiveConnections(maxIdle: maxBlockingConnections, connector: single)
+            )
+        }
     }
 
     deinit { shutdown() }
 
+    /// Whether the client talks to a Redis Cluster, where a multi-key command must keep to one slot.
+    public var isCluster: Bool { configuration.cluster != nil }
+
     /// Sends one command and returns its reply; an error reply throws ``RedisError/server(code:message:)``.
     @discardableResult
     public func send(_ command: RedisCommand) async throws(RedisError) -> RedisValue {
-        try await execute([command], on: shared, timeout: configuration.commandTimeout)[0].get()
+        try await execute([command], blocking: false, timeout: configuration.commandTimeout)[0].get()
     }
 
     /// Sends one command given by name and arguments, e.g. `send("LPUSH", key, value)`.
@@ -63,7 +84,8 @@ public final class RedisClient: Sendable {
     /// Sends many commands in one round trip and returns one result per command, error replies included.
     public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
-        return try await execute(commands, on: shared, timeout: configuration.commandTimeout)
+        guard case .cluster = route else { return try await execute(commands, blocking: false, timeout: configuration.commandTimeout) }
+        return try await pipelineInCluster(commands)
     }
 
     /// Runs a Lua script by its SHA-1, loading it first when the server does not know it.
@@ -93,10 +115,10 @@ public final class RedisClient: Sendable {
     /// the request is sent again as a whole, so `extra` always follows the call on its connection.
     private func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgumentConvertible], then extra: [RedisCommand], timeout: Duration) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
         let call = script.evalsha(keys: keys, arguments: arguments)
-        let replies = try await execute([call] + extra, on: shared, timeout: timeout, resendingAsOne: !extra.isEmpty)
+        let replies = try await execute([call] + extra, blocking: false, timeout: timeout, resendingAsOne: !extra.isEmpty)
         guard case .failure(.server(code: "NOSCRIPT", _)) = replies[0] else { return replies }
         // One request, so the load and the call go on one connection in that order.
-        let loaded = try await execute([RedisCommand("SCRIPT", "LOAD", script.source), call] + extra, on: shared, timeout: timeout, resendingAsOne: true)
+        let loaded = try await execute([RedisCommand("SCRIPT", "LOAD", script.source), call] + extra, blocking: false, timeout: timeout, resendingAsOne: true)
         _ = try loaded[0].get()
         return Array(loaded.dropFirst())
     }
@@ -105,15 +127,40 @@ public final class RedisClient: Sendable {
     /// like), on a connection of its own so that it never delays other callers.
     @discardableResult
     public func sendBlocking(_ command: RedisCommand, timeout: Duration) async throws(RedisError) -> RedisValue {
-        try await execute([command], on: exclusive, timeout: configuration.commandTimeout + timeout)[0].get()
+        try await execute([command], blocking: true, timeout: configuration.commandTimeout + timeout)[0].get()
     }
 
     /// Closes every connection; calls in flight (blocking ones included) and later calls fail with
     /// ``RedisError/shutdown`` or a lost connection.
     public func shutdown() {
         shutDownFlag.set()
-        shared.shutDown()
-        exclusive.shutDown()
+        switch route {
+        case .single(let shared, let exclusive):
+            shared.shutDown()
+            exclusive.shutDown()
+        case .cluster(let cluster):
+            cluster.shutDown()
+        }
+    }
+
+    /// Where a client's requests go.
+    enum Route: Sendable {
+        /// One server (or the master the sentinels name): its shared and exclusive connections.
+        case single(shared: SharedConnections, exclusive: ExclusiveConnections)
+        /// A cluster: each request to the master of its keys' slot.
+        case cluster(ClusterConnections)
+    }
+
+    /// Sends `commands` as one request, on an exclusive connection when `blocking`, to the server or, in a
+    /// cluster, to the master of the slot of the first command that names a key.
+    func execute(_ commands: [RedisCommand], blocking: Bool, timeout: Duration, resendingAsOne: Bool = false) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
+        switch route {
+        case .single(let shared, let exclusive):
+            if blocking { return try await execute(commands, on: exclusive, timeout: timeout, resendingAsOne: resendingAsOne) }
+            return try await execute(commands, on: shared, timeout: timeout, resendingAsOne: resendingAsOne)
+        case .cluster(let cluster):
+            return try await executeInCluster(commands, cluster, blocking: blocking, timeout: timeout, resendingAsOne: resendingAsOne)
+        }
     }
 
     /// Sends `commands` as one request and waits for their replies. A server still loading its dataset after
@@ -121,22 +168,16 @@ public final class RedisClient: Sendable {
     /// write, both without running the command; such commands are sent again with backoff (on a new
     /// connection after `READONLY`, to the master found again) until they run or `reconnectTimeout` has
     /// passed: only those commands, or with `resendingAsOne` the whole request.
-    private func execute(
+    func execute(
         _ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration, resendingAsOne: Bool = false
     ) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
         var replies = try await request(commands, on: source, timeout: timeout)
-        var deadline: ContinuousClock.Instant?
-        var delay = Duration.milliseconds(50)
+        var backoff = Backoff(limit: configuration.reconnectTimeout)
         while true {
             let refused = replies.indices.filter { Self.isRefusedForNow(replies[$0]) }
             guard !refused.isEmpty else { return replies }
             let resent = resendingAsOne ? Array(replies.indices) : refused
-            let now = ContinuousClock.now
-            let giveUp = deadline ?? now + configuration.reconnectTimeout
-            deadline = giveUp
-            guard now + delay < giveUp else { return replies }
-            do { try await Task.sleep(for: delay) } catch { throw .cancelled }
-            delay = min(delay * 2, .seconds(1))
+            guard try await backoff.wait() else { return replies }
             let retried = try await request(resent.map { commands[$0] }, on: source, timeout: timeout)
             for (index, reply) in zip(resent, retried) { replies[index] = reply }
         }

@@ -25,6 +25,9 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// The sentinels that name the master; `nil` to connect to ``host`` and ``port``, which the sentinels
     /// then replace.
     public var sentinel: RedisSentinel?
+    /// The cluster's seed nodes; `nil` for a single server (or one behind sentinels). With a cluster,
+    /// ``host`` and ``port`` are not used.
+    public var cluster: RedisCluster?
 
     /// A configuration with explicit fields; timeouts default to values fit for a server on the same network.
     public init(
@@ -37,7 +40,8 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         commandTimeout: Duration = .seconds(10),
         reconnectTimeout: Duration = .seconds(30),
         tls: RedisTLS? = nil,
-        sentinel: RedisSentinel? = nil
+        sentinel: RedisSentinel? = nil,
+        cluster: RedisCluster? = nil
     ) {
         self.host = host
         self.port = port
@@ -49,6 +53,7 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         self.reconnectTimeout = reconnectTimeout
         self.tls = tls
         self.sentinel = sentinel
+        self.cluster = cluster
     }
 
     /// Parses a `redis://` URL such as `redis://:secret@127.0.0.1:6380/2`, or a `rediss://` one (TLS, the
@@ -95,7 +100,13 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         if username != nil || password != nil {
             auth = "\(username ?? ""):\(password == nil ? "" : "****")@"
         }
-        let server = sentinel.map { "\($0.masterName) via sentinels \($0.sentinels.map(\.description).joined(separator: ","))" } ?? "\(host):\(port)"
+        let server = if let sentinel {
+            "\(sentinel.masterName) via sentinels \(sentinel.sentinels.map(\.description).joined(separator: ","))"
+        } else if let cluster {
+            "cluster of \(cluster.nodes.map(\.description).joined(separator: ","))"
+        } else {
+            "\(host):\(port)"
+        }
         return "\(tls == nil ? "redis" : "rediss")://\(auth)\(server)/\(database)"
     }
 }
@@ -109,12 +120,15 @@ public enum RedisConfigurationError: Error, Equatable, CustomStringConvertible {
     case invalidTLS(String)
     /// The sentinel settings are malformed; the text says which entry.
     case invalidSentinel(String)
+    /// The cluster settings are malformed; the text says which entry.
+    case invalidCluster(String)
 
     public var description: String {
         switch self {
         case .invalidURL(let reason): "invalid Redis URL: \(reason)"
         case .invalidTLS(let reason): "invalid Redis TLS setting: \(reason)"
         case .invalidSentinel(let reason): "invalid Redis Sentinel setting: \(reason)"
+        case .invalidCluster(let reason): "invalid Redis Cluster setting: \(reason)"
         }
     }
 }

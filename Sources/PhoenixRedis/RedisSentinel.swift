@@ -6,17 +6,7 @@ import Foundation
 /// `READONLY` (a master demoted to replica after a failover).
 public struct RedisSentinel: Sendable, Equatable {
     /// One sentinel's address.
-    public struct Address: Sendable, Equatable, CustomStringConvertible {
-        public var host: String
-        public var port: Int
-
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    }
+    public typealias Address = RedisAddress
 
     /// The sentinels, asked in this order; the first that names the master is believed.
     public var sentinels: [Address]
@@ -36,35 +26,11 @@ public struct RedisSentinel: Sendable, Equatable {
     /// for IPv6).
     /// - Throws: ``RedisConfigurationError/invalidSentinel(_:)`` naming the entry at fault.
     public init(list: String, masterName: String, password: String? = nil) throws(RedisConfigurationError) {
-        let entries = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !entries.isEmpty, entries.allSatisfy({ !$0.isEmpty }) else {
-            throw .invalidSentinel("expected host:port[,host:port…], got '\(list)'")
-        }
+        let sentinels: [Address]
+        do { sentinels = try RedisAddress.list(list, defaultPort: 26379) } catch { throw .invalidSentinel(error.reason) }
         guard !masterName.isEmpty, !masterName.contains(where: \.isWhitespace) else {
             throw .invalidSentinel("the master's name must be one word, got '\(masterName)'")
         }
-        self.init(sentinels: try entries.map(Self.address), masterName: masterName, password: password)
-    }
-
-    private static func address(_ entry: String) throws(RedisConfigurationError) -> Address {
-        var host = entry, portText: Substring?
-        if entry.hasPrefix("[") {
-            guard let close = entry.firstIndex(of: "]") else { throw .invalidSentinel("'\(entry)' has no closing ]") }
-            host = String(entry[entry.index(after: entry.startIndex)..<close])
-            let rest = entry[entry.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":") else { throw .invalidSentinel("'\(entry)': expected :port after ]") }
-                portText = rest.dropFirst()
-            }
-        } else if let colon = entry.lastIndex(of: ":") {
-            host = String(entry[..<colon])
-            portText = entry[entry.index(after: colon)...]
-        }
-        guard !host.isEmpty else { throw .invalidSentinel("'\(entry)' has no host") }
-        guard let portText else { return Address(host: host, port: 26379) }
-        guard let port = Int(portText), (1...65535).contains(port) else {
-            throw .invalidSentinel("'\(entry)': the port must be a number from 1 to 65535")
-        }
-        return Address(host: host, port: port)
+        self.init(sentinels: sentinels, masterName: masterName, password: password)
     }
 }

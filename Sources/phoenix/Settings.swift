@@ -40,6 +40,10 @@ struct Settings {
             throw SettingError(variable: "REDIS_URL", problem: "\(error)")
         }
         configuration.sentinel = try sentinel()
+        configuration.cluster = try cluster()
+        if configuration.sentinel != nil, configuration.cluster != nil {
+            throw SettingError(variable: "REDIS_CLUSTER_NODES", problem: "set with REDIS_SENTINELS: a cluster fails over by itself; set one of them")
+        }
         let files: [EnvironmentVariable] = [.redisTLSCAFile, .redisTLSCertificateFile, .redisTLSKeyFile]
         guard var tls = configuration.tls else {
             if let set = files.first(where: { environment.nonEmpty($0) != nil }) {
@@ -81,6 +85,16 @@ struct Settings {
             return try RedisSentinel(list: list, masterName: master, password: environment.nonEmpty(.redisSentinelPassword))
         } catch {
             throw SettingError(variable: "REDIS_SENTINELS", problem: "\(error)")
+        }
+    }
+
+    /// `REDIS_CLUSTER_NODES`: some nodes of a Redis Cluster, asked for its slot map; `nil` when not set.
+    private func cluster() throws -> RedisCluster? {
+        guard let list = environment.nonEmpty(.redisClusterNodes) else { return nil }
+        do {
+            return try RedisCluster(list: list)
+        } catch {
+            throw SettingError(variable: "REDIS_CLUSTER_NODES", problem: "\(error)")
         }
     }
 
@@ -211,14 +225,18 @@ func makeQueue(_ settings: Settings, poolSize: Int = 4) throws -> JobQueue {
     )
 }
 
-/// Refuses to go on with a Redis the queue engine cannot run on (too old, or evicting keys), naming the
-/// setting; a Redis that cannot be reached yet is only logged, since the clients wait for it anyway.
+/// Refuses to go on with a Redis the queue engine cannot run on (too old, evicting keys, or holding keys of
+/// another key layout), naming the setting; a Redis that cannot be reached yet is only logged, since the
+/// clients wait for it anyway.
 func checkRedisServer(_ queue: JobQueue, logger: Logger) async throws {
     do {
         let info = try await RedisServerCheck.verify(queue.redis)
-        logger.debug("Redis server checked", metadata: ["version": "\(info.version)", "maxmemory_policy": "\(info.maxmemoryPolicy)"])
+        let layout = try await KeyLayoutCheck.verify(queue)
+        logger.debug("Redis server checked", metadata: [
+            "version": "\(info.version)", "maxmemory_policy": "\(info.maxmemoryPolicy)", "key_layout": "\(layout)",
+        ])
     } catch let error as QueueError {
-        logger.warning("Could not check the Redis server's version and eviction policy", metadata: ["error": "\(error)"])
+        logger.warning("Could not check the Redis server's version, eviction policy and key layout", metadata: ["error": "\(error)"])
     }
 }
 

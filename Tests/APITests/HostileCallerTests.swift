@@ -90,7 +90,7 @@ import TestSupport
             let service = try await api.minter.service()
             let serviceJob = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop", "idempotencyKey": "order-1"}"#)
             #expect(serviceJob["created"] == .bool(true))
-            #expect(try await api.queue.redis.send("EXISTS", api.queue.keys.idempotency("periodic:profile.sync_all:999999")) == .integer(0))
+            #expect(try await api.queue.redis.send("EXISTS", api.queue.keys.idempotency("periodic:profile.sync_all:999999", in: "profiles")) == .integer(0))
         }
     }
 

@@ -36,7 +36,7 @@ import TestSupport
         #expect((stats.ready, stats.delayed, stats.leased, stats.dead) == (0, 0, 0, 0))
         #expect(stats.enqueued == 2000)
 
-        let attempts = try await cli.queue.redis.pipeline(jobs.map { RedisCommand("HGET", cli.queue.keys.job($0.idString), "attempt") })
+        let attempts = try await cli.queue.redis.pipeline(jobs.map { RedisCommand("HGET", cli.queue.keys.job($0.idString, in: "diagnostics"), "attempt") })
         var ranTwice = Set<String>()
         for (job, reply) in zip(jobs, attempts) {
             let attempt = try reply.get().int ?? 0
@@ -257,6 +257,23 @@ import TestSupport
         }
     }
 
+    /// Issue 18 (4): a worker or server started against keys of another layout refuses, saying what to do; on a
+    /// fresh prefix it records its own.
+    @Test func aWorkerRefusesKeysOfAnotherLayoutSayingWhatToDo() async throws {
+        let cli = try PhoenixCLI()
+        let environment = ["JWT_SECRET_KEY": String(repeating: "s", count: 32), "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"]
+        // Layout 1: a queue's keys without a hash tag, and no record.
+        try await cli.queue.redis.send("SADD", cli.queue.keys.queues, "diagnostics")
+        try await cli.queue.redis.send("HSET", "\(cli.queue.keys.prefix):queue:diagnostics:counters", "enqueued", 1)
+        for command in [["work", "--type", "diagnostics"], ["serve", "--port", "0"]] {
+            let (status, output) = try await cli.run(command, extraEnvironment: environment)
+            #expect(status == 1)
+            #expect(output.contains("queues diagnostics hold keys in key layout 1"), "\(command): \(output)")
+            #expect(output.contains("Upgrading to key layout 2"), "\(command): \(output)")
+        }
+        #expect(try await cli.queue.redis.send("HGET", cli.queue.keys.layout, "version") == .null)
+    }
+
     /// Issue 15 (6): SIGTERM while Redis is gone: the worker exits 0 within the grace period plus one lease,
     /// naming the job it could not hand back (before, it had not exited after 25 s).
     @Test func sigtermWithRedisGoneExitsWithinGracePlusOneLeaseNamingWhatItCouldNotHandBack() async throws {
@@ -321,7 +338,7 @@ struct StatsSnapshot: Decodable {
 /// Ids of the jobs of `diagnostics` leased to the worker whose id contains `:<pid>:`.
 func leasedJobs(_ queue: JobQueue, heldBy pid: String) async throws -> [String] {
     let ids = try await queue.redis.send("ZRANGE", queue.keys.leased("diagnostics"), 0, -1).array?.compactMap(\.string) ?? []
-    let workers = try await queue.redis.pipeline(ids.map { RedisCommand("HGET", queue.keys.job($0), "worker") })
+    let workers = try await queue.redis.pipeline(ids.map { RedisCommand("HGET", queue.keys.job($0, in: "diagnostics"), "worker") })
     return zip(ids, workers).compactMap { id, worker in
         ((try? worker.get())?.string?.contains(":\(pid):") == true) ? id : nil
     }

@@ -18,7 +18,7 @@ import TestSupport
             try await eventually("both jobs completed") { try await queue.stats(queue: "events").completed == 2 }
 
             // Redelivery, as after a lost ack: the same job back in the ready list.
-            try await queue.redis.send("HSET", queue.keys.job(first.idString), "state", "ready")
+            try await queue.redis.send("HSET", queue.keys.job(first.idString, in: "events"), "state", "ready")
             try await queue.redis.send("LPUSH", queue.keys.ready("events"), first.idString)
             try await eventually("the redelivered job completed") { try await queue.stats(queue: "events").completed == 3 }
 
@@ -159,7 +159,7 @@ import TestSupport
             try await queue.enqueue(try eventJob(event))
             try await eventually("the profile sync ran") { try await queue.job(id: followUp.uuidString.lowercased())?.state == .completed }
             // Days later: the idempotency key and the job's record have expired, and the event comes again.
-            try await queue.redis.send("DEL", queue.keys.idempotency(key), queue.keys.job(followUp.uuidString.lowercased()))
+            try await queue.redis.send("DEL", queue.keys.idempotency(key, in: "profiles"), queue.keys.job(followUp.uuidString.lowercased(), in: "profiles"))
             try await queue.enqueue(try eventJob(event))
             try await eventually("the second routing's job completed") {
                 try await queue.stats(queue: "profiles").completed == 2

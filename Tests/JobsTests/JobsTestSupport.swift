@@ -58,8 +58,8 @@ func text(_ client: PostgresClient, _ query: PostgresQuery) async throws -> Stri
 /// Puts a job back as a worker that died after its results committed, before its ack, leaves it: leased,
 /// with a lease deadline already past, so the reaper hands it to the next delivery.
 func leaveLeasedAsIfItsWorkerDied(_ queue: JobQueue, _ job: JobEnvelope) async throws {
-    try await queue.redis.send("HSET", queue.keys.job(job.idString), "state", "leased", "lease", "dead-worker")
-    try await queue.redis.send("PERSIST", queue.keys.job(job.idString))
+    try await queue.redis.send("HSET", queue.keys.job(job.idString, in: job.queue), "state", "leased", "lease", "dead-worker")
+    try await queue.redis.send("PERSIST", queue.keys.job(job.idString, in: job.queue))
     try await queue.redis.send("ZADD", queue.keys.leased(job.queue), 0, job.idString)
 }
 

@@ -106,8 +106,8 @@ import EventBridge
                 let envelope = try #require(try await queue.job(id: id)?.envelope)
                 #expect(envelope.payload.jsonString.lowercased().contains(bob.id.uuidString.lowercased()))
             }
-            #expect(try await queue.redis.send("EXISTS", queue.keys.idempotency("letter-\(alice.id)")) == .integer(0))
-            #expect(try await queue.redis.send("EXISTS", queue.keys.idempotency("letter-\(bob.id)")) == .integer(1))
+            #expect(try await queue.redis.send("EXISTS", queue.keys.idempotency("letter-\(alice.id)", in: "letters")) == .integer(0))
+            #expect(try await queue.redis.send("EXISTS", queue.keys.idempotency("letter-\(bob.id)", in: "letters")) == .integer(1))
 
             // Afterwards: an event in Alice's stream and a job run naming her leave nothing behind.
             try await queue.enqueue(try eventJob(EventPayload(streamID: alice.id, eventType: "cv.generated", appSource: "cv")))

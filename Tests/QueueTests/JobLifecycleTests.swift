@@ -43,11 +43,11 @@ import TestSupport
         let queue = try makeQueue(retention: .seconds(60))
         let new = job()
         try await queue.enqueue(new)
-        #expect(try await queue.redis.send("PTTL", queue.keys.job(new.idString)).int == -1)
+        #expect(try await queue.redis.send("PTTL", queue.keys.job(new.idString, in: "letters")).int == -1)
         let leased = try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1")
         try await queue.ack(leased.map(\.lease))
         // Checked in milliseconds and as a range: a loaded machine may spend seconds between the ack and here.
-        let ttl = try #require(try await queue.redis.send("PTTL", queue.keys.job(new.idString)).int)
+        let ttl = try #require(try await queue.redis.send("PTTL", queue.keys.job(new.idString, in: "letters")).int)
         #expect(ttl > 0 && ttl <= 60_000)
     }
 

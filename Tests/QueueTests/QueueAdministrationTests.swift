@@ -104,9 +104,9 @@ import TestSupport
         let good = job()
         try await queue.enqueue(good)
         // Hand-written garbage: bad JSON, a valid JSON that is not an envelope, an id without data, a string key.
-        try await redis.send("HSET", keys.job("garbage-json"), "envelope", "{not json", "attempt", 0, "maxAttempts", 3)
-        try await redis.send("HSET", keys.job("wrong-shape"), "envelope", #"{"id":"x","type":1}"#, "attempt", 0)
-        try await redis.send("SET", keys.job("a-string"), "hello")
+        try await redis.send("HSET", keys.job("garbage-json", in: "letters"), "envelope", "{not json", "attempt", 0, "maxAttempts", 3)
+        try await redis.send("HSET", keys.job("wrong-shape", in: "letters"), "envelope", #"{"id":"x","type":1}"#, "attempt", 0)
+        try await redis.send("SET", keys.job("a-string", in: "letters"), "hello")
         try await redis.send("LPUSH", keys.ready("letters"), "garbage-json", "wrong-shape", "no-data", "a-string")
 
         let fetched = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1")
@@ -118,7 +118,7 @@ import TestSupport
         #expect(dead["no-data"]?.contains("job data is missing") == true)
         #expect(dead["a-string"]?.contains("held a string") == true)
         // The foreign value is kept aside, not destroyed.
-        #expect(try await redis.send("GET", keys.job("a-string") + ":corrupt").string == "hello")
+        #expect(try await redis.send("GET", keys.job("a-string", in: "letters") + ":corrupt").string == "hello")
         let stats = try await queue.stats(queue: "letters")
         #expect((stats.ready, stats.leased, stats.dead) == (0, 1, 4))
     }

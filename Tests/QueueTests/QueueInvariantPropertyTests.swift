@@ -186,7 +186,7 @@ final class InvariantHarness {
     }
 
     private func snapshots() async throws -> [String: Snapshot] {
-        var commands = jobs.map { RedisCommand("HMGET", arguments: [queue.keys.job($0.idString), "state", "attempt", "deliveries", "lease"]) }
+        var commands = jobs.map { RedisCommand("HMGET", arguments: [queue.keys.job($0.idString, in: "q"), "state", "attempt", "deliveries", "lease"]) }
         commands += [
             RedisCommand("LRANGE", queue.keys.ready("q"), 0, -1), RedisCommand("ZRANGE", queue.keys.delayed("q"), 0, -1),
             RedisCommand("ZRANGE", queue.keys.leased("q"), 0, -1), RedisCommand("ZRANGE", queue.keys.dead("q"), 0, -1),

@@ -28,7 +28,7 @@ import TestSupport
         try await queue.redis.send("SET", queue.keys.ready("letters"), "not-a-list")
         let new = job(idempotencyKey: "k1")
         await #expect(throws: QueueError.self) { try await queue.enqueue(new) }
-        #expect(try await queue.redis.send("EXISTS", queue.keys.job(new.idString), queue.keys.idempotency("k1")).int == 0)
+        #expect(try await queue.redis.send("EXISTS", queue.keys.job(new.idString, in: "letters"), queue.keys.idempotency("k1", in: "letters")).int == 0)
         try await queue.redis.send("DEL", queue.keys.ready("letters"))
         #expect(try await queue.enqueue(new).created)
     }
@@ -42,15 +42,15 @@ import TestSupport
         #expect(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(3600), worker: "crashed").map(\.envelope.id) == [leased.id])
         #expect(try await queue.redis.send("ZADD", queue.keys.leased("letters"), "XX", "CH", 0, leased.idString) == .integer(1))
         try await makeDue(delayed, in: queue)
-        try await queue.redis.send("SET", queue.keys.job(leased.idString), "garbage")
-        try await queue.redis.send("SET", queue.keys.job(delayed.idString), "garbage")
+        try await queue.redis.send("SET", queue.keys.job(leased.idString, in: "letters"), "garbage")
+        try await queue.redis.send("SET", queue.keys.job(delayed.idString, in: "letters"), "garbage")
         // Before, reap and promote removed the id, then failed on the foreign value: the job was in no set.
         #expect(try await queue.reapExpiredLeases(queue: "letters") == (0, 1))
         #expect(try await queue.promoteDueJobs(queue: "letters") == 0)
         let dead = try await queue.deadJobs(queue: "letters")
         #expect(Set(dead.map(\.id)) == [leased.idString, delayed.idString])
         #expect(dead.allSatisfy { $0.error.contains("job key held a string") })
-        #expect(try await queue.redis.send("GET", queue.keys.job(leased.idString) + ":corrupt").string == "garbage")
+        #expect(try await queue.redis.send("GET", queue.keys.job(leased.idString, in: "letters") + ":corrupt").string == "garbage")
     }
 
     @Test func aFullRedisStillKeepsLeasesAliveAndFinishesJobsButRefusesNewOnes() async throws {
@@ -101,7 +101,7 @@ import TestSupport
         let stats = try await queue.stats(queue: "letters")
         #expect((stats.ready, stats.leased, stats.cancelled) == (0, 2, 1))
         #expect(try await queue.job(id: jobs[0].idString)?.state == .cancelled)
-        let ttl = try #require(try await queue.redis.send("PTTL", queue.keys.job(jobs[0].idString)).int)
+        let ttl = try #require(try await queue.redis.send("PTTL", queue.keys.job(jobs[0].idString, in: "letters")).int)
         #expect(ttl > 0 && ttl <= 60_000)
     }
 
@@ -109,8 +109,8 @@ import TestSupport
         let queue = try makeQueue()
         try await queue.enqueue([job(idempotencyKey: "now"), job(delay: .seconds(2 * 24 * 3600), idempotencyKey: "later")])
         let week = 7 * 24 * 3600
-        let now = try #require(try await queue.redis.send("TTL", queue.keys.idempotency("now")).int)
-        let later = try #require(try await queue.redis.send("TTL", queue.keys.idempotency("later")).int)
+        let now = try #require(try await queue.redis.send("TTL", queue.keys.idempotency("now", in: "letters")).int)
+        let later = try #require(try await queue.redis.send("TTL", queue.keys.idempotency("later", in: "letters")).int)
         // Stripe retries a webhook for up to three days; a key now lasts a week past the job's due time.
         #expect(now > week - 60 && now <= week)
         #expect(later > week + 2 * 24 * 3600 - 60 && later <= week + 2 * 24 * 3600 + 1)

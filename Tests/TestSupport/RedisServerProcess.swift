@@ -26,9 +26,10 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// - Parameters:
     ///   - tls: takes only TLS connections (``TestTLS``'s server certificate) when set.
     ///   - options: further `--name value` options, which override the defaults.
-    public init(tls: TLS? = nil, options: [String] = []) async throws {
+    ///   - port: the port to listen on; a free one when `nil`.
+    public init(tls: TLS? = nil, options: [String] = [], port: Int? = nil) async throws {
         self.tls = tls
-        port = LoopbackPort.free()
+        self.port = port ?? LoopbackPort.free()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await start(options: options)

@@ -10,11 +10,21 @@ public enum TestRedis {
         }
     }
 
-    /// The configuration of the test server, from `PHOENIX_TEST_REDIS_URL`.
+    /// The configuration of the test server, from `PHOENIX_TEST_REDIS_URL`; a cluster's when
+    /// `PHOENIX_TEST_REDIS_CLUSTER_NODES` lists its nodes (the pass of `make test` that runs the queue and
+    /// worker suites against a cluster).
     public static func configuration() throws -> RedisConfiguration {
-        guard let url = ProcessInfo.processInfo.environment["PHOENIX_TEST_REDIS_URL"] else { throw MissingServer() }
-        return try RedisConfiguration(url: url)
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["PHOENIX_TEST_REDIS_URL"] else { throw MissingServer() }
+        var configuration = try RedisConfiguration(url: url)
+        if let nodes = environment["PHOENIX_TEST_REDIS_CLUSTER_NODES"] {
+            configuration.cluster = try RedisCluster(list: nodes)
+        }
+        return configuration
     }
+
+    /// Whether the tests run against a cluster (`PHOENIX_TEST_REDIS_CLUSTER_NODES`).
+    public static var isCluster: Bool { ProcessInfo.processInfo.environment["PHOENIX_TEST_REDIS_CLUSTER_NODES"] != nil }
 
     /// A new client of the test server.
     public static func client(poolSize: Int = 4) throws -> RedisClient {

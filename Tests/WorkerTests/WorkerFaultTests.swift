@@ -63,7 +63,7 @@ import TestSupport
         try await eventually("the first run started") { gate.runs.contains(1) }
         // The first delivery loses its lease (another token in the hash): the reaper requeues the job when the
         // lease runs out, and this worker, with a slot free, fetches it again.
-        try await queue.redis.send("HSET", queue.keys.job(new.idString), "lease", "taken-over")
+        try await queue.redis.send("HSET", queue.keys.job(new.idString, in: "diagnostics"), "lease", "taken-over")
         try await eventually("the second run started") { gate.runs.contains(2) }
         gate.releaseFirstRun()
         // The second run takes two and a half leases (10 s of 4 s leases); keyed by job id, the first run's end dropped the second
@@ -100,7 +100,7 @@ import TestSupport
         let tick = PeriodicJob(name: "tick", every: .seconds(3600)) { try JobEnvelope(DiagnosticJobs.Noop.self, .init()) }
         let worker = Worker(queue: queue, registry: registryWithDiagnostics(), configuration: testConfiguration(), periodicJobs: [tick])
         let now = Date()
-        let key = queue.keys.idempotency("periodic:tick:\(tick.period(at: now))")
+        let key = queue.keys.idempotency("periodic:tick:\(tick.period(at: now))", in: "diagnostics")
         // A Redis error for this period's enqueue: the idempotency key holds a hash.
         try await queue.redis.send("HSET", key, "broken", "1")
         await #expect(throws: QueueError.self) { try await worker.firePeriodicJobs(at: now) }

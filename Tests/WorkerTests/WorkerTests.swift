@@ -4,7 +4,7 @@ import PhoenixQueue
 import PhoenixRedis
 import Testing
 import TestSupport
-import PhoenixWorker
+@testable import PhoenixWorker
 
 @Suite struct WorkerTests {
     @Test func runsEveryJobWithinItsConcurrency() async throws {
@@ -137,7 +137,7 @@ import PhoenixWorker
         let record = try #require(try await queue.job(id: parent.idString))
         #expect(record.progress == 0.5)
         #expect(record.progressMessage == "half of cv")
-        let childID = try #require(try await queue.redis.send("GET", queue.keys.idempotency("child-of-\(parent.id)")).string)
+        let childID = try #require(try await queue.redis.send("GET", queue.keys.idempotency("child-of-\(parent.id)", in: "diagnostics")).string)
         let child = try #require(try await queue.job(id: childID)?.envelope)
         #expect(child.type == "diagnostic.noop")
         #expect(child.correlationId == "req-7")
@@ -190,7 +190,12 @@ import PhoenixWorker
         for worker in workers { try await worker.stop() }
         let elapsedPeriods = Int(Date().timeIntervalSince1970) - Int(started.timeIntervalSince1970) + 1
         let stats = try await queue.stats(queue: "diagnostics")
-        let keys = try await queue.redis.send("KEYS", queue.keys.idempotency("periodic:tick:*")).array ?? []
+        // The idempotency key of every period the run spanned (KEYS would search one node of a cluster only).
+        let periods = Set(stride(from: started.timeIntervalSince1970 - 1, through: Date().timeIntervalSince1970 + 1, by: 0.5).map {
+            tick.period(at: Date(timeIntervalSince1970: $0))
+        })
+        let replies = try await queue.redis.pipeline(periods.map { RedisCommand("EXISTS", queue.keys.idempotency("periodic:tick:\($0)", in: "diagnostics")) })
+        let keys = replies.filter { (try? $0.get().int) == 1 }
         // One job per period that some worker saw, never more, however many workers looked.
         #expect(stats.enqueued == keys.count)
         #expect(stats.enqueued <= elapsedPeriods)

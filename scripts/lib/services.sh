@@ -59,6 +59,53 @@ wait_for_redis() {
   echo "redis-server listening on 127.0.0.1:$PHOENIX_REDIS_PORT" >&2
 }
 
+# Prints a TCP port below 55536 that nothing listens on, nor on the port 10000 above it (a cluster node's bus).
+free_cluster_port() {
+  python3 -c '
+import random, socket
+while True:
+    port = random.randint(20000, 50000)
+    try:
+        for p in (port, port + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
+    except OSError:
+        continue
+    print(port); break'
+}
+
+# Starts a Redis Cluster of 3 masters and 3 replicas on free loopback ports (`redis-cli --cluster create`: the
+# masters take a third of the slots each) and waits until every node says the cluster is ok; exports
+# PHOENIX_REDIS_CLUSTER_NODES (the masters, REDIS_CLUSTER_NODES' form) and PHOENIX_REDIS_CLUSTER_PORTS.
+start_redis_cluster() {
+  local dir="$PHOENIX_RUN_DIR/cluster" ports=() port
+  for _ in 1 2 3 4 5 6; do
+    port=$(free_cluster_port)
+    ports+=("$port")
+    # Known to stop_services from the start, so that a cluster that fails to form is stopped too.
+    export PHOENIX_REDIS_CLUSTER_PORTS="${ports[*]}"
+    mkdir -p "$dir/$port"
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir/$port" --cluster-enabled yes \
+      --cluster-config-file "$dir/$port/nodes.conf" --cluster-node-timeout 2000 --save "" --appendonly no \
+      --daemonize yes --pidfile "$dir/$port/redis.pid" --logfile "$dir/$port/redis.log"
+  done
+  for port in "${ports[@]}"; do
+    for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  redis-cli --cluster create $(printf '127.0.0.1:%s ' "${ports[@]}") --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 \
+    || { cat "$dir/create.log" >&2; return 1; }
+  for port in "${ports[@]}"; do
+    for _ in $(seq 1 300); do
+      redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' && break
+      sleep 0.1
+    done
+    redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' || { echo "cluster node $port is not ok" >&2; return 1; }
+  done
+  export PHOENIX_REDIS_CLUSTER_NODES
+  PHOENIX_REDIS_CLUSTER_NODES=$(printf '127.0.0.1:%s,' "${ports[@]:0:3}")
+  PHOENIX_REDIS_CLUSTER_NODES=${PHOENIX_REDIS_CLUSTER_NODES%,}
+  echo "redis cluster listening on 127.0.0.1 ports ${ports[*]}" >&2
+}
+
 # The PostgreSQL 15 server binaries (Debian's postgresql-15).
 PG_BIN=/usr/lib/postgresql/15/bin
 
@@ -110,6 +157,9 @@ stop_services() {
   if [ -n "${PHOENIX_REDIS_PORT:-}" ]; then
     redis-cli -p "$PHOENIX_REDIS_PORT" shutdown >/dev/null 2>&1 || true
   fi
+  for port in ${PHOENIX_REDIS_CLUSTER_PORTS:-}; do
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  done
   if [ -n "${PHOENIX_PG_DATA:-}" ]; then
     as_postgres "$PG_BIN/pg_ctl" -D "$PHOENIX_PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
   fi

@@ -3,7 +3,8 @@ import PhoenixRedis
 extension QueueScripts {
     /// Completes a batch of leased jobs.
     ///
-    /// ARGV: prefix, queue, retention (s), then pairs: id, lease token (the delivery's).
+    /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, retention (s), then pairs: id, lease
+    /// token (the delivery's).
     /// Returns: per pair, 1 if this delivery completed the job (now, or in the call this one replays), 0 if it
     /// no longer held the lease (expired and reaped, or handed on to another delivery): the job is untouched.
     /// Invariant: only the current delivery completes a job; completed hashes expire after the retention
@@ -12,7 +13,7 @@ extension QueueScripts {
     static let ack = LuaPrelude.script("ack", """
     local queue, retention = ARGV[2], ARGV[3]
     local now = now_ms()
-    local now_text, leased = int_text(now), queue_key(queue, 'leased')
+    local now_text, leased = int_text(now), queue_key('leased')
     local out, done = {}, 0
     for i = 4, #ARGV, 2 do
       local id, token = ARGV[i], ARGV[i + 1]
@@ -32,8 +33,8 @@ extension QueueScripts {
       end
     end
     if done > 0 then
-      redis.call('HINCRBY', queue_key(queue, 'counters'), 'completed', done)
-      count_minute(queue, 'completed', done, now)
+      redis.call('HINCRBY', queue_key('counters'), 'completed', done)
+      count_minute('completed', done, now)
     end
     return out
     """)

@@ -5,7 +5,7 @@ extension QueueScripts {
     /// cancelled and its id stays in line until a fetch drops it (removing it from the list would scan it:
     /// 52 ms of a blocked Redis per cancel with a million jobs ready).
     ///
-    /// ARGV: prefix, job id, retention (s).
+    /// KEYS: the queue's keys and the job's hash. ARGV: key base, queue, job id, retention (s).
     /// Returns: 'ok' once cancelled, 'missing', or the job's state when it cannot be cancelled (leased,
     /// completed, dead, cancelled).
     /// Invariant: a cancelled job never runs. A delayed one is in no list or set and its hash expires after
@@ -13,76 +13,75 @@ extension QueueScripts {
     /// off the ready count) and its hash expires once a fetch dropped it.
     /// Replay: the job is already cancelled, so the replay answers 'cancelled' and changes nothing.
     static let cancel = LuaPrelude.script("cancel", """
-    local id, retention = ARGV[2], tonumber(ARGV[3])
+    local id, retention = ARGV[3], tonumber(ARGV[4])
     local key = job_key(id)
     if redis.call('TYPE', key)['ok'] ~= 'hash' then return 'missing' end
-    local job = redis.call('HMGET', key, 'state', 'queue')
-    local state, queue = job[1], job[2]
+    local state = redis.call('HGET', key, 'state')
     if state == 'ready' then
-      redis.call('HINCRBY', queue_key(queue, 'counters'), 'cancelledWaiting', 1)
+      redis.call('HINCRBY', queue_key('counters'), 'cancelledWaiting', 1)
     elseif state == 'delayed' then
-      redis.call('ZREM', queue_key(queue, 'delayed'), id)
+      redis.call('ZREM', queue_key('delayed'), id)
       redis.call('EXPIRE', key, retention)
     else
       return state or 'missing'
     end
     redis.call('HSET', key, 'state', 'cancelled', 'finishedAt', now_ms())
-    redis.call('HINCRBY', queue_key(queue, 'counters'), 'cancelled', 1)
+    redis.call('HINCRBY', queue_key('counters'), 'cancelled', 1)
     return 'ok'
     """)
 
     /// Resumes a paused queue and wakes its idle workers if jobs are waiting.
     ///
-    /// ARGV: prefix, queue. Returns: 1 if the queue was paused, else 0 (a replay: 0).
+    /// KEYS: the queue's keys. ARGV: key base, queue. Returns: 1 if the queue was paused, else 0 (a replay: 0).
     static let resume = LuaPrelude.script("resume", """
     local queue = ARGV[2]
-    local was = redis.call('DEL', queue_key(queue, 'paused'))
-    if redis.call('LLEN', queue_key(queue, 'ready')) > 0 then signal(queue) end
+    local was = redis.call('DEL', queue_key('paused'))
+    if redis.call('LLEN', queue_key('ready')) > 0 then signal() end
     return was
     """)
 
     /// Gives dead jobs a new set of attempts: back to the ready list with attempt 0.
     ///
-    /// ARGV: prefix, queue, then job ids.
+    /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, then job ids.
     /// Returns: per id, 1 if requeued, 0 if it was not in the dead set or has no envelope left to run.
     /// Invariant: an operator's retry is the one step that sets attempts back (to 0); `deliveries` keeps
     /// counting, so the worker still looks for a run an earlier delivery completed. Replay: the job already
     /// left the dead set, so it answers 0.
     static let retryDead = LuaPrelude.script("retryDead", """
     local queue = ARGV[2]
-    require_types(queue_key(queue, 'ready'), 'list')
+    require_types(queue_key('ready'), 'list')
     local now = now_ms()
     local out, any = {}, false
     for i = 3, #ARGV do
       local id = ARGV[i]
-      local runnable = redis.call('ZSCORE', queue_key(queue, 'dead'), id)
+      local runnable = redis.call('ZSCORE', queue_key('dead'), id)
         and redis.call('TYPE', job_key(id))['ok'] == 'hash'
         and redis.call('HEXISTS', job_key(id), 'envelope') == 1
       if runnable then
-        redis.call('ZREM', queue_key(queue, 'dead'), id)
+        redis.call('ZREM', queue_key('dead'), id)
         redis.call('HSET', job_key(id), 'attempt', 0)
         redis.call('HDEL', job_key(id), 'diedAt', 'handedBack')
-        push_ready(queue, id, redis.call('HGET', job_key(id), 'priority'), now)
+        push_ready(id, redis.call('HGET', job_key(id), 'priority'), now)
         any = true
         out[#out + 1] = 1
       else
         out[#out + 1] = 0
       end
     end
-    if any then signal(queue) end
+    if any then signal() end
     return out
     """)
 
     /// Deletes dead jobs for good (their hash and any `:corrupt` copy).
     ///
-    /// ARGV: prefix, queue, then job ids. Returns: per id, 1 if discarded, 0 if it was not in the dead set
-    /// (a replay: it was discarded already).
+    /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, then job ids. Returns: per id, 1 if
+    /// discarded, 0 if it was not in the dead set (a replay: it was discarded already).
     static let discardDead = LuaPrelude.script("discardDead", """
     local queue = ARGV[2]
     local out = {}
     for i = 3, #ARGV do
       local id = ARGV[i]
-      if redis.call('ZREM', queue_key(queue, 'dead'), id) == 1 then
+      if redis.call('ZREM', queue_key('dead'), id) == 1 then
         redis.call('DEL', job_key(id), job_key(id) .. ':corrupt')
         out[#out + 1] = 1
       else
@@ -94,14 +93,14 @@ extension QueueScripts {
 
     /// Reads a consistent snapshot of one queue's numbers (writes nothing).
     ///
-    /// ARGV: prefix, queue, minutes of throughput history.
+    /// KEYS: the queue's keys. ARGV: key base, queue, minutes of throughput history.
     /// Returns: `{now, ready list length (cancelled ids still in line included: `cancelledWaiting` in the
     /// counters), delayed, leased, dead, paused, readyAt of the next job or '', counters (flat hash), completed
     /// per minute (oldest first), failed per minute (oldest first)}`.
     static let stats = LuaPrelude.script("stats", memory: .readOnly, """
     local queue, minutes = ARGV[2], tonumber(ARGV[3])
     local now = now_ms()
-    local head = redis.call('LINDEX', queue_key(queue, 'ready'), -1)
+    local head = redis.call('LINDEX', queue_key('ready'), -1)
     local headReadyAt = ''
     if head and redis.call('TYPE', job_key(head))['ok'] == 'hash' then
       headReadyAt = redis.call('HGET', job_key(head), 'readyAt') or ''
@@ -109,17 +108,17 @@ extension QueueScripts {
     local current = math.floor(now / 60000)
     local completed, failed = {}, {}
     for m = current - minutes + 1, current do
-      completed[#completed + 1] = redis.call('GET', queue_key(queue, 'completed') .. ':' .. m) or '0'
-      failed[#failed + 1] = redis.call('GET', queue_key(queue, 'failed') .. ':' .. m) or '0'
+      completed[#completed + 1] = redis.call('GET', queue_key('completed') .. ':' .. m) or '0'
+      failed[#failed + 1] = redis.call('GET', queue_key('failed') .. ':' .. m) or '0'
     end
     return {now,
-      redis.call('LLEN', queue_key(queue, 'ready')),
-      redis.call('ZCARD', queue_key(queue, 'delayed')),
-      redis.call('ZCARD', queue_key(queue, 'leased')),
-      redis.call('ZCARD', queue_key(queue, 'dead')),
-      redis.call('EXISTS', queue_key(queue, 'paused')),
+      redis.call('LLEN', queue_key('ready')),
+      redis.call('ZCARD', queue_key('delayed')),
+      redis.call('ZCARD', queue_key('leased')),
+      redis.call('ZCARD', queue_key('dead')),
+      redis.call('EXISTS', queue_key('paused')),
       headReadyAt,
-      redis.call('HGETALL', queue_key(queue, 'counters')),
+      redis.call('HGETALL', queue_key('counters')),
       completed, failed}
     """)
 }

@@ -3,8 +3,9 @@ import PhoenixRedis
 extension QueueScripts {
     /// Enqueues a batch of jobs into one queue.
     ///
-    /// ARGV: prefix, queue, idempotency TTL (s), then 7 per job: id, envelope JSON, type, runAt (ms, 0 = now),
-    /// priority, idempotency key ('' for none), maxAttempts.
+    /// KEYS: the queue's keys, the named jobs' hashes and their idempotency keys. ARGV: key base, queue,
+    /// idempotency TTL (s), then 7 per job: id, envelope JSON, type, runAt (ms, 0 = now), priority, idempotency
+    /// key ('' for none), maxAttempts.
     /// Returns: per job, the job id and 1 if created or 0 if it already existed (same id, or same idempotency
     /// key: then the first job's id).
     /// Invariant: a job id is in exactly one of ready / delayed as soon as its hash exists. An idempotency key
@@ -14,9 +15,9 @@ extension QueueScripts {
     /// Replay: every job of the batch exists by then, so a replay adds nothing and answers 0 for each.
     static let enqueue = LuaPrelude.script("enqueue", memory: .denyWhenFull, """
     local queue, ttl = ARGV[2], tonumber(ARGV[3])
-    require_types(queue_key(queue, 'ready'), 'list', queue_key(queue, 'delayed'), 'zset', queue_key(queue, 'counters'), 'hash')
+    require_types(queue_key('ready'), 'list', queue_key('delayed'), 'zset', queue_key('counters'), 'hash')
     for i = 4, #ARGV, 7 do
-      if ARGV[i + 5] ~= '' then require_types(prefix .. ':idempotency:' .. ARGV[i + 5], 'string') end
+      if ARGV[i + 5] ~= '' then require_types(idempotency_key(ARGV[i + 5]), 'string') end
     end
     local now = now_ms()
     local now_text = int_text(now)
@@ -25,7 +26,7 @@ extension QueueScripts {
       local id, envelope, jobType, runAt = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
       local priority, idem, maxAttempts = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
       local existing = false
-      if idem ~= '' then existing = redis.call('GET', prefix .. ':idempotency:' .. idem) end
+      if idem ~= '' then existing = redis.call('GET', idempotency_key(idem)) end
       if existing then
         out[#out + 1] = existing; out[#out + 1] = 0
       elseif redis.call('EXISTS', job_key(id)) == 1 then
@@ -36,14 +37,14 @@ extension QueueScripts {
         if idem ~= '' then
           local keep = ttl
           if runAt > now then keep = ttl + math.ceil((runAt - now) / 1000) end
-          redis.call('SET', prefix .. ':idempotency:' .. idem, id, 'EX', keep)
+          redis.call('SET', idempotency_key(idem), id, 'EX', keep)
         end
         redis.call('HSET', job_key(id), 'envelope', envelope, 'queue', queue, 'type', jobType, 'attempt', '0',
           'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now_text, 'idempotencyKey', idem, 'state', state, since, at)
         if state == 'delayed' then
-          redis.call('ZADD', queue_key(queue, 'delayed'), at, id)
+          redis.call('ZADD', queue_key('delayed'), at, id)
         else
-          line_up(queue, id, priority)
+          line_up(id, priority)
           ready = true
         end
         created = created + 1
@@ -51,10 +52,9 @@ extension QueueScripts {
       end
     end
     if created > 0 then
-      redis.call('SADD', prefix .. ':queues', queue)
-      redis.call('HINCRBY', queue_key(queue, 'counters'), 'enqueued', created)
+      redis.call('HINCRBY', queue_key('counters'), 'enqueued', created)
     end
-    if ready then signal(queue) end
+    if ready then signal() end
     return out
     """)
 }

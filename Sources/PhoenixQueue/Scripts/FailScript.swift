@@ -3,7 +3,8 @@ import PhoenixRedis
 extension QueueScripts {
     /// Records failed attempts of leased jobs: each is retried after a delay, or buried in the dead set.
     ///
-    /// ARGV: prefix, queue, then quads: id, lease token, retry delay (ms; -1 = dead), error text.
+    /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, then quads: id, lease token, retry
+    /// delay (ms; -1 = dead), error text.
     /// Returns: per quad, 'retry', 'dead', or 'stale' when that delivery no longer held the lease (nothing
     /// changed).
     /// Invariant: a failed job leaves `leased` and enters exactly one of ready (delay 0), delayed or dead,
@@ -11,26 +12,26 @@ extension QueueScripts {
     /// Replay: the job already left `leased` under that token, so every quad answers 'stale'.
     static let fail = LuaPrelude.script("fail", """
     local queue = ARGV[2]
-    require_types(queue_key(queue, 'ready'), 'list', queue_key(queue, 'delayed'), 'zset', queue_key(queue, 'dead'), 'zset')
+    require_types(queue_key('ready'), 'list', queue_key('delayed'), 'zset', queue_key('dead'), 'zset')
     local now = now_ms()
     local out, failed, ready = {}, 0, false
     for i = 3, #ARGV, 4 do
       local id, token, delay, reason = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
-      if holds_lease(queue, id, token) then
+      if holds_lease(id, token) then
         failed = failed + 1
-        redis.call('ZREM', queue_key(queue, 'leased'), id)
+        redis.call('ZREM', queue_key('leased'), id)
         redis.call('HSET', job_key(id), 'lastError', reason)
         redis.call('HDEL', job_key(id), 'worker')
         if delay < 0 then
           bury(queue, id, reason, now)
           out[#out + 1] = 'dead'
         else
-          redis.call('HINCRBY', queue_key(queue, 'counters'), 'retried', 1)
+          redis.call('HINCRBY', queue_key('counters'), 'retried', 1)
           if delay == 0 then
-            push_ready(queue, id, redis.call('HGET', job_key(id), 'priority'), now)
+            push_ready(id, redis.call('HGET', job_key(id), 'priority'), now)
             ready = true
           else
-            redis.call('ZADD', queue_key(queue, 'delayed'), now + delay, id)
+            redis.call('ZADD', queue_key('delayed'), now + delay, id)
             redis.call('HSET', job_key(id), 'state', 'delayed', 'runAt', now + delay)
           end
           out[#out + 1] = 'retry'
@@ -40,10 +41,10 @@ extension QueueScripts {
       end
     end
     if failed > 0 then
-      redis.call('HINCRBY', queue_key(queue, 'counters'), 'failed', failed)
-      count_minute(queue, 'failed', failed, now)
+      redis.call('HINCRBY', queue_key('counters'), 'failed', failed)
+      count_minute('failed', failed, now)
     end
-    if ready then signal(queue) end
+    if ready then signal() end
     return out
     """)
 }

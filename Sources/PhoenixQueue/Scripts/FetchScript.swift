@@ -4,8 +4,9 @@ extension QueueScripts {
     /// Leases up to N ready jobs of a queue to one fetch call of a worker; a replay of the call returns the
     /// same jobs instead of leasing others.
     ///
-    /// ARGV: prefix, queue, max jobs (at most 500), lease (ms), worker id, fetch token (unique per call; it is
-    /// each delivery's lease token), retention (s) of a cancelled job's hash once its id leaves the line.
+    /// KEYS: the queue's keys and the call's record. ARGV: key base, queue, max jobs (at most 500), lease (ms),
+    /// worker id, fetch token (unique per call; it is each delivery's lease token), retention (s) of a cancelled
+    /// job's hash once its id leaves the line.
     /// Writes `<queue>:fetch:<token>`, the ids this call leased (comma-separated), kept for one lease period.
     /// Returns: `{'paused'}` for a paused queue, else `{'ok', id, envelope, attempt, delivery, …}` (delivery:
     /// how many times the job has been fetched, this time included).
@@ -21,8 +22,8 @@ extension QueueScripts {
     /// its token still holds (a job reaped or handed on since is left out).
     static let fetch = LuaPrelude.script("fetch", """
     local queue, limit, lease, worker, token, retention = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7]
-    local ready, leased, record = queue_key(queue, 'ready'), queue_key(queue, 'leased'), queue_key(queue, 'fetch:' .. token)
-    local counters = queue_key(queue, 'counters')
+    local ready, leased, record = queue_key('ready'), queue_key('leased'), queue_key('fetch:' .. token)
+    local counters = queue_key('counters')
     local out = {'ok'}
     local earlier = redis.call('GET', record)
     if earlier then
@@ -34,7 +35,7 @@ extension QueueScripts {
       end
       return out
     end
-    if redis.call('EXISTS', queue_key(queue, 'paused')) == 1 then return {'paused'} end
+    if redis.call('EXISTS', queue_key('paused')) == 1 then return {'paused'} end
     local ids = redis.call('RPOP', ready, limit)
     if not ids then return out end
     -- Puts the popped ids back where they were and fails the call: nothing else was written yet.
@@ -60,7 +61,7 @@ extension QueueScripts {
       jobs[i] = {id = id, fields = fields, kind = kind}
     end
     if odd then
-      for _, key in ipairs({queue_key(queue, 'dead'), counters}) do
+      for _, key in ipairs({queue_key('dead'), counters}) do
         local found = redis.call('TYPE', key)['ok']
         local wanted = key == counters and 'hash' or 'zset'
         if found ~= 'none' and found ~= wanted then
@@ -112,7 +113,7 @@ extension QueueScripts {
       end
     end
     if #taken > 0 then redis.call('SET', record, table.concat(taken, ','), 'PX', lease) end
-    if redis.call('LLEN', ready) > 0 then signal(queue) end
+    if redis.call('LLEN', ready) > 0 then signal() end
     return out
     """)
 }

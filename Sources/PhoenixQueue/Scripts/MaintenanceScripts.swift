@@ -3,46 +3,46 @@ import PhoenixRedis
 extension QueueScripts {
     /// Moves delayed jobs whose time has come to the ready list.
     ///
-    /// ARGV: prefix, queue, max jobs.
+    /// KEYS: the queue's keys. ARGV: key base, queue, max jobs.
     /// Returns: how many jobs were promoted (a due job whose key holds a foreign value is buried instead).
     /// Invariant: a job leaves `delayed` and joins ready (or dead) in the same step; safe to run from many
     /// processes at once, and to replay, since each due job is moved by exactly one call.
     static let promote = LuaPrelude.script("promote", """
     local queue, limit = ARGV[2], tonumber(ARGV[3])
-    require_types(queue_key(queue, 'ready'), 'list', queue_key(queue, 'dead'), 'zset')
+    require_types(queue_key('ready'), 'list', queue_key('dead'), 'zset')
     local now = now_ms()
-    local due = redis.call('ZRANGEBYSCORE', queue_key(queue, 'delayed'), '-inf', now, 'LIMIT', 0, limit)
+    local due = redis.call('ZRANGEBYSCORE', queue_key('delayed'), '-inf', now, 'LIMIT', 0, limit)
     local promoted = 0
     for _, id in ipairs(due) do
-      redis.call('ZREM', queue_key(queue, 'delayed'), id)
+      redis.call('ZREM', queue_key('delayed'), id)
       local fields = job_fields(id, 'priority')
       if fields then
-        push_ready(queue, id, fields[1], now)
+        push_ready(id, fields[1], now)
         promoted = promoted + 1
       else
         bury(queue, id, 'malformed job: job key holds a value of another type', now)
       end
     end
-    if promoted > 0 then signal(queue) end
+    if promoted > 0 then signal() end
     return promoted
     """)
 
     /// Returns jobs whose lease expired (their worker crashed or froze) to the front of the ready list, or
     /// buries them when that attempt was their last.
     ///
-    /// ARGV: prefix, queue, max jobs.
+    /// KEYS: the queue's keys. ARGV: key base, queue, max jobs.
     /// Returns: `{requeued, buried}`.
     /// Invariant: an expired lease is handled once and counts as a failed attempt; the delivery's token stays
     /// in the hash but no longer holds anything (the job left `leased`), and the next fetch grants a new one.
     /// Replay: only what is still expired in `leased` is moved, so a replay moves nothing twice.
     static let reap = LuaPrelude.script("reap", """
     local queue, limit = ARGV[2], tonumber(ARGV[3])
-    require_types(queue_key(queue, 'ready'), 'list', queue_key(queue, 'dead'), 'zset')
+    require_types(queue_key('ready'), 'list', queue_key('dead'), 'zset')
     local now = now_ms()
-    local expired = redis.call('ZRANGEBYSCORE', queue_key(queue, 'leased'), '-inf', now, 'LIMIT', 0, limit)
+    local expired = redis.call('ZRANGEBYSCORE', queue_key('leased'), '-inf', now, 'LIMIT', 0, limit)
     local requeued, buried = 0, 0
     for _, id in ipairs(expired) do
-      redis.call('ZREM', queue_key(queue, 'leased'), id)
+      redis.call('ZREM', queue_key('leased'), id)
       local job = job_fields(id, 'attempt', 'maxAttempts', 'worker')
       if not job then
         bury(queue, id, 'malformed job: job key holds a value of another type', now)
@@ -54,25 +54,26 @@ extension QueueScripts {
           bury(queue, id, reason, now)
           buried = buried + 1
         else
-          requeue_front(queue, id, now)
+          requeue_front(id, now)
           requeued = requeued + 1
         end
       end
     end
     if #expired > 0 then
-      redis.call('HINCRBY', queue_key(queue, 'counters'), 'failed', #expired)
-      count_minute(queue, 'failed', #expired, now)
+      redis.call('HINCRBY', queue_key('counters'), 'failed', #expired)
+      count_minute('failed', #expired, now)
     end
     if requeued > 0 then
-      redis.call('HINCRBY', queue_key(queue, 'counters'), 'retried', requeued)
-      signal(queue)
+      redis.call('HINCRBY', queue_key('counters'), 'retried', requeued)
+      signal()
     end
     return {requeued, buried}
     """)
 
     /// Extends the leases of running jobs (the worker's heartbeat).
     ///
-    /// ARGV: prefix, queue, lease (ms), then pairs: id, lease token.
+    /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, lease (ms), then pairs: id, lease
+    /// token.
     /// Returns: per pair, 1 if extended, 0 if that delivery no longer holds the lease (the worker should stop
     /// caring about it).
     /// Invariant: only the current delivery's deadline moves. Replay: sets the same kind of deadline again.
@@ -82,8 +83,8 @@ extension QueueScripts {
     local out = {}
     for i = 4, #ARGV, 2 do
       local id, token = ARGV[i], ARGV[i + 1]
-      if holds_lease(queue, id, token) then
-        redis.call('ZADD', queue_key(queue, 'leased'), 'XX', deadline, id)
+      if holds_lease(id, token) then
+        redis.call('ZADD', queue_key('leased'), 'XX', deadline, id)
         out[#out + 1] = 1
       else
         out[#out + 1] = 0
@@ -96,33 +97,34 @@ extension QueueScripts {
     /// grace period) back: to the front of the ready list, or after a delay (a job type this worker does not
     /// know, waiting for a newer worker). The attempt is not counted: the next fetch keeps its number.
     ///
-    /// ARGV: prefix, queue, delay (ms; 0 = ready at once), then pairs: id, lease token.
+    /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, delay (ms; 0 = ready at once), then
+    /// pairs: id, lease token.
     /// Returns: how many jobs were handed back.
     /// Invariant: a job leaves `leased` for exactly one of ready or delayed, marked `handedBack`; attempts
     /// never go down. Replay: the job left `leased` under that token (and a later delivery has another
     /// token), so a replay hands back nothing, never a newer delivery's job.
     static let release = LuaPrelude.script("release", """
     local queue, delay = ARGV[2], tonumber(ARGV[3])
-    require_types(queue_key(queue, 'ready'), 'list', queue_key(queue, 'delayed'), 'zset')
+    require_types(queue_key('ready'), 'list', queue_key('delayed'), 'zset')
     local now = now_ms()
     local released, ready = 0, false
     for i = 4, #ARGV, 2 do
       local id, token = ARGV[i], ARGV[i + 1]
-      if holds_lease(queue, id, token) then
-        redis.call('ZREM', queue_key(queue, 'leased'), id)
+      if holds_lease(id, token) then
+        redis.call('ZREM', queue_key('leased'), id)
         redis.call('HSET', job_key(id), 'handedBack', '1')
         if delay > 0 then
           redis.call('HDEL', job_key(id), 'worker')
-          redis.call('ZADD', queue_key(queue, 'delayed'), now + delay, id)
+          redis.call('ZADD', queue_key('delayed'), now + delay, id)
           redis.call('HSET', job_key(id), 'state', 'delayed', 'runAt', now + delay)
         else
-          requeue_front(queue, id, now)
+          requeue_front(id, now)
           ready = true
         end
         released = released + 1
       end
     end
-    if ready then signal(queue) end
+    if ready then signal() end
     return released
     """)
 }

@@ -5,8 +5,9 @@ extension QueueScripts {
     /// for the right to be forgotten): their id leaves the list or set, their hash and the idempotency key
     /// that names them are deleted.
     ///
-    /// ARGV: prefix, queue, where (`ready`, `delayed` or `dead`: the structure the ids were read from), the
-    /// value to look for (lowercase; compared with the lowercased envelope), then job ids.
+    /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, where (`ready`, `delayed` or `dead`:
+    /// the structure the ids were read from), the value to look for (lowercase; compared with the lowercased
+    /// envelope), then job ids.
     /// Returns: how many jobs were removed.
     /// Invariant: only a job whose state is `where` and whose id is still in that structure is touched, so a
     /// job fetched, retried or completed since the page was read is left as it is; counters gain `purged`.
@@ -27,18 +28,18 @@ extension QueueScripts {
         if mentioned and tombstone then
           gone = 1
         elseif mentioned and job[1] == where and where == 'ready' then
-          gone = redis.call('LREM', queue_key(queue, 'ready'), 1, id)
+          gone = redis.call('LREM', queue_key('ready'), 1, id)
         elseif mentioned and job[1] == where then
-          gone = redis.call('ZREM', queue_key(queue, where), id)
+          gone = redis.call('ZREM', queue_key(where), id)
         end
         if gone > 0 then
           redis.call('DEL', key)
           if tombstone then redis.call('HSET', key, 'state', 'cancelled') end
           if job[3] and job[3] ~= '' then
-            local idempotency = prefix .. ':idempotency:' .. job[3]
+            local idempotency = idempotency_key(job[3])
             if redis.call('GET', idempotency) == id then redis.call('DEL', idempotency) end
           end
-          redis.call('HINCRBY', queue_key(queue, 'counters'), 'purged', 1)
+          redis.call('HINCRBY', queue_key('counters'), 'purged', 1)
           removed = removed + 1
         end
       end
