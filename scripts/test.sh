@@ -32,7 +32,7 @@ fi
 export PHOENIX_TEST_TLS_DIR="$PHOENIX_RUN_DIR/tls" PHOENIX_TEST_REDIS_URL="$PHOENIX_REDIS_URL" PHOENIX_TEST_DATABASE_URL="$PHOENIX_DATABASE_URL"
 # Suites that load the machine for a minute (a 20,000-job failover run) run first, alone: run beside the
 # others on 2 cores, they made timing-bound tests there miss their margins.
-ALONE='SentinelFailoverTests|ClusterFailoverTests'
+ALONE='SentinelFailoverTests|ClusterFailoverTests|ClusterPartitionTests'
 if [ $# -eq 0 ]; then
   swift test --disable-xctest --filter "$ALONE" || status=$?
   swift test --disable-xctest --skip-build --skip "$ALONE" || status=$?

@@ -15,6 +15,8 @@ public enum EnvironmentVariable: String, CaseIterable, Sendable {
     case redisSentinelPassword = "REDIS_SENTINEL_PASSWORD"
     /// Redis Cluster: some of its nodes, asked for the slot map.
     case redisClusterNodes = "REDIS_CLUSTER_NODES"
+    /// Queues split into partitions (one hash tag each), `queue=count,…`.
+    case queuePartitions = "QUEUE_PARTITIONS"
     /// Durability of enqueue: replicas that must acknowledge it (`WAIT`), and how long to wait for them.
     case redisEnqueueReplicas = "REDIS_ENQUEUE_REPLICAS"
     case redisEnqueueReplicaTimeout = "REDIS_ENQUEUE_REPLICA_TIMEOUT_MS"

@@ -12,12 +12,15 @@ public struct JobLease: Sendable, Hashable {
     public var queue: String
     /// The delivery's token.
     public var token: String
+    /// The partition of the queue the job is stored in (0 for a queue of one partition).
+    public var partition: Int
 
-    /// A lease on job `id` of `queue` held by delivery `token`.
-    public init(id: String, queue: String, token: String) {
+    /// A lease on job `id` of `queue` (in its partition `partition`) held by delivery `token`.
+    public init(id: String, queue: String, token: String, partition: Int = 0) {
         self.id = id
         self.queue = queue
         self.token = token
+        self.partition = partition
     }
 }
 

@@ -17,8 +17,8 @@ extension JobQueue {
 
     /// Cancels a ready or delayed job.
     public func cancel(id: String) async throws(QueueError) -> CancelOutcome {
-        guard let queue = try await queue(ofJob: id) else { return .notFound }
-        let reply = try await run(QueueScripts.cancel, queue: queue, jobs: [id], [id, retention.wholeSeconds])
+        guard let partition = try await partition(ofJob: id) else { return .notFound }
+        let reply = try await run(QueueScripts.cancel, partition, jobs: [id], [id, retention.wholeSeconds])
         switch reply.string {
         case "ok": return .cancelled
         case "missing": return .notFound
@@ -28,25 +28,31 @@ extension JobQueue {
     }
 
     /// The queue whose key space holds job `id`'s hash (a job's keys live under its queue's hash tag), `nil`
-    /// when no queue does. Asks every known queue at once (one pipeline).
+    /// when no queue does.
     public func queue(ofJob id: String) async throws(QueueError) -> String? {
-        let queues = try await queues()
+        try await partition(ofJob: id)?.queue
+    }
+
+    /// The partition whose key space holds job `id`'s hash. Asks every partition of every known queue at once
+    /// (one pipeline).
+    func partition(ofJob id: String) async throws(QueueError) -> QueuePartition? {
+        let partitions = try await queues().flatMap(partitions(of:))
         let replies: [Result<RedisValue, RedisError>]
         do {
-            replies = try await redis.pipeline(queues.map { RedisCommand("EXISTS", keys.job(id, in: $0)) })
+            replies = try await redis.pipeline(partitions.map { RedisCommand("EXISTS", keys.job(id, in: $0.queue, partition: $0.index)) })
         } catch {
             throw .redis(error)
         }
-        return zip(queues, replies).first { (try? $0.1.get().int) == 1 }?.0
+        return zip(partitions, replies).first { (try? $0.1.get().int) == 1 }?.0
     }
 
     /// The stored record of a job, `nil` when there is none.
     public func job(id: String) async throws(QueueError) -> JobRecord? {
-        guard let queue = try await queue(ofJob: id) else { return nil }
+        guard let partition = try await partition(ofJob: id) else { return nil }
         let fields = ["envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt", "progress", "progressMessage"]
         let reply: RedisValue
         do {
-            reply = try await redis.send(RedisCommand("HMGET", arguments: [keys.job(id, in: queue)] + fields))
+            reply = try await redis.send(RedisCommand("HMGET", arguments: [keys.job(id, in: partition.queue, partition: partition.index)] + fields))
         } catch .server(code: "WRONGTYPE", _) {
             return nil
         } catch {
@@ -84,20 +90,36 @@ extension JobQueue {
         }
     }
 
-    /// Stops workers from fetching jobs of `queue`; enqueueing goes on.
+    /// Stops workers from fetching jobs of `queue` (every partition); enqueueing goes on.
     public func pause(queue: String) async throws(QueueError) {
-        do { try await redis.send("SET", keys.paused(queue), "1") } catch { throw .redis(error) }
+        for partition in partitions(of: queue) {
+            do { try await redis.send("SET", keys.paused(queue, partition: partition.index), "1") } catch { throw .redis(error) }
+        }
     }
 
     /// Lets workers fetch from `queue` again; returns whether it was paused.
     @discardableResult
     public func resume(queue: String) async throws(QueueError) -> Bool {
-        try await run(QueueScripts.resume, queue: queue, []).int == 1
+        var wasPaused = false
+        for partition in partitions(of: queue) where try await run(QueueScripts.resume, partition, []).int == 1 { wasPaused = true }
+        return wasPaused
     }
 
-    /// A snapshot of `queue`'s counts, totals and the last `minutes` of throughput.
+    /// A snapshot of `queue`'s counts, totals and the last `minutes` of throughput: the sums over its
+    /// partitions (each read consistently on its own), the oldest ready job of any.
     public func stats(queue: String, minutes: Int = 60) async throws(QueueError) -> QueueStats {
-        let values = try Self.elements(of: try await run(QueueScripts.stats, queue: queue, [max(1, minutes)]), script: "stats")
+        var total: QueueStats?
+        for partition in partitions(of: queue) {
+            let stats = try await stats(of: partition, minutes: minutes)
+            total = total.map { $0.adding(stats) } ?? stats
+        }
+        guard let total else { throw .unexpectedReply(script: "stats", detail: "no partition") }
+        return total
+    }
+
+    private func stats(of partition: QueuePartition, minutes: Int) async throws(QueueError) -> QueueStats {
+        let queue = partition.queue
+        let values = try Self.elements(of: try await run(QueueScripts.stats, partition, [max(1, minutes)]), script: "stats")
         guard values.count == 10, let now = values[0].int, let counterPairs = values[7].array,
               let completed = values[8].array, let failed = values[9].array
         else { throw .unexpectedReply(script: "stats", detail: "\(values.count) values") }
@@ -126,12 +148,23 @@ extension JobQueue {
 
     // MARK: - Dead set
 
-    /// Dead jobs of `queue`, most recent first.
+    /// Dead jobs of `queue`, most recent first (across its partitions).
     public func deadJobs(queue: String, offset: Int = 0, limit: Int = 50) async throws(QueueError) -> [DeadJob] {
+        let partitions = partitions(of: queue)
+        guard partitions.count > 1 else { return try await deadJobs(in: partitions[0], offset: offset, limit: limit) }
+        // The page's jobs are among the first offset + limit of each partition.
+        var merged: [DeadJob] = []
+        for partition in partitions { merged += try await deadJobs(in: partition, offset: 0, limit: offset + max(1, limit)) }
+        merged.sort { ($0.diedAt, $0.id) > ($1.diedAt, $1.id) }
+        return Array(merged.dropFirst(offset).prefix(max(1, limit)))
+    }
+
+    private func deadJobs(in partition: QueuePartition, offset: Int, limit: Int) async throws(QueueError) -> [DeadJob] {
+        let (queue, index) = (partition.queue, partition.index)
         do {
-            let ids = try await redis.send("ZREVRANGE", keys.dead(queue), offset, offset + max(1, limit) - 1).array?.compactMap(\.string) ?? []
+            let ids = try await redis.send("ZREVRANGE", keys.dead(queue, partition: index), offset, offset + max(1, limit) - 1).array?.compactMap(\.string) ?? []
             let fields = ["type", "attempt", "lastError", "diedAt"]
-            let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.job($0, in: queue)] + fields) })
+            let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.job($0, in: queue, partition: index)] + fields) })
             return zip(ids, replies).map { id, reply in
                 let values = (try? reply.get())?.array ?? []
                 let value = { (index: Int) in index < values.count ? values[index] : .null }
@@ -160,11 +193,27 @@ extension JobQueue {
         try await deadSetScript(QueueScripts.discardDead, queue: queue, ids: ids)
     }
 
+    /// Runs a dead-set script over `ids`, each in the partition whose dead set holds it (partition 0 for an id
+    /// in none, which the script then answers 0 for).
     private func deadSetScript(_ script: RedisScript, queue: String, ids: [String]) async throws(QueueError) -> [Bool] {
-        var results: [Bool] = []
-        for chunk in ids.chunked(into: Self.scriptBatchSize) {
-            let values = try Self.elements(of: try await run(script, queue: queue, jobs: chunk, chunk.map { $0 as any RedisArgumentConvertible }), script: script.name)
-            results += values.map { $0.int == 1 }
+        let partitions = partitions(of: queue)
+        var home = [Int](repeating: 0, count: ids.count)
+        if partitions.count > 1 {
+            let commands = ids.flatMap { id in partitions.map { RedisCommand("ZSCORE", keys.dead(queue, partition: $0.index), id) } }
+            let replies: [Result<RedisValue, RedisError>]
+            do { replies = try await redis.pipeline(commands) } catch { throw .redis(error) }
+            for index in ids.indices {
+                let answers = replies[(index * partitions.count)..<((index + 1) * partitions.count)]
+                home[index] = answers.firstIndex { (try? $0.get()) != .null }.map { $0 - index * partitions.count } ?? 0
+            }
+        }
+        var results = [Bool](repeating: false, count: ids.count)
+        for (partition, indices) in Dictionary(grouping: ids.indices, by: { home[$0] }) {
+            for chunk in indices.chunked(into: Self.scriptBatchSize) {
+                let chunkIDs = chunk.map { ids[$0] }
+                let reply = try await run(script, partitions[partition], jobs: chunkIDs, chunkIDs.map { $0 as any RedisArgumentConvertible })
+                for (index, value) in zip(chunk, try Self.elements(of: reply, script: script.name)) { results[index] = value.int == 1 }
+            }
         }
         return results
     }

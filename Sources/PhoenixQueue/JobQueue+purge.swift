@@ -11,16 +11,17 @@ extension JobQueue {
     public func purgeJobs(mentioning value: String) async throws(QueueError) -> Int {
         let needle = value.lowercased()
         var removed = 0
-        for queue in try await queues() {
+        for partition in try await queues().flatMap(partitions(of:)) {
+            let (queue, index) = (partition.queue, partition.index)
             var start = 0
             while true {
-                let page = try await ids(RedisCommand("LRANGE", keys.ready(queue), start, start + Self.scriptBatchSize - 1))
+                let page = try await ids(RedisCommand("LRANGE", keys.ready(queue, partition: index), start, start + Self.scriptBatchSize - 1))
                 guard !page.isEmpty else { break }
-                let count = try await purge(queue, "ready", needle, page)
+                let count = try await purge(partition, "ready", needle, page)
                 removed += count
                 start += page.count - count
             }
-            for (name, key) in [("delayed", keys.delayed(queue)), ("dead", keys.dead(queue))] {
+            for (name, key) in [("delayed", keys.delayed(queue, partition: index)), ("dead", keys.dead(queue, partition: index))] {
                 var cursor = "0"
                 repeat {
                     let reply = try await send(RedisCommand("ZSCAN", key, cursor, "COUNT", Self.scriptBatchSize))
@@ -29,7 +30,7 @@ extension JobQueue {
                     }
                     // ZSCAN answers member, score, member, score…
                     let page = stride(from: 0, to: members.count, by: 2).compactMap { members[$0].string }
-                    if !page.isEmpty { removed += try await purge(queue, name, needle, page) }
+                    if !page.isEmpty { removed += try await purge(partition, name, needle, page) }
                     cursor = next
                 } while cursor != "0"
             }
@@ -37,8 +38,8 @@ extension JobQueue {
         return removed
     }
 
-    private func purge(_ queue: String, _ structure: String, _ needle: String, _ ids: [String]) async throws(QueueError) -> Int {
-        let reply = try await run(QueueScripts.purge, queue: queue, jobs: ids, [structure, needle] + ids)
+    private func purge(_ partition: QueuePartition, _ structure: String, _ needle: String, _ ids: [String]) async throws(QueueError) -> Int {
+        let reply = try await run(QueueScripts.purge, partition, jobs: ids, [structure, needle] + ids)
         guard let count = reply.int else { throw .unexpectedReply(script: "purge", detail: "\(reply)") }
         return count
     }

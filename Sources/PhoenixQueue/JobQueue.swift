@@ -62,11 +62,15 @@ public final class JobQueue: Sendable {
             do { try job.validate() } catch { throw .invalidJob(id: error.id, reason: error.reason) }
         }
         var results = [EnqueueResult?](repeating: nil, count: jobs.count)
-        let byQueue = Dictionary(grouping: jobs.indices, by: { jobs[$0].queue })
-        for (queue, indices) in byQueue {
+        let byPartition = Dictionary(grouping: jobs.indices) { index in
+            let job = jobs[index]
+            return QueuePartition(job.queue, keys.partition(ofJobID: job.idString, idempotencyKey: job.idempotencyKey, in: job.queue))
+        }
+        for (partition, indices) in byPartition {
+            let queue = partition.queue
             for chunk in indices.chunked(into: Self.scriptBatchSize) {
-                var arguments: [any RedisArgumentConvertible] = [keys.base(queue), queue, idempotencyRetention.wholeSeconds]
-                var declared = declaredKeys(queue, jobs: chunk.map { jobs[$0].idString })
+                var arguments: [any RedisArgumentConvertible] = [keys.base(queue, partition: partition.index), queue, idempotencyRetention.wholeSeconds]
+                var declared = declaredKeys(partition, jobs: chunk.map { jobs[$0].idString })
                 for index in chunk {
                     let job = jobs[index]
                     let envelope = job.jsonValue.serialized
@@ -74,7 +78,7 @@ public final class JobQueue: Sendable {
                         job.idString, envelope, job.type, job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0,
                         job.priority, job.idempotencyKey ?? "", job.maxAttempts,
                     ]
-                    if let key = job.idempotencyKey { declared.append(keys.idempotency(key, in: queue)) }
+                    if let key = job.idempotencyKey { declared.append(keys.idempotency(key, in: queue, partition: partition.index)) }
                 }
                 try await register(queue: queue)
                 let reply = try await runEnqueue(keys: declared, arguments)
@@ -101,12 +105,29 @@ public final class JobQueue: Sendable {
     /// `token` names this call and becomes each delivery's lease token. A call that failed without an answer
     /// (the reply was lost, a timeout) may still have leased jobs: calling again with the same token returns
     /// those jobs (the ones the token still holds) and leases no others, for one lease period.
+    ///
+    /// A queue of several partitions is fetched from one partition at a time, starting at one the token picks
+    /// (so that workers spread over the partitions, and a repeated call asks the same one first) and going on
+    /// to the next while they are empty.
     public func fetch(queue: String, limit: Int, lease: Duration, worker: String, token: String = JobQueue.newToken()) async throws(QueueError) -> [LeasedJob] {
+        let count = keys.partitionCount(queue)
+        let first = count > 1 ? keys.partition(ofJobID: token, idempotencyKey: nil, in: queue) : 0
+        for step in 0..<count {
+            let partition = QueuePartition(queue, (first + step) % count)
+            guard let jobs = try await fetch(from: partition, limit: limit, lease: lease, worker: worker, token: token) else { return [] }
+            if !jobs.isEmpty { return jobs }
+        }
+        return []
+    }
+
+    /// The jobs one fetch call leased from one partition; `nil` when the queue is paused.
+    private func fetch(from partition: QueuePartition, limit: Int, lease: Duration, worker: String, token: String) async throws(QueueError) -> [LeasedJob]? {
+        let queue = partition.queue
         let count = min(max(1, limit), Self.scriptBatchSize)
-        let record = "\(keys.base(queue)):fetch:\(token)"
-        let reply = try await run(QueueScripts.fetch, queue: queue, extraKeys: [record], [count, lease.wholeMilliseconds, worker, token, retention.wholeSeconds])
+        let record = "\(keys.base(queue, partition: partition.index)):fetch:\(token)"
+        let reply = try await run(QueueScripts.fetch, partition, extraKeys: [record], [count, lease.wholeMilliseconds, worker, token, retention.wholeSeconds])
         let values = try Self.elements(of: reply, script: "fetch")
-        guard values.first?.string == "ok" else { return [] }
+        guard values.first?.string == "ok" else { return nil }
         var jobs: [LeasedJob] = []
         var malformed: [FailedAttempt] = []
         for start in stride(from: 1, to: values.count - 3, by: 4) {
@@ -115,7 +136,7 @@ public final class JobQueue: Sendable {
             else {
                 throw .unexpectedReply(script: "fetch", detail: "job entry \(values[start...(start + 3)])")
             }
-            let lease = JobLease(id: id, queue: queue, token: token)
+            let lease = JobLease(id: id, queue: queue, token: token, partition: partition.index)
             do {
                 var envelope = try JobEnvelope(json: bytes)
                 guard UUIDText.parse(id) == envelope.id else {
@@ -148,7 +169,7 @@ public final class JobQueue: Sendable {
     /// Completes jobs; returns, per lease, whether it was still held (a lost lease changes nothing).
     @discardableResult
     public func ack(_ leases: [JobLease]) async throws(QueueError) -> [Bool] {
-        try await perQueue(leases, by: \.queue, id: \.id, script: QueueScripts.ack, leading: { [retention.wholeSeconds] }) {
+        try await perPartition(leases, by: \.self, script: QueueScripts.ack, leading: { [retention.wholeSeconds] }) {
             [$0.id, $0.token]
         }.map { $0.int == 1 }
     }
@@ -156,7 +177,7 @@ public final class JobQueue: Sendable {
     /// Records failed attempts: each job is retried after its delay or buried in the dead set.
     @discardableResult
     public func fail(_ attempts: [FailedAttempt]) async throws(QueueError) -> [FailureOutcome] {
-        try await perQueue(attempts, by: \.lease.queue, id: \.lease.id, script: QueueScripts.fail, leading: { [] }) { attempt in
+        try await perPartition(attempts, by: \.lease, script: QueueScripts.fail, leading: { [] }) { attempt in
             [attempt.lease.id, attempt.lease.token, attempt.retryAfter.map(\.wholeMilliseconds) ?? -1, attempt.error]
         }.map { FailureOutcome(rawValue: $0.string ?? "") ?? .stale }
     }
@@ -164,7 +185,7 @@ public final class JobQueue: Sendable {
     /// Pushes the lease deadlines of running jobs `lease` into the future; `false` where a lease was lost.
     @discardableResult
     public func extendLeases(_ leases: [JobLease], by lease: Duration) async throws(QueueError) -> [Bool] {
-        try await perQueue(leases, by: \.queue, id: \.id, script: QueueScripts.extend, leading: { [lease.wholeMilliseconds] }) {
+        try await perPartition(leases, by: \.self, script: QueueScripts.extend, leading: { [lease.wholeMilliseconds] }) {
             [$0.id, $0.token]
         }.map { $0.int == 1 }
     }
@@ -175,10 +196,10 @@ public final class JobQueue: Sendable {
     @discardableResult
     public func release(_ leases: [JobLease], after delay: Duration = .zero) async throws(QueueError) -> Int {
         var released = 0
-        for (queue, group) in Dictionary(grouping: leases, by: \.queue) {
+        for (partition, group) in Dictionary(grouping: leases, by: QueuePartition.init(of:)) {
             for chunk in group.chunked(into: Self.scriptBatchSize) {
                 let arguments: [any RedisArgumentConvertible] = [delay.wholeMilliseconds] + chunk.flatMap { [$0.id, $0.token] as [any RedisArgumentConvertible] }
-                released += try await run(QueueScripts.release, queue: queue, jobs: chunk.map(\.id), arguments).int ?? 0
+                released += try await run(QueueScripts.release, partition, jobs: chunk.map(\.id), arguments).int ?? 0
             }
         }
         return released
@@ -186,41 +207,55 @@ public final class JobQueue: Sendable {
 
     // MARK: - Maintenance (run by every worker, safe in parallel)
 
-    /// Moves due delayed jobs of `queue` to ready; returns how many moved.
+    /// Moves due delayed jobs of `queue` (up to `limit` per partition) to ready; returns how many moved.
     @discardableResult
     public func promoteDueJobs(queue: String, limit: Int = 1000) async throws(QueueError) -> Int {
-        try await run(QueueScripts.promote, queue: queue, [limit]).int ?? 0
+        var promoted = 0
+        for partition in partitions(of: queue) { promoted += try await run(QueueScripts.promote, partition, [limit]).int ?? 0 }
+        return promoted
     }
 
-    /// Returns jobs of `queue` whose lease expired to ready (or the dead set when out of attempts).
+    /// Returns jobs of `queue` whose lease expired (up to `limit` per partition) to ready, or the dead set when
+    /// out of attempts.
     @discardableResult
     public func reapExpiredLeases(queue: String, limit: Int = 1000) async throws(QueueError) -> (requeued: Int, buried: Int) {
-        let counts = try Self.elements(of: try await run(QueueScripts.reap, queue: queue, [limit]), script: "reap")
-        return (counts.first?.int ?? 0, counts.dropFirst().first?.int ?? 0)
+        var requeued = 0, buried = 0
+        for partition in partitions(of: queue) {
+            let counts = try Self.elements(of: try await run(QueueScripts.reap, partition, [limit]), script: "reap")
+            requeued += counts.first?.int ?? 0
+            buried += counts.dropFirst().first?.int ?? 0
+        }
+        return (requeued, buried)
     }
 
     /// Blocks (on a connection of its own) until one of `queues` signals ready jobs or `timeout` passes;
     /// returns the queue that signalled. Idle workers call this instead of polling.
     public func waitForJobs(queues: [String], timeout: Duration) async throws(QueueError) -> String? {
         guard !queues.isEmpty else { return nil }
-        // One BLPOP takes keys of one slot only on a cluster: queues in several slots are waited on at once, one
-        // BLPOP each, and the first to signal ends the others (their connections are closed).
-        if redis.isCluster, Set(queues.map { RedisClusterSlot.of(keys.signal($0)) }).count > 1 {
-            return try await waitForFirst(of: queues, timeout: timeout)
+        let signals = queues.flatMap { queue in partitions(of: queue).map { (queue, keys.signal(queue, partition: $0.index)) } }
+        return try await waitForSignal(on: signals, timeout: timeout)
+    }
+
+    /// Blocks on the signal keys `signals` (each with the queue it belongs to) until one is pushed or `timeout`
+    /// passes. One BLPOP takes keys of one slot only on a cluster: keys in several slots are waited on at once,
+    /// one BLPOP each, and the first to signal ends the others (their connections are closed).
+    private func waitForSignal(on signals: [(queue: String, key: String)], timeout: Duration) async throws(QueueError) -> String? {
+        if redis.isCluster, Set(signals.map { RedisClusterSlot.of($0.key) }).count > 1 {
+            return try await waitForFirst(of: signals, timeout: timeout)
         }
         let seconds = String(format: "%.3f", max(0.001, Double(timeout.wholeMilliseconds) / 1000))
-        let command = RedisCommand("BLPOP", arguments: queues.map(keys.signal) + [seconds])
+        let command = RedisCommand("BLPOP", arguments: signals.map(\.key) + [seconds])
         let reply: RedisValue
         do { reply = try await redis.sendBlocking(command, timeout: timeout) } catch { throw .redis(error) }
         guard let key = reply.array?.first?.string else { return nil }
-        return queues.first { keys.signal($0) == key }
+        return signals.first { $0.key == key }?.queue
     }
 
-    private func waitForFirst(of queues: [String], timeout: Duration) async throws(QueueError) -> String? {
+    private func waitForFirst(of signals: [(queue: String, key: String)], timeout: Duration) async throws(QueueError) -> String? {
         let first = await withTaskGroup(of: Result<String?, QueueError>.self) { group -> Result<String?, QueueError> in
-            for queue in queues {
+            for signal in signals {
                 group.addTask {
-                    do throws(QueueError) { return .success(try await self.waitForJobs(queues: [queue], timeout: timeout)) } catch { return .failure(error) }
+                    do throws(QueueError) { return .success(try await self.waitForSignal(on: [signal], timeout: timeout)) } catch { return .failure(error) }
                 }
             }
             for await outcome in group {
@@ -276,20 +311,31 @@ public final class JobQueue: Sendable {
     /// How often one process adds a queue it enqueues to to the set of queues again.
     static let queueRegistrationPeriod = Duration.seconds(60)
 
-    /// The keys a script of `queue` declares in KEYS: the queue's own keys (every one a queue script may touch,
-    /// see ``QueueKeys``), the hashes of the jobs `ids`, and `extra`. All carry the queue's hash tag.
-    func declaredKeys(_ queue: String, jobs ids: some Sequence<String> = [String](), extra: [String] = []) -> [String] {
-        [keys.ready(queue), keys.delayed(queue), keys.leased(queue), keys.dead(queue), keys.paused(queue), keys.signal(queue), keys.counters(queue)]
-            + ids.map { keys.job($0, in: queue) } + extra
+    /// The partitions of `queue`.
+    func partitions(of queue: String) -> [QueuePartition] {
+        (0..<keys.partitionCount(queue)).map { QueuePartition(queue, $0) }
     }
 
-    /// Runs a script of `queue` (ARGV: the queue's key base and name, then `arguments`), declaring the queue's
-    /// keys, the hashes of the jobs `ids` and `extraKeys`.
+    /// The keys a script of one partition declares in KEYS: the partition's own keys (every one a queue
+    /// script may touch, see ``QueueKeys``), the hashes of the jobs `ids`, and `extra`. All carry the
+    /// partition's hash tag.
+    func declaredKeys(_ partition: QueuePartition, jobs ids: some Sequence<String> = [String](), extra: [String] = []) -> [String] {
+        let (queue, index) = (partition.queue, partition.index)
+        return [
+            keys.ready(queue, partition: index), keys.delayed(queue, partition: index), keys.leased(queue, partition: index),
+            keys.dead(queue, partition: index), keys.paused(queue, partition: index), keys.signal(queue, partition: index),
+            keys.counters(queue, partition: index),
+        ] + ids.map { keys.job($0, in: queue, partition: index) } + extra
+    }
+
+    /// Runs a script on one partition (ARGV: the partition's key base and the queue's name, then `arguments`),
+    /// declaring the partition's keys, the hashes of the jobs `ids` and `extraKeys`.
     func run(
-        _ script: RedisScript, queue: String, jobs ids: some Sequence<String> = [String](), extraKeys: [String] = [],
+        _ script: RedisScript, _ partition: QueuePartition, jobs ids: some Sequence<String> = [String](), extraKeys: [String] = [],
         _ arguments: [any RedisArgumentConvertible]
     ) async throws(QueueError) -> RedisValue {
-        try await run(script, keys: declaredKeys(queue, jobs: ids, extra: extraKeys), [keys.base(queue), queue] + arguments)
+        let base = keys.base(partition.queue, partition: partition.index)
+        return try await run(script, keys: declaredKeys(partition, jobs: ids, extra: extraKeys), [base, partition.queue] + arguments)
     }
 
     /// Runs a script with the keys it declares and its whole ARGV.
@@ -297,19 +343,19 @@ public final class JobQueue: Sendable {
         do { return try await redis.run(script, keys: declared, arguments: arguments) } catch { throw .redis(error) }
     }
 
-    /// Runs `script` per queue and per batch over `items`, returning one reply element per item, in order.
-    private func perQueue<Item>(
+    /// Runs `script` per partition and per batch over `items` (each with the lease it names), returning one reply
+    /// element per item, in order.
+    private func perPartition<Item>(
         _ items: [Item],
-        by queueOf: (Item) -> String,
-        id: (Item) -> String,
+        by leaseOf: (Item) -> JobLease,
         script: RedisScript,
         leading: () -> [any RedisArgumentConvertible],
         arguments: (Item) -> [any RedisArgumentConvertible]
     ) async throws(QueueError) -> [RedisValue] {
         var results = [RedisValue](repeating: .null, count: items.count)
-        for (queue, indices) in Dictionary(grouping: items.indices, by: { queueOf(items[$0]) }) {
+        for (partition, indices) in Dictionary(grouping: items.indices, by: { QueuePartition(of: leaseOf(items[$0])) }) {
             for chunk in indices.chunked(into: Self.scriptBatchSize) {
-                let reply = try await run(script, queue: queue, jobs: chunk.map { id(items[$0]) }, leading() + chunk.flatMap { arguments(items[$0]) })
+                let reply = try await run(script, partition, jobs: chunk.map { leaseOf(items[$0]).id }, leading() + chunk.flatMap { arguments(items[$0]) })
                 let values = try Self.elements(of: reply, script: script.name)
                 guard values.count == chunk.count else {
                     throw .unexpectedReply(script: script.name, detail: "\(values.count) results for \(chunk.count) jobs")
@@ -340,5 +386,21 @@ extension Array {
     /// Consecutive slices of at most `size` elements.
     func chunked(into size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
+
+/// One partition of a queue: the unit a queue script acts on (a queue of one partition is its partition 0).
+struct QueuePartition: Hashable, Sendable {
+    let queue: String
+    let index: Int
+
+    init(_ queue: String, _ index: Int) {
+        self.queue = queue
+        self.index = index
+    }
+
+    /// The partition a lease's job is stored in.
+    init(of lease: JobLease) {
+        self.init(lease.queue, lease.partition)
     }
 }

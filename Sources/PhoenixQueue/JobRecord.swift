@@ -77,3 +77,19 @@ public struct QueueStats: Sendable, Equatable {
     /// Attempts failed in each of the last minutes, oldest first.
     public var failedPerMinute: [Int]
 }
+
+extension QueueStats {
+    /// These figures plus another partition's of the same queue: counts and totals summed, paused if either
+    /// is, the older of the two oldest ready jobs.
+    func adding(_ other: QueueStats) -> QueueStats {
+        let sum = { (a: [Int], b: [Int]) in zip(a, b).map { $0 + $1 } }
+        return QueueStats(
+            queue: queue, ready: ready + other.ready, delayed: delayed + other.delayed, leased: leased + other.leased,
+            dead: dead + other.dead, paused: paused || other.paused,
+            oldestReadyAge: [oldestReadyAge, other.oldestReadyAge].compactMap { $0 }.max(),
+            enqueued: enqueued + other.enqueued, completed: completed + other.completed, failed: failed + other.failed,
+            buried: buried + other.buried, cancelled: cancelled + other.cancelled,
+            completedPerMinute: sum(completedPerMinute, other.completedPerMinute), failedPerMinute: sum(failedPerMinute, other.failedPerMinute)
+        )
+    }
+}

@@ -95,6 +95,6 @@ extension JobQueue {
     @discardableResult
     public func reportProgress(_ lease: JobLease, fraction: Double, message: String) async throws(QueueError) -> Bool {
         let clamped = min(1, max(0, fraction))
-        return try await run(QueueScripts.progress, queue: lease.queue, jobs: [lease.id], [lease.id, lease.token, clamped, message]).int == 1
+        return try await run(QueueScripts.progress, QueuePartition(of: lease), jobs: [lease.id], [lease.id, lease.token, clamped, message]).int == 1
     }
 }

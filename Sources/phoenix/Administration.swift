@@ -82,9 +82,22 @@ struct Dead: AsyncParsableCommand {
 struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
-        abstract: "Pause or resume a queue.",
-        subcommands: [Pause.self, Resume.self]
+        abstract: "Pause or resume a queue, or list its ready lists.",
+        subcommands: [Pause.self, Resume.self, ReadyLists.self]
     )
+
+    struct ReadyLists: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ready-lists",
+            abstract: "Print the ready list of each of the queue's partitions (QUEUE_PARTITIONS), one per line: what a KEDA trigger watches."
+        )
+        @Argument(help: "The queue.") var queue: String
+
+        func run() async throws {
+            let keys = try Settings().keys()
+            for partition in 0..<keys.partitionCount(queue) { print(keys.ready(queue, partition: partition)) }
+        }
+    }
 
     struct Pause: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop workers from fetching the queue's jobs (enqueueing goes on).")

@@ -131,7 +131,27 @@ struct Settings {
         guard !prefix.isEmpty, !prefix.contains(" ") else {
             throw SettingError(variable: "PHOENIX_KEY_PREFIX", problem: "must be a non-empty word, got '\(prefix)'")
         }
-        return QueueKeys(prefix: prefix)
+        return QueueKeys(prefix: prefix, partitions: try queuePartitions())
+    }
+
+    /// `QUEUE_PARTITIONS`: queues split into partitions, `letters=3,events=2` (1–64 each); none when not set.
+    private func queuePartitions() throws -> [String: Int] {
+        guard let list = environment.nonEmpty(.queuePartitions) else { return [:] }
+        var partitions: [String: Int] = [:]
+        for entry in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let parts = entry.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, let count = Int(parts[1]), (1...64).contains(count) else {
+                throw SettingError(variable: "QUEUE_PARTITIONS", problem: "'\(entry)' is not queue=count with a count from 1 to 64 (e.g. letters=3,events=2)")
+            }
+            let queue = String(parts[0])
+            guard !queue.isEmpty, queue.count <= 64, queue.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }) else {
+                throw SettingError(variable: "QUEUE_PARTITIONS", problem: "'\(queue)' is not a queue name (1-64 characters of a-z, 0-9, '_', '-')")
+            }
+            guard partitions.updateValue(count, forKey: queue) == nil else {
+                throw SettingError(variable: "QUEUE_PARTITIONS", problem: "queue '\(queue)' is named twice")
+            }
+        }
+        return partitions
     }
 
     /// `WORKER_TYPE`, overridden by `--type`.

@@ -59,12 +59,13 @@ wait_for_redis() {
   echo "redis-server listening on 127.0.0.1:$PHOENIX_REDIS_PORT" >&2
 }
 
-# Prints a TCP port below 55536 that nothing listens on, nor on the port 10000 above it (a cluster node's bus).
+# Prints a TCP port that nothing listens on, nor on the port 10000 above it (a cluster node's bus), both below
+# the kernel's ephemeral range (32768 and up), where other servers' free ports come from.
 free_cluster_port() {
   python3 -c '
 import random, socket
 while True:
-    port = random.randint(20000, 50000)
+    port = random.randint(10000, 22000)
     try:
         for p in (port, port + 10000):
             s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
