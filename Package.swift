@@ -214,6 +214,13 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        // A benchmark: hiredis's reply reader against a RESP parser in Swift (docs/BENCHMARKS.md).
+        .executableTarget(
+            name: "resp-bench",
+            dependencies: ["PhoenixRedis"],
+            path: "Benchmarks/RESPBench",
+            swiftSettings: upcomingFeatures
+        ),
         // Child processes and private servers on loopback (redis-server, PostgreSQL) for `phoenix dev` and the tests.
         .target(name: "LocalServers", swiftSettings: upcomingFeatures),
         // Tests only: stops the test bundle with one line when the servers of `make test` are missing.

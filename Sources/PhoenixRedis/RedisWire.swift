@@ -1,47 +1,23 @@
-import CPhoenixHiredis
 import NIOCore
 
-/// Reads RESP2 replies from a connection's bytes with hiredis's reply reader, which takes bytes as they come
-/// and hands out whole replies: each reply read is passed on as a ``RedisValue`` or, for an error reply, a
-/// ``RedisError/server(code:message:)``.
+/// Reads RESP2 replies from a connection's bytes (``RedisReplyParser``) and passes each on as a
+/// ``RedisValue`` or, for an error reply, a ``RedisError/server(code:message:)``.
 final class RedisReplyReader: ByteToMessageDecoder {
     typealias InboundOut = Result<RedisValue, RedisError>
 
-    /// The hiredis reader: its buffer holds the bytes of a reply not yet complete.
-    private let reader: UnsafeMutablePointer<redisReader>
+    private let parser = RedisReplyParser()
 
-    init() {
-        guard let reader = redisReaderCreate() else { fatalError("out of memory creating a hiredis reply reader") }
-        self.reader = reader
-    }
-
-    deinit { redisReaderFree(reader) }
-
-    /// Feeds every readable byte to the reader and passes on every reply it completes (a ByteToMessageHandler
+    /// Feeds every readable byte to the parser and passes on every reply it completes (a ByteToMessageHandler
     /// does not call again on an empty buffer, so replies are drained here).
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let fed = buffer.withUnsafeReadableBytes { bytes in
-            redisReaderFeed(reader, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
-        }
+        try buffer.withUnsafeReadableBytes { bytes throws(RedisError) in try parser.feed(bytes) }
         buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-        guard fed == REDIS_OK else { throw protocolError() }
-        while true {
-            var raw: UnsafeMutableRawPointer?
-            guard redisReaderGetReply(reader, &raw) == REDIS_OK else { throw protocolError() }
-            guard let raw else { return .needMoreData }
-            let reply = RedisReplyDecoder.decode(raw.assumingMemoryBound(to: redisReply.self))
-            freeReplyObject(raw)
-            context.fireChannelRead(wrapInboundOut(reply))
-        }
+        while let reply = try parser.next() { context.fireChannelRead(wrapInboundOut(reply)) }
+        return .needMoreData
     }
 
     func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         try decode(context: context, buffer: &buffer)
-    }
-
-    private func protocolError() -> RedisError {
-        let text = withUnsafeBytes(of: reader.pointee.errstr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return .unexpectedReply("not RESP: \(text)")
     }
 }
 
