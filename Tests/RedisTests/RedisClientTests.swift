@@ -182,8 +182,10 @@ import TestSupport
             try await group.waitForAll()
         }
         #expect(try await redis.send("GET", "calls").string == "500")
-        let clients = try await redis.send("CLIENT", "LIST").string ?? ""
-        #expect(clients.split(separator: "\n").count == 1, "500 concurrent calls should share the pool's one connection")
+        // Connections that never sent a command (cmd=NULL) are the start-up probe's, which a loaded server may
+        // not have seen close yet.
+        let clients = (try await redis.send("CLIENT", "LIST").string ?? "").split(separator: "\n").filter { !$0.contains("cmd=NULL") }
+        #expect(clients.count == 1, "500 concurrent calls should share the pool's one connection: \(clients)")
     }
 
     @Test func aCancelledBlockingCallStopsBlockingOnTheServer() async throws {
