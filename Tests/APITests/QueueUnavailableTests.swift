@@ -24,7 +24,7 @@ import TestSupport
         }
     }
 
-    @Test func aSubmissionWhileRedisCannotBeReachedIsA503ToRetry() async throws {
+    @Test func requestsWhileRedisCannotBeReachedAreA503ToRetry() async throws {
         var unreachable = try RedisConfiguration(url: "redis://127.0.0.1:\(LoopbackPort.free())/0")
         unreachable.reconnectTimeout = .milliseconds(300)
         try await LiveAPI.run(redis: unreachable) { api in
@@ -32,6 +32,11 @@ import TestSupport
             #expect(reply.status == 503)
             #expect(reply.errorCode == "queue_unavailable")
             #expect(reply.headers.first(name: "Retry-After") == "5")
+            // A signed-in user's request first counts against their rate limit, in Redis too; that failure was
+            // a 500 internal_error before.
+            let user = try await api.call(.GET, "/v1/jobs/\(UUID())", token: try await api.minter.token())
+            #expect(user.status == 503)
+            #expect(user.errorCode == "queue_unavailable")
         }
     }
 }

@@ -29,15 +29,23 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 headers: [.retryAfter: "5"]
             )
         } catch QueueError.redis(let error) {
-            context.logger.error("Redis refused a request", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            if case RedisError.server(code: "OOM", message: _) = error {
-                throw APIError(.serviceUnavailable, "queue_full", "the job queue's Redis is out of memory; nothing was enqueued; try again later", headers: [.retryAfter: "30"])
-            }
-            throw APIError(.serviceUnavailable, "queue_unavailable", "the job queue's Redis cannot be reached; try again later", headers: [.retryAfter: "5"])
+            throw Self.unavailable(error, request: request, context: context)
+        } catch let error as RedisError {
+            // Calls outside the queue (the rate limiter's counter) fail the same way.
+            throw Self.unavailable(error, request: request, context: context)
         } catch {
             context.logger.error("Request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             throw APIError(.internalServerError, "internal_error", "the server failed to handle the request; it has been logged")
         }
+    }
+
+    /// The 503 for a Redis that refused a request or could not be reached; the error goes to the log.
+    static func unavailable(_ error: RedisError, request: Request, context: Context) -> APIError {
+        context.logger.error("Redis refused a request", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+        if case .server(code: "OOM", message: _) = error {
+            return APIError(.serviceUnavailable, "queue_full", "the job queue's Redis is out of memory; nothing was enqueued; try again later", headers: [.retryAfter: "30"])
+        }
+        return APIError(.serviceUnavailable, "queue_unavailable", "the job queue's Redis cannot be reached; try again later", headers: [.retryAfter: "5"])
     }
 
     static func code(for status: HTTPResponse.Status) -> String {
