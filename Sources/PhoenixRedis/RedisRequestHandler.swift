@@ -24,8 +24,9 @@ enum RedisRequestFailure: Error {
     }
 }
 
-/// Pipelines the requests of every caller of a connection: requests are written as they come, and replies,
-/// which Redis sends in the order of the commands, are handed to the requests in that order.
+/// Pipelines the requests of every caller of a connection: requests are written as they come (at once on an
+/// idle connection; else flushed together once the event loop has taken the others already queued), and replies, which Redis sends in the
+/// order of the commands, are handed to the requests in that order.
 ///
 /// A request whose replies do not come within its timeout closes the connection, and every request waiting
 /// on it fails (``RedisError/timeout(_:)`` for that one, a lost connection for the others); so does a
@@ -46,6 +47,8 @@ final class RedisRequestHandler: ChannelDuplexHandler {
     private var waiting = CircularBuffer<Waiting>()
     /// Set once the connection failed: later requests fail at once with it.
     private var failure: RedisError?
+    /// Whether a flush of the requests written so far is queued on the event loop.
+    private var flushScheduled = false
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
@@ -61,10 +64,33 @@ final class RedisRequestHandler: ChannelDuplexHandler {
             let (handler, context) = loopBound.value
             handler.fail(.timeout("no reply within \(request.timeout)"), context: context)
         }
+        let idle = waiting.isEmpty
         waiting.append(Waiting(expected: request.commands.count, replies: [], promise: request.promise, timeout: timeout))
         waiting[waiting.index(before: waiting.endIndex)].replies.reserveCapacity(request.commands.count)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
+        context.write(wrapOutboundOut(buffer), promise: promise)
+        if idle, !flushScheduled {
+            // Nothing else in flight: a caller waiting on each reply in turn gets it without a detour.
+            context.flush()
+        } else {
+            scheduleFlush(context: context)
+        }
     }
+
+    /// Flushes after the tasks already queued on the event loop have run, so that the requests other callers
+    /// wrote meanwhile go out in the same system call (and reach Redis in one read) instead of one each.
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = loopBound.value
+            handler.flushScheduled = false
+            context.flush()
+        }
+    }
+
+    /// A flush asked for by a writer is left to the one ``write(context:data:promise:)`` scheduled.
+    func flush(context: ChannelHandlerContext) {}
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let reply = unwrapInboundIn(data)
@@ -120,7 +146,7 @@ extension Channel {
         written.futureResult.whenFailure { error in
             promise.fail(RedisRequestFailure.beforeReply(error as? RedisError ?? .connectionLost("\(error)")))
         }
-        writeAndFlush(RedisRequest(commands: commands, timeout: timeout, promise: promise), promise: written)
+        write(RedisRequest(commands: commands, timeout: timeout, promise: promise), promise: written)
         return promise.futureResult
     }
 }

@@ -55,8 +55,8 @@ struct TokenMinter: Sendable {
     }
 
     /// A service token (no subject, no audience, as Supabase's service key).
-    func service(_ signer: Signer = .hmac, issuer: String? = nil) async throws -> String {
-        try await token(signer, role: "service_role", user: nil, audience: nil, issuer: issuer)
+    func service(_ signer: Signer = .hmac, issuer: String? = nil, expiresIn: TimeInterval = 600) async throws -> String {
+        try await token(signer, role: "service_role", user: nil, audience: nil, issuer: issuer, expiresIn: expiresIn)
     }
 }
 

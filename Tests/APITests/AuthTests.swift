@@ -47,6 +47,19 @@ import TestSupport
         }
     }
 
+    @Test func aTokenAdmittedBeforeIsRefusedOnceItExpires() async throws {
+        try await LiveAPI.run(auth: { AuthSettings(hmacSecret: TokenMinter.secret, jwksJSON: $0.jwksJSON, leeway: 0) }) { api in
+            let token = try await api.minter.service(expiresIn: 2)
+            // Admitted, then remembered as verified (``VerifiedTokens``), which must not outlive the token.
+            #expect(try await api.call(.GET, "/v1/queues", token: token).status == 200)
+            #expect(try await api.call(.GET, "/v1/queues", token: token).status == 200)
+            try await Task.sleep(for: .seconds(2.5))
+            let late = try await api.call(.GET, "/v1/queues", token: token)
+            #expect(late.status == 401)
+            #expect(Self.message(late).contains("token expired"))
+        }
+    }
+
     @Test func hs256IsRefusedWhenOnlyAJWKSIsConfigured() async throws {
         try await LiveAPI.run(auth: { AuthSettings(jwksJSON: $0.jwksJSON) }) { api in
             let hs256 = try await api.call(.GET, "/v1/queues", token: try await api.minter.service(.hmac))
