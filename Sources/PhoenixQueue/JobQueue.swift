@@ -62,10 +62,7 @@ public final class JobQueue: Sendable {
             do { try job.validate() } catch { throw .invalidJob(id: error.id, reason: error.reason) }
         }
         var results = [EnqueueResult?](repeating: nil, count: jobs.count)
-        let byPartition = Dictionary(grouping: jobs.indices) { index in
-            let job = jobs[index]
-            return QueuePartition(job.queue, keys.partition(ofJobID: job.idString, idempotencyKey: job.idempotencyKey, in: job.queue))
-        }
+        let byPartition = Dictionary(grouping: jobs.indices) { partition(of: jobs[$0]) }
         for (partition, indices) in byPartition {
             let queue = partition.queue
             for chunk in indices.chunked(into: Self.scriptBatchSize) {
@@ -310,6 +307,11 @@ public final class JobQueue: Sendable {
 
     /// How often one process adds a queue it enqueues to to the set of queues again.
     static let queueRegistrationPeriod = Duration.seconds(60)
+
+    /// The partition `job` is enqueued to: picked by its idempotency key, else its id.
+    func partition(of job: JobEnvelope) -> QueuePartition {
+        QueuePartition(job.queue, keys.partition(ofJobID: job.idString, idempotencyKey: job.idempotencyKey, in: job.queue))
+    }
 
     /// The partitions of `queue`.
     func partitions(of queue: String) -> [QueuePartition] {

@@ -1,0 +1,90 @@
+import Foundation
+import PhoenixJobsCore
+@testable import PhoenixQueue
+import PhoenixRedis
+import Testing
+import TestSupport
+
+/// Jobs submitted one at a time while a call is out go together in the next call, and each caller still gets
+/// its own job's outcome. Each test pauses a private Redis's writes (`CLIENT PAUSE`) to hold the first call
+/// while the others arrive.
+@Suite struct EnqueueCoalescerTests {
+    /// A queue on a private server, a second client to pause and resume it, and the coalescer under test.
+    private func withPausedFirstCall(
+        setUp: (JobQueue) async throws -> Void = { _ in },
+        _ body: (_ queue: JobQueue, _ coalescer: EnqueueCoalescer, _ first: Task<EnqueueResult, any Error>, _ resume: @Sendable () async throws -> Void) async throws -> Void
+    ) async throws {
+        let server = try await RedisServerProcess()
+        let configuration = try RedisConfiguration(url: server.url)
+        let queue = JobQueue(redis: RedisClient(configuration: configuration), keys: QueueKeys(prefix: "phx"))
+        let control = RedisClient(configuration: configuration)
+        defer { queue.redis.shutdown(); control.shutdown() }
+        // The script is loaded and the queue registered first, so that the calls counted below are the batches.
+        try await queue.enqueue(job())
+        try await setUp(queue)
+        try await control.send("CONFIG", "RESETSTAT")
+        try await control.send("CLIENT", "PAUSE", 30_000, "WRITE")
+        let coalescer = EnqueueCoalescer(queue: queue)
+        let first = Task { try await coalescer.enqueue(job()) }
+        try await body(queue, coalescer, first) { _ = try await control.send("CLIENT", "UNPAUSE") }
+    }
+
+    /// Waits (briefly, polling) until `count` callers wait for the next call of the letters queue.
+    private func waitForWaiting(_ count: Int, _ coalescer: EnqueueCoalescer) async throws {
+        for _ in 0..<500 where coalescer.waiting(in: "letters") < count { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(coalescer.waiting(in: "letters") == count)
+    }
+
+    private func scriptCalls(_ queue: JobQueue) async throws -> Int {
+        let info = try await queue.redis.send("INFO", "commandstats").string ?? ""
+        return info.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("cmdstat_evalsha:") || $0.hasPrefix("cmdstat_eval:") }.reduce(0) { total, line in
+            total + (line.split(separator: ",").first?.split(separator: "=").last.flatMap { Int($0) } ?? 0)
+        }
+    }
+
+    @Test func jobsArrivingWhileACallIsOutGoInOneCallAndEachCallerGetsItsOwnResult() async throws {
+        try await withPausedFirstCall { queue, coalescer, first, resume in
+            let jobs = (0..<50).map { _ in job() } + [job(idempotencyKey: "same"), job(idempotencyKey: "same")]
+            let results = Task {
+                try await withThrowingTaskGroup(of: (UUID, EnqueueResult).self) { group in
+                    for job in jobs { group.addTask { (job.id, try await coalescer.enqueue(job)) } }
+                    return try await group.reduce(into: [UUID: EnqueueResult]()) { $0[$1.0] = $1.1 }
+                }
+            }
+            try await waitForWaiting(jobs.count, coalescer)
+            try await resume()
+            #expect(try await first.value.created)
+            let byJob = try await results.value
+            for job in jobs.prefix(50) { #expect(byJob[job.id] == EnqueueResult(id: job.id, created: true)) }
+            // Two jobs with one idempotency key in one batch: the first is created, the second gets its id.
+            let keyed = jobs.suffix(2).map { byJob[$0.id] }
+            #expect(keyed.filter { $0?.created == true }.count == 1)
+            #expect(Set(keyed.map { $0?.id }).count == 1)
+            // The paused call, then the 52 waiting jobs in one (the job before the pause was not counted).
+            #expect(try await scriptCalls(queue) == 2)
+            #expect(try await queue.stats(queue: "letters").ready == 53)
+        }
+    }
+
+    @Test func aBatchRedisRefusesIsSentAgainJobByJobSoOnlyTheBadJobFails() async throws {
+        // Another program overwrote one idempotency key with a list: the enqueue script refuses its batch.
+        try await withPausedFirstCall(setUp: { try await $0.redis.send("RPUSH", $0.keys.idempotency("overwritten", in: "letters"), "x") }) { queue, coalescer, first, resume in
+            let good = (0..<5).map { _ in job() }
+            let bad = job(idempotencyKey: "overwritten")
+            let goodResults = Task {
+                try await withThrowingTaskGroup(of: EnqueueResult.self) { group in
+                    for job in good { group.addTask { try await coalescer.enqueue(job) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            let badResult = Task { try await coalescer.enqueue(bad) }
+            try await waitForWaiting(good.count + 1, coalescer)
+            try await resume()
+            _ = try await first.value
+            #expect(Set(try await goodResults.value.map(\.id)) == Set(good.map(\.id)))
+            let refusal = await #expect(throws: QueueError.self) { try await badResult.value }
+            #expect(refusal.map { "\($0)" }?.contains("WRONGTYPE") == true)
+            #expect(try await queue.stats(queue: "letters").ready == 1 + 1 + good.count)
+        }
+    }
+}
