@@ -28,6 +28,13 @@ let retryAtOnce = RetryPolicy(baseDelay: .zero, maxDelay: .zero)
 
 /// Makes a delayed job due now, as the passing of its delay would: its score in `delayed` goes back to 1970.
 /// Tests do this instead of sleeping through a delay, which a loaded machine overruns.
+/// Makes `lease`'s deadline pass at once by moving its score in `leased` to 1970, rather than sleeping past a
+/// short lease, which a loaded machine may spend between two calls.
+func expire(_ lease: JobLease, in queue: JobQueue) async throws {
+    let changed = try await queue.redis.send("ZADD", queue.keys.leased(lease.queue, partition: lease.partition), "XX", "CH", 0, lease.id)
+    #expect(changed == .integer(1), "job \(lease.id) is not leased")
+}
+
 func makeDue(_ job: JobEnvelope, in queue: JobQueue) async throws {
     let changed = try await queue.redis.send("ZADD", queue.keys.delayed(job.queue), "XX", "CH", 0, job.idString)
     #expect(changed == .integer(1), "job \(job.idString) is not delayed")
