@@ -39,7 +39,7 @@ public struct JobContext: Sendable {
 
     /// The job's log metadata: id, type, queue and attempt.
     public var metadata: Logger.Metadata {
-        ["job.id": "\(jobID.uuidString.lowercased())", "job.type": "\(type)", "job.queue": "\(queue)", "job.attempt": "\(attempt)"]
+        ["job.id": "\(jobID.lowercasedString)", "job.type": "\(type)", "job.queue": "\(queue)", "job.attempt": "\(attempt)"]
     }
     private let baseLogger: Logger
     private let actions: any JobActions
@@ -73,7 +73,7 @@ public struct JobContext: Sendable {
     /// `job` as a follow-up of this job: this job's correlation id (or id), and this job as its enqueuer.
     public func followUp(_ job: JobEnvelope) -> JobEnvelope {
         var job = job
-        job.correlationId = job.correlationId ?? correlationId ?? jobID.uuidString.lowercased()
+        job.correlationId = job.correlationId ?? correlationId ?? jobID.lowercasedString
         job.enqueuedBy = job.enqueuedBy ?? Enqueuer.job(jobID)
         return job
     }

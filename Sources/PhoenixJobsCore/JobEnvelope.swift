@@ -88,7 +88,7 @@ public struct JobEnvelope: Codable, Sendable, Equatable {
 
 extension JobEnvelope {
     /// The id as stored in Redis keys and written in JSON: the lowercase UUID string.
-    public var idString: String { id.uuidString.lowercased() }
+    public var idString: String { id.lowercasedString }
 
     /// A job id derived from a name (a name-based UUID, version 5 layout, SHA-1 of a Phoenix namespace and
     /// the name): the same name always gives the same id. Follow-up jobs take their id from what caused them

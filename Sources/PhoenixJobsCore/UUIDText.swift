@@ -1,8 +1,30 @@
 package import Foundation
 
-/// Reads UUIDs in their 36-character text form (`6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10`, either case) without
-/// Foundation's `sscanf`-based parser, which showed in the worker's profile: every fetched job has one.
+/// Reads and writes UUIDs in their 36-character text form (`6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10`) without
+/// Foundation's parser and formatter, which go through `sscanf` and `snprintf` and showed in the worker's and
+/// the API's profiles: every fetched job has an id to read, every submitted one several to write.
 package enum UUIDText {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// `uuid` as lowercase text, the form ids take in Redis keys, JSON and URLs.
+    package static func lowercase(_ uuid: UUID) -> String {
+        withUnsafeBytes(of: uuid.uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { output in
+                var index = 0
+                for (position, byte) in bytes.enumerated() {
+                    if position == 4 || position == 6 || position == 8 || position == 10 {
+                        output[index] = UInt8(ascii: "-")
+                        index += 1
+                    }
+                    output[index] = digits[Int(byte >> 4)]
+                    output[index + 1] = digits[Int(byte & 0x0F)]
+                    index += 2
+                }
+                return index
+            }
+        }
+    }
+
     /// The UUID, or nil when `text` is not one. Stricter than Foundation on 36 characters (no sign before a hex
     /// pair, which `sscanf` would take); Foundation decides for any other length.
     package static func parse(_ text: String) -> UUID? {
@@ -35,4 +57,9 @@ package enum UUIDText {
         default: nil
         }
     }
+}
+
+extension UUID {
+    /// The UUID as lowercase text (``UUIDText/lowercase(_:)``).
+    package var lowercasedString: String { UUIDText.lowercase(self) }
 }

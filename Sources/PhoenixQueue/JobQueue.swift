@@ -84,7 +84,7 @@ public final class JobQueue: Sendable {
                     throw .unexpectedReply(script: "enqueue", detail: "\(pairs.count) values for \(chunk.count) jobs")
                 }
                 for (offset, index) in chunk.enumerated() {
-                    guard let idText = pairs[offset * 2].string, let id = UUID(uuidString: idText) else {
+                    guard let idText = pairs[offset * 2].string, let id = UUIDText.parse(idText) else {
                         throw .unexpectedReply(script: "enqueue", detail: "job id \(pairs[offset * 2])")
                     }
                     results[index] = EnqueueResult(id: id, created: pairs[offset * 2 + 1].int == 1)

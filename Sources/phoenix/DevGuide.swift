@@ -57,7 +57,7 @@ struct DevGuide: Service {
             ("diagnostic", try JobEnvelope(DiagnosticJobs.Sleep.self, .init(ms: 300))),
         ]
         _ = try await queue.enqueue(jobs.map(\.1))
-        say("demo: enqueued \(jobs.map(\.0).joined(separator: ", ")) for user \(user.uuidString.lowercased())")
+        say("demo: enqueued \(jobs.map(\.0).joined(separator: ", ")) for user \(user.lowercasedString)")
         let deadline = ContinuousClock.now + .seconds(120)
         var states: [String: JobState] = [:]
         while ContinuousClock.now < deadline {

@@ -52,7 +52,7 @@ struct Enqueue: AsyncParsableCommand {
         for start in stride(from: 0, to: jobs.count, by: 500) {
             let results = try await engine.enqueue(Array(jobs[start..<min(start + 500, jobs.count)]))
             created += results.filter(\.created).count
-            if file == nil { results.forEach { print($0.id.uuidString.lowercased()) } }
+            if file == nil { results.forEach { print($0.id.lowercasedString) } }
             progress.update(min(start + 500, jobs.count))
         }
         progress.finish()

@@ -1,6 +1,7 @@
 import Foundation
 public import Hummingbird
 import NIOCore
+import PhoenixJobsCore
 import Mustache
 public import PhoenixQueue
 public import PhoenixSupabase
@@ -148,7 +149,7 @@ public struct DashboardRoutes: Sendable {
 
     private static func jobID(_ fields: [String: String]) throws(APIError) -> String {
         guard let text = fields["id"], let id = UUID(uuidString: text) else { throw .badRequest("invalid_id", "the form names no job id") }
-        return id.uuidString.lowercased()
+        return id.lowercasedString
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PhoenixJobsCore
 import PhoenixSupabase
 import PhoenixQueue
 
@@ -36,7 +37,7 @@ enum DashboardView {
         }
         let runs: [[String: Any]] = try await store.recentRuns(limit: 25).map { run in
             [
-                "id": run.jobID.uuidString.lowercased(), "type": run.type, "queue": run.queue, "status": run.status, "attempt": run.attempt,
+                "id": run.jobID.lowercasedString, "type": run.type, "queue": run.queue, "status": run.status, "attempt": run.attempt,
                 "started": age(now.timeIntervalSince(run.startedAt)) + " ago", "duration": run.durationMilliseconds.map { "\($0) ms" } ?? "–",
                 "error": run.error ?? "",
             ]

@@ -69,7 +69,7 @@ public struct AdminRoutes: Sendable {
             guard case .string(let text) = value, let id = UUID(uuidString: text) else {
                 throw APIError.badRequest("invalid_id", "every id must be a job UUID")
             }
-            ids.append(id.uuidString.lowercased())
+            ids.append(id.lowercasedString)
         }
         let found = try await action(name, ids)
         let body = zip(ids, found).map { JSONValue.object(["id": .string($0), "found": .bool($1)]) }

@@ -80,9 +80,9 @@ public struct JobRoutes: Sendable {
     private func status(_ context: APIContext) async throws -> Response {
         let caller = try context.caller()
         let id = try Self.jobID(context)
-        guard let record = try await queue.job(id: id.uuidString.lowercased()),
+        guard let record = try await queue.job(id: id.lowercasedString),
               let envelope = record.envelope, rules.allows(caller, type: envelope.type, payload: envelope.payload) else {
-            throw APIError.notFound("no job \(id.uuidString.lowercased()) (or not yours)")
+            throw APIError.notFound("no job \(id.lowercasedString) (or not yours)")
         }
         let run = try await store.run(jobID: id)
         var body: [String: JSONValue] = [
@@ -102,7 +102,7 @@ public struct JobRoutes: Sendable {
 
     private func cancel(_ context: APIContext) async throws -> Response {
         let caller = try context.caller()
-        let id = try Self.jobID(context).uuidString.lowercased()
+        let id = try Self.jobID(context).lowercasedString
         guard let record = try await queue.job(id: id), let envelope = record.envelope,
               rules.allows(caller, type: envelope.type, payload: envelope.payload) else {
             throw APIError.notFound("no job \(id) (or not yours)")
@@ -151,12 +151,12 @@ public struct JobRoutes: Sendable {
     }
 
     private func accepted(_ result: EnqueueResult) -> Response {
-        let id = result.id.uuidString.lowercased()
+        let id = result.id.lowercasedString
         return .json(Self.summary(result), status: .accepted, headers: [.location: "/v1/jobs/\(id)"])
     }
 
     private static func summary(_ result: EnqueueResult) -> JSONValue {
-        let id = result.id.uuidString.lowercased()
+        let id = result.id.lowercasedString
         return .object(["id": .string(id), "created": .bool(result.created), "status_url": .string("/v1/jobs/\(id)")])
     }
 

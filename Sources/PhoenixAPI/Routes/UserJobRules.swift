@@ -29,7 +29,7 @@ public struct UserJobRules: Sendable {
         if identity.role == .serviceRole { return true }
         guard let field = userField[type], let user = identity.userID,
               case .string(let owner)? = payload.objectValue?[field] else { return false }
-        return owner.lowercased() == user.uuidString.lowercased()
+        return owner.lowercased() == user.lowercasedString
     }
 
     /// Event sources other parts act on: only the Stripe webhook and `service_role` callers publish them.

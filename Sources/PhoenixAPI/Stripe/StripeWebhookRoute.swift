@@ -73,7 +73,7 @@ public struct StripeWebhookRoute: Sendable {
         // The id, too, comes from Stripe's event id: a retry after the idempotency key expired is the same job.
         job.id = JobEnvelope.derivedID("stripe:\(eventID)")
         let result = try await submitter.enqueue(job)
-        return .json(.object(["received": .bool(true), "job_id": .string(result.id.uuidString.lowercased()), "created": .bool(result.created)]))
+        return .json(.object(["received": .bool(true), "job_id": .string(result.id.lowercasedString), "created": .bool(result.created)]))
     }
 
     /// The `event.publish` payload for a Stripe event, or nil when it is not about a Phoenix user's billing.
@@ -101,7 +101,7 @@ public struct StripeWebhookRoute: Sendable {
         }
         if case .string(let id)? = object["id"] { payload["stripe_object_id"] = .string(id) }
         return .object([
-            "event_id": .string(derivedUUID(stripeEventID).uuidString.lowercased()), "stream_id": .string(user.uuidString.lowercased()),
+            "event_id": .string(derivedUUID(stripeEventID).lowercasedString), "stream_id": .string(user.lowercasedString),
             "event_type": .string(eventType), "app_source": .string("billing"), "payload": .object(payload),
             "metadata": .object(["created_via": .string("stripe_webhook")]),
         ])
