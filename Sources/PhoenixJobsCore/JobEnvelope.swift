@@ -33,7 +33,7 @@ public struct JobEnvelope: Codable, Sendable, Equatable {
 
     /// A new job with a fresh id; `delay` sets `runAt` that far from now.
     public init(
-        id: UUID = UUID(),
+        id: UUID = RandomUUID.make(),
         type: String,
         queue: String,
         payload: JSONValue = .object([:]),

@@ -28,3 +28,17 @@ import Testing
         }
     }
 }
+
+/// Ids from ``RandomUUID`` are version-4 UUIDs that do not repeat, across many refills of its buffer.
+@Suite struct RandomUUIDTests {
+    @Test func idsAreVersionFourAndDistinct() async {
+        let ids = await withTaskGroup(of: [UUID].self) { group in
+            for _ in 0..<4 { group.addTask { (0..<25_000).map { _ in RandomUUID.make() } } }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.uuid.6 >> 4 == 4 && $0.uuid.8 >> 6 == 2 })
+        // Every value of the first byte shows up: the bytes are not stuck.
+        #expect(Set(ids.map(\.uuid.0)).count == 256)
+    }
+}
