@@ -16,6 +16,9 @@ import Testing
         #expect(try JSONValue.parse(Array(serialized.utf8)) == value)
         // The same value as Foundation's decoder reads it.
         #expect(try JSONDecoder().decode(JSONValue.self, from: Data(serialized.utf8)) == value)
+        // Control characters are escaped; a string that needs no escape is copied as it is.
+        #expect(JSONValue.string("a\u{01}\tb\r").jsonString == #""a\u0001\tb\r""#)
+        #expect(JSONValue.string("plain é 😀 / text").jsonString == #""plain é 😀 / text""#)
     }
 
     @Test(arguments: [
