@@ -11,8 +11,10 @@ import Synchronization
 /// Each caller gets what enqueueing its job alone would have given. A batch that Redis refuses as a whole is
 /// sent again job by job, so that one bad job (an idempotency key another program overwrote) fails only its
 /// own caller; a lost connection or a missing replica acknowledgement fails every caller of the batch, as it
-/// would each of them alone (each may send again with its idempotency key). A waiting caller is not released
-/// by cancellation: it waits for the call in flight, which the Redis command timeout bounds.
+/// would each of them alone (each may send again with its idempotency key), and so does the cancellation of
+/// the caller whose task sends the batch (the server may have run it, as for any cancelled call). A waiting
+/// caller is not released by cancellation: it waits for the call in flight, which the Redis command timeout
+/// bounds, and then, if its turn has come, sends nothing and passes the turn on.
 public final class EnqueueCoalescer: Sendable {
     public let queue: JobQueue
 
@@ -67,8 +69,13 @@ public final class EnqueueCoalescer: Sendable {
     }
 
     /// Sends `own` with the jobs waiting for `partition`, hands each waiting caller its result, then gives the
-    /// next turn to the first caller that came meanwhile (or marks the lane idle).
+    /// next turn to the first caller that came meanwhile (or marks the lane idle). A caller cancelled while it
+    /// waited for its turn sends nothing: its job fails as cancelled and the turn goes on to the next.
     private func lead(_ partition: QueuePartition, own: JobEnvelope) async -> Result<EnqueueResult, QueueError> {
+        if Task.isCancelled {
+            handOver(partition)
+            return .failure(.redis(.cancelled))
+        }
         let others = lanes.withLock { lanes in
             let taken = Array(lanes[partition, default: Lane()].waiting.prefix(JobQueue.scriptBatchSize - 1))
             lanes[partition, default: Lane()].waiting.removeFirst(taken.count)
@@ -76,6 +83,12 @@ public final class EnqueueCoalescer: Sendable {
         }
         let results = await send([own] + others.map(\.job))
         for (waiter, result) in zip(others, results.dropFirst()) { waiter.continuation.resume(returning: .done(result)) }
+        handOver(partition)
+        return results[0]
+    }
+
+    /// Gives the next turn of `partition` to the first caller waiting, or marks the lane idle.
+    private func handOver(_ partition: QueuePartition) {
         let next = lanes.withLock { lanes -> Waiter? in
             guard !lanes[partition, default: Lane()].waiting.isEmpty else {
                 lanes[partition] = nil
@@ -84,7 +97,6 @@ public final class EnqueueCoalescer: Sendable {
             return lanes[partition, default: Lane()].waiting.removeFirst()
         }
         next?.continuation.resume(returning: .lead)
-        return results[0]
     }
 
     /// One result per job: from one script call, or, when Redis refused the batch as a whole, from one call each.

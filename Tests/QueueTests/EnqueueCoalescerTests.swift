@@ -87,4 +87,26 @@ import TestSupport
             #expect(try await queue.stats(queue: "letters").ready == 1 + 1 + good.count)
         }
     }
+
+    @Test func aCallerCancelledBeforeItsTurnSendsNothingAndPassesTheTurnOn() async throws {
+        try await withPausedFirstCall { queue, coalescer, first, resume in
+            let cancelled = Task { try await coalescer.enqueue(job()) }
+            try await waitForWaiting(1, coalescer)
+            let others = (0..<2).map { _ in job() }
+            let results = Task {
+                try await withThrowingTaskGroup(of: EnqueueResult.self) { group in
+                    for job in others { group.addTask { try await coalescer.enqueue(job) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            try await waitForWaiting(3, coalescer)
+            // The first waiter gets the next turn; cancelled, it must not fail the jobs of the others with it.
+            cancelled.cancel()
+            try await resume()
+            _ = try await first.value
+            await #expect(throws: QueueError.self) { try await cancelled.value }
+            #expect(Set(try await results.value.map(\.id)) == Set(others.map(\.id)))
+            #expect(try await queue.stats(queue: "letters").ready == 1 + 1 + others.count)
+        }
+    }
 }
