@@ -63,6 +63,17 @@ public final class ChildProcess: Sendable {
         kill(pid, signal)
     }
 
+    /// Whether the child has exited (it is reaped then, and its status kept for ``waitForExit()``).
+    public var hasExited: Bool {
+        exitStatus.withLock { exitStatus in
+            if exitStatus != nil { return true }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+            exitStatus = status
+            return true
+        }
+    }
+
     /// Waits for the child to exit and returns its raw wait status (see `exitCode`).
     @discardableResult
     public func waitForExit() -> Int32 {

@@ -19,11 +19,14 @@ import TestSupport
         let queue = JobQueue(redis: RedisClient(configuration: configuration), keys: QueueKeys(prefix: "phx"))
         let control = RedisClient(configuration: configuration)
         defer { queue.redis.shutdown(); control.shutdown() }
+        // Writes are paused on this server only: it must be the test's own, not a shared one on the same port.
+        let info = try await control.send("INFO", "server").string ?? ""
+        try #require(info.contains("process_id:\(try #require(server.pid))\r\n"))
         // The script is loaded and the queue registered first, so that the calls counted below are the batches.
         try await queue.enqueue(job())
         try await setUp(queue)
         try await control.send("CONFIG", "RESETSTAT")
-        try await control.send("CLIENT", "PAUSE", 30_000, "WRITE")
+        try await control.send("CLIENT", "PAUSE", 10_000, "WRITE")
         let coalescer = EnqueueCoalescer(queue: queue)
         let first = Task { try await coalescer.enqueue(job()) }
         // The first call is out (the server holds it) before anyone else comes: a caller that came while the

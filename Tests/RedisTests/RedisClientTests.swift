@@ -257,3 +257,15 @@ actor Counter {
         #expect(try replies[1].get() == .integer(400))
     }
 }
+
+/// A test's own server never turns out to be another listener on the same port.
+@Suite struct RedisServerProcessTests {
+    @Test func aServerWhosePortIsTakenFailsToStartInsteadOfLendingTheOtherListener() async throws {
+        // A proxy in front of the shared test server holds a port; a server started there exits at once.
+        let proxy = try RedisFaultProxy(upstreamPort: try TestRedis.configuration().port)
+        defer { proxy.stop() }
+        await #expect(throws: RedisServerProcess.ServerDidNotStart.self) {
+            _ = try await RedisServerProcess(port: try proxy.configuration().port)
+        }
+    }
+}

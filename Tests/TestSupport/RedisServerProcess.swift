@@ -62,9 +62,16 @@ public final class RedisServerProcess: @unchecked Sendable {
             "--dir", directory.path,
             "--appendonly", "yes", "--save", "", "--logfile", directory.appendingPathComponent("redis.log").path,
         ] + options)
-        for _ in 0..<200 where !LoopbackPort.accepts(port) { try await Task.sleep(for: .milliseconds(50)) }
-        guard LoopbackPort.accepts(port) else { throw ServerDidNotStart(port: port) }
+        guard let process else { throw ServerDidNotStart(port: port) }
+        for _ in 0..<200 where !LoopbackPort.accepts(port) && !process.hasExited { try await Task.sleep(for: .milliseconds(50)) }
+        // Another listener may hold the port (a free port is only free when it is picked): the server then
+        // exits at once, and whatever answers on the port is not this test's server.
+        try await Task.sleep(for: .milliseconds(50))
+        guard !process.hasExited, LoopbackPort.accepts(port) else { throw ServerDidNotStart(port: port) }
     }
+
+    /// The server's process id while it runs.
+    public var pid: Int32? { process?.pid }
 
     /// Stops the server (SIGTERM: it writes its append-only file and exits) and waits for it.
     public func stop() async {
