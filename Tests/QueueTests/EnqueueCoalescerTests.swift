@@ -26,21 +26,29 @@ import TestSupport
         try await queue.enqueue(job())
         try await setUp(queue)
         try await control.send("CONFIG", "RESETSTAT")
-        try await control.send("CLIENT", "PAUSE", 10_000, "WRITE")
+        // Long enough for the slowest full run; each test resumes the server well before.
+        try await control.send("CLIENT", "PAUSE", 120_000, "WRITE")
         let coalescer = EnqueueCoalescer(queue: queue)
         let first = Task { try await coalescer.enqueue(job()) }
         // The first call is out (the server holds it) before anyone else comes: a caller that came while the
         // first one was being handed its turn would go in its batch.
-        for _ in 0..<500 where try await control.send("INFO", "clients").string?.contains("blocked_clients:1") != true {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try #require(try await eventually { try await control.send("INFO", "clients").string?.contains("blocked_clients:1\r\n") == true })
         try await body(queue, coalescer, first) { _ = try await control.send("CLIENT", "UNPAUSE") }
     }
 
-    /// Waits (briefly, polling) until `count` callers wait for the next call of the letters queue.
+    /// Waits until `count` callers wait for the next call of the letters queue.
     private func waitForWaiting(_ count: Int, _ coalescer: EnqueueCoalescer) async throws {
-        for _ in 0..<500 where coalescer.waiting(in: "letters") < count { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(coalescer.waiting(in: "letters") == count)
+        #expect(try await eventually { coalescer.waiting(in: "letters") == count }, "\(coalescer.waiting(in: "letters")) waiting")
+    }
+
+    /// Whether `condition` holds within 60 s, asked every 10 ms: at the start of a full run, with every suite
+    /// starting at once on 2 cores, a task may wait seconds for its turn.
+    private func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        for _ in 0..<6000 {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
     }
 
     private func scriptCalls(_ queue: JobQueue) async throws -> Int {
