@@ -134,7 +134,9 @@ import TestSupport
         // each waited out the client's 30 s reconnect timeout.
         #expect(took < .seconds(3) + .seconds(10), "stopped after \(took)")
         let report = try #require(logs.messages(containing: "Could not record job outcomes").first)
-        #expect(report.metadata["not_handed_back"] == sleeper.idString)
+        // The sleeper, once per delivery: on a loaded machine its 2 s lease can lapse before Redis goes, and the
+        // worker fetches it again (a full run saw its id twice).
+        #expect(Set((report.metadata["not_handed_back"] ?? "").split(separator: ",").map(String.init)) == [sleeper.idString])
     }
 }
 
