@@ -2,7 +2,8 @@ import CPhoenixHiredis
 
 /// Reads RESP2 replies from bytes as they arrive, with hiredis's reply reader (a C state machine that takes
 /// partial input): after ``feed(_:)``, ``next()`` hands out each reply the bytes so far complete, a
-/// ``RedisValue`` or, for an error reply, a ``RedisError/server(code:message:)``. One parser per connection; not for concurrent use.
+/// ``RedisValue`` or, for an error reply, a ``RedisError/server(code:message:)``. One parser per connection;
+/// not for concurrent use.
 public final class RedisReplyParser {
     /// The hiredis reader: its buffer holds the bytes of a reply not yet complete.
     private let reader: UnsafeMutablePointer<redisReader>

@@ -25,8 +25,8 @@ enum RedisRequestFailure: Error {
 }
 
 /// Pipelines the requests of every caller of a connection: requests are written as they come (at once on an
-/// idle connection; else flushed together once the event loop has taken the others already queued), and replies, which Redis sends in the
-/// order of the commands, are handed to the requests in that order.
+/// idle connection; else flushed together once the event loop has taken the others already queued), and
+/// replies, which Redis sends in the order of the commands, are handed to the requests in that order.
 ///
 /// A request whose replies do not come within its timeout closes the connection, and every request waiting
 /// on it fails (``RedisError/timeout(_:)`` for that one, a lost connection for the others); so does a
