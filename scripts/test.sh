@@ -27,6 +27,8 @@ if [ $# -eq 0 ]; then
   scripts/check-alerts.sh || status=$?
   # The image's layout and start-up on the debug build: both command forms, HEALTHCHECK, tini reaping as PID 1.
   BUILD=debug scripts/check-image-layout.sh || status=$?
+  # The probe routes of Benchmarks/bench-http-floor.sh still apply to the sources.
+  git apply --check Benchmarks/http-floor-routes.patch || status=$?
 fi
 # Every test is written with Swift Testing; XCTest would only add an empty "Executed 0 tests" run.
 export PHOENIX_TEST_TLS_DIR="$PHOENIX_RUN_DIR/tls" PHOENIX_TEST_REDIS_URL="$PHOENIX_REDIS_URL" PHOENIX_TEST_DATABASE_URL="$PHOENIX_DATABASE_URL"
