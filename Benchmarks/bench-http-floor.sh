@@ -19,6 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
+. Benchmarks/lib/http-bench.sh
 
 duration=${1:-6}
 connections=${2:-50}
@@ -34,58 +35,19 @@ if [ -z "${PHOENIX:-}" ]; then
 fi
 phoenix=$PHOENIX
 
-PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-bench-floor.XXXXXX)
-worker_pid=""
-trap stop_worker_and_services EXIT
-start_platform "$phoenix"
-export RATE_LIMIT_PER_MINUTE=1000000
-serve_api "$phoenix"
+start_http_bench "$phoenix"
 curl -sf -o /dev/null -X POST "http://127.0.0.1:$PHOENIX_API_PORT/floor/open" \
   || { echo "$phoenix has no probe routes: build it from Benchmarks/http-floor-routes.patch" >&2; exit 1; }
 
-ok='response = function(status, headers, body) if status >= 300 then error("status " .. status .. ": " .. body) end end'
-auth="wrk.headers[\"Authorization\"] = \"Bearer $PHOENIX_SERVICE_TOKEN\""
-body="wrk.method = \"POST\"
-wrk.body = '{\"type\": \"diagnostic.noop\", \"payload\": {\"bench\": true}}'
-wrk.headers[\"Content-Type\"] = \"application/json\""
-printf '%s\n' "$ok" > "$PHOENIX_RUN_DIR/get.lua"
-printf '%s\n%s\n' "$body" "$ok" > "$PHOENIX_RUN_DIR/post.lua"
-printf '%s\n%s\n%s\n' "$body" "$auth" "$ok" > "$PHOENIX_RUN_DIR/post-auth.lua"
-
-redis_pid=$(cat "$PHOENIX_RUN_DIR/redis/redis.pid")
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-steps=("health get /health" "open post /floor/open" "open-ping post /floor/open-ping" "auth post-auth /v1/floor/auth" "parse post-auth /v1/floor/parse"
-       "ping post-auth /v1/floor/ping" "jobs post-auth /v1/jobs")
+steps=("health get /health" "open post /floor/open" "open-ping post /floor/open-ping" "auth post-auth /v1/floor/auth"
+       "parse post-auth /v1/floor/parse" "ping post-auth /v1/floor/ping" "jobs post-auth /v1/jobs")
 for round in $(seq "$rounds"); do
+  rows=()
   for step in "${steps[@]}"; do
     set -- $step
-    server_before=$(cpu_ticks "$worker_pid")
-    redis_before=$(cpu_ticks "$redis_pid")
-    wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$PHOENIX_RUN_DIR/$2.lua" "http://127.0.0.1:$PHOENIX_API_PORT$3" \
-      > "$PHOENIX_RUN_DIR/$round-$1.txt"
-    echo "$(( $(cpu_ticks "$worker_pid") - server_before )) $(( $(cpu_ticks "$redis_pid") - redis_before ))" > "$PHOENIX_RUN_DIR/$round-$1.cpu"
+    measure "$round-$1" "$2" "$3"
+    rows+=("$round-$1=$(route_label "$2" "$3")")
   done
+  echo "round $round"
+  http_table "${rows[@]}"
 done
-
-python3 - "$PHOENIX_RUN_DIR" "$(getconf CLK_TCK)" "$rounds" <<'PY'
-import re, sys
-units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-directory, ticks_per_second, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-def figures(name):
-    text = open(f"{directory}/{name}.txt").read()
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    requests = int(re.search(r"(\d+) requests in", text).group(1))
-    value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M).groups()
-    server, redis = (int(ticks) * 1e6 / ticks_per_second / requests for ticks in open(f"{directory}/{name}.cpu").read().split())
-    return rate, float(value) * units[unit], server, redis
-steps = [("health", "GET /health"), ("open", "POST /floor/open"), ("open-ping", "POST /floor/open-ping"),
-         ("auth", "POST /v1/floor/auth"),
-         ("parse", "POST /v1/floor/parse"), ("ping", "POST /v1/floor/ping"), ("jobs", "POST /v1/jobs")]
-for round in range(1, rounds + 1):
-    print(f"round {round}")
-    print(f"{'route':<22}{'requests/s':>12}{'p99':>12}{'of /health':>12}{'server CPU':>14}{'Redis CPU':>14}")
-    health = figures(f"{round}-health")[0]
-    for name, route in steps:
-        rate, p99, server, redis = figures(f"{round}-{name}")
-        print(f"{route:<22}{rate:>12,.0f}{p99:>10.2f} ms{rate / health:>11.0%}{server:>9.0f} us/req{redis:>9.0f} us/req")
-PY
