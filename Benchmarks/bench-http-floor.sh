@@ -27,6 +27,7 @@ rounds=${3:-2}
 ensure_packages redis-server libhiredis-dev python3 postgresql-15 postgresql-client-15 wrk
 if [ -z "${PHOENIX:-}" ]; then
   copy=$(mktemp -d /tmp/phoenix-floor-src.XXXXXX)
+  trap 'rm -rf "$copy"' EXIT  # a failed or interrupted build leaves no copy behind
   git archive HEAD | tar -x -C "$copy"
   git -C "$copy" init -q && git -C "$copy" apply "$PWD/Benchmarks/http-floor-routes.patch"
   swift build -c release --product phoenix --package-path "$copy" --scratch-path "$PWD/.build/floor" >&2
