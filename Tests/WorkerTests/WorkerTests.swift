@@ -150,7 +150,9 @@ import TestSupport
         let queue = try makeTestQueue()
         let jobs = try (0..<3).map { _ in try JobEnvelope(DiagnosticJobs.Sleep.self, .init(ms: 600)) }
         try await queue.enqueue(jobs)
-        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(concurrency: 3, grace: .seconds(10)))
+        // A lease far longer than the test: on a loaded full run the 5 s default once lapsed between two
+        // heartbeats, and the reaper counted each job as a failed attempt although it finished.
+        let running = RunningWorker.start(queue, registry: registryWithDiagnostics(), configuration: testConfiguration(concurrency: 3, grace: .seconds(10), lease: .seconds(60)))
         // Running, not only fetched (a fetched job that has not started is handed back at once): the sleep job
         // reports progress half-way.
         try await eventually("jobs running") {
