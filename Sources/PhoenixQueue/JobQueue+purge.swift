@@ -6,20 +6,29 @@ extension JobQueue {
     /// are left to finish; jobs enqueued once the walk passed their place are not seen. Returns how many
     /// jobs were removed.
     ///
-    /// Walks each structure in pages of ``scriptBatchSize`` ids (the ready list by index, the sorted sets
-    /// with `ZSCAN`), one `purge` script call per page, so Redis is never held for long.
+    /// Walks each structure in pages of ``scriptBatchSize`` ids (the ready list, or a fair queue's key lists,
+    /// by index, the sorted sets with `ZSCAN`), one `purge` script call per page, so Redis is never held for long.
     public func purgeJobs(mentioning value: String) async throws(QueueError) -> Int {
         let needle = value.lowercased()
         var removed = 0
         for partition in try await queues().flatMap(partitions(of:)) {
             let (queue, index) = (partition.queue, partition.index)
-            var start = 0
-            while true {
-                let page = try await ids(RedisCommand("LRANGE", keys.ready(queue, partition: index), start, start + Self.scriptBatchSize - 1))
-                guard !page.isEmpty else { break }
-                let count = try await purge(partition, "ready", needle, page)
-                removed += count
-                start += page.count - count
+            // A fair queue's ready ids wait in one list per key (its ready list holds tickets).
+            var lists = [keys.ready(queue, partition: index)]
+            if try await send(RedisCommand("HGET", keys.flow(queue, partition: index), "fair")).string == "1" {
+                let waiting = try await ids(RedisCommand("LRANGE", keys.turns(queue, partition: index), 0, -1))
+                    + ids(RedisCommand("SMEMBERS", keys.parked(queue, partition: index)))
+                lists = Set(waiting).sorted().map { keys.keyList($0, in: queue, partition: index) }
+            }
+            for list in lists {
+                var start = 0
+                while true {
+                    let page = try await ids(RedisCommand("LRANGE", list, start, start + Self.scriptBatchSize - 1))
+                    guard !page.isEmpty else { break }
+                    let count = try await purge(partition, "ready", needle, page)
+                    removed += count
+                    start += page.count - count
+                }
             }
             for (name, key) in [("delayed", keys.delayed(queue, partition: index)), ("dead", keys.dead(queue, partition: index))] {
                 var cursor = "0"

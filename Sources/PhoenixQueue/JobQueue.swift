@@ -22,6 +22,9 @@ public final class JobQueue: Sendable {
     /// How many replicas must acknowledge an enqueue before it answers; `nil` to answer once the master has
     /// the jobs.
     public let enqueueAcknowledgement: ReplicaAcknowledgement?
+    /// The payload field holding each job type's fairness key (its user, for user job types): the key jobs
+    /// take turns by in a fair queue (``FlowSettings``). A type not named, or a job without the field, has none.
+    public let fairnessFields: [String: String]
     private let logger: Logger
     /// When this process last added each queue it enqueued to to the set of queues.
     private let registeredQueues = Mutex<[String: ContinuousClock.Instant]>([:])
@@ -36,9 +39,11 @@ public final class JobQueue: Sendable {
         retention: Duration = .seconds(24 * 3600),
         idempotencyRetention: Duration = .seconds(7 * 24 * 3600),
         enqueueAcknowledgement: ReplicaAcknowledgement? = nil,
+        fairnessFields: [String: String] = [:],
         logger: Logger = Logger(label: "phoenix.queue")
     ) {
         self.redis = redis
+        self.fairnessFields = fairnessFields
         self.enqueueAcknowledgement = enqueueAcknowledgement
         self.keys = keys
         self.retention = retention
@@ -73,7 +78,7 @@ public final class JobQueue: Sendable {
                     let envelope = job.jsonValue.serialized
                     arguments += [
                         job.idString, envelope, job.type, job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0,
-                        job.priority, job.idempotencyKey ?? "", job.maxAttempts,
+                        job.priority, job.idempotencyKey ?? "", job.maxAttempts, fairnessKey(of: job) ?? "",
                     ]
                     if let key = job.idempotencyKey { declared.append(keys.idempotency(key, in: queue, partition: partition.index)) }
                 }
@@ -108,7 +113,7 @@ public final class JobQueue: Sendable {
     /// to the next while they are empty.
     public func fetch(queue: String, limit: Int, lease: Duration, worker: String, token: String = JobQueue.newToken()) async throws(QueueError) -> [LeasedJob] {
         let count = keys.partitionCount(queue)
-        let first = count > 1 ? keys.partition(ofJobID: token, idempotencyKey: nil, in: queue) : 0
+        let first = count > 1 ? keys.partition(placedBy: token, in: queue) : 0
         for step in 0..<count {
             let partition = QueuePartition(queue, (first + step) % count)
             guard let jobs = try await fetch(from: partition, limit: limit, lease: lease, worker: worker, token: token) else { return [] }
@@ -308,9 +313,10 @@ public final class JobQueue: Sendable {
     /// How often one process adds a queue it enqueues to to the set of queues again.
     static let queueRegistrationPeriod = Duration.seconds(60)
 
-    /// The partition `job` is enqueued to: picked by its idempotency key, else its id.
+    /// The partition `job` is enqueued to: picked by its fairness key (so a key's jobs, and its concurrency
+    /// limit, live in one partition), else its idempotency key, else its id.
     func partition(of job: JobEnvelope) -> QueuePartition {
-        QueuePartition(job.queue, keys.partition(ofJobID: job.idString, idempotencyKey: job.idempotencyKey, in: job.queue))
+        QueuePartition(job.queue, keys.partition(placedBy: fairnessKey(of: job) ?? job.idempotencyKey ?? job.idString, in: job.queue))
     }
 
     /// The partitions of `queue`.
@@ -326,7 +332,8 @@ public final class JobQueue: Sendable {
         return [
             keys.ready(queue, partition: index), keys.delayed(queue, partition: index), keys.leased(queue, partition: index),
             keys.dead(queue, partition: index), keys.paused(queue, partition: index), keys.signal(queue, partition: index),
-            keys.counters(queue, partition: index),
+            keys.counters(queue, partition: index), keys.flow(queue, partition: index), keys.turns(queue, partition: index),
+            keys.parked(queue, partition: index), keys.running(queue, partition: index),
         ] + ids.map { keys.job($0, in: queue, partition: index) } + extra
     }
 

@@ -7,7 +7,8 @@ public import PhoenixRedis
 /// touches one node. Per queue: `ready` (list: LLEN is the queue depth), `delayed`, `leased` and `dead`
 /// (sorted sets scored by due time, lease deadline and time of death), `paused` (flag), `signal` (at most one
 /// token that wakes idle workers), `counters` (hash of totals), per-minute throughput counters, one hash per
-/// job and one string per idempotency key. Outside the queues: the set of queues, the worker registry (under
+/// job and one string per idempotency key; for flow control `flow` (settings), and in a fair queue `turns`,
+/// `parked`, `running` and one list of waiting ids per fairness key. Outside the queues: the set of queues, the worker registry (under
 /// a hash tag of its own) and the layout record. docs/ARCHITECTURE.md describes every key.
 public struct QueueKeys: Sendable, Hashable {
     /// The version of this layout, recorded in Redis at ``layout``; a process refuses a Redis that records
@@ -35,15 +36,15 @@ public struct QueueKeys: Sendable, Hashable {
     /// How many partitions `queue` has (1 unless configured).
     public func partitionCount(_ queue: String) -> Int { partitions[queue] ?? 1 }
 
-    /// The partition a job is stored in: always 0 for a queue of one partition; else chosen from its
-    /// idempotency key when it has one (so that a second enqueue with the key finds the first job) or from its
-    /// id (so that enqueueing the same job again finds it), spreading jobs evenly.
-    public func partition(ofJobID id: String, idempotencyKey: String?, in queue: String) -> Int {
+    /// The partition of `queue` that `placement` picks: always 0 for a queue of one partition; else spread
+    /// evenly and stably. A job is placed by its fairness key, else its idempotency key (so that a second
+    /// enqueue with the key finds the first job), else its id (so that enqueueing the same job again finds it).
+    public func partition(placedBy placement: String, in queue: String) -> Int {
         let count = partitionCount(queue)
         guard count > 1 else { return 0 }
         // FNV-1a: stable across processes and releases, unlike Swift's seeded hashing.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (idempotencyKey ?? id).utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
+        for byte in placement.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
         return Int(hash % UInt64(count))
     }
 
@@ -89,6 +90,16 @@ public struct QueueKeys: Sendable, Hashable {
     public func signal(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):signal" }
     /// Hash of running totals: enqueued, completed, failed, retried, dead, cancelled.
     public func counters(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):counters" }
+    /// Hash of the queue's flow control (``FlowSettings``): `fair`, `keyConcurrency`, `concurrency`.
+    public func flow(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):flow" }
+    /// In a fair queue, list of the fairness keys with jobs waiting, in turn order (workers pop from its right).
+    public func turns(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):turns" }
+    /// In a fair queue, set of the fairness keys with jobs waiting that run as many jobs as their limit allows.
+    public func parked(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):parked" }
+    /// In a fair queue, hash of how many leased jobs each fairness key has.
+    public func running(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):running" }
+    /// In a fair queue, list of the ids of the ready jobs of one fairness key; workers pop from its right end.
+    public func keyList(_ key: String, in queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):key:\(key)" }
     /// Hash of one job of `queue`: its envelope and lifecycle fields.
     public func job(_ id: String, in queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):job:\(id)" }
     /// The id of the first job of `queue` enqueued with an idempotency key.

@@ -50,6 +50,7 @@ extension QueueScripts {
     static let retryDead = LuaPrelude.script("retryDead", """
     local queue = ARGV[2]
     require_types(queue_key('ready'), 'list')
+    flow()
     local now = now_ms()
     local out, any = {}, false
     for i = 3, #ARGV do
@@ -61,7 +62,7 @@ extension QueueScripts {
         redis.call('ZREM', queue_key('dead'), id)
         redis.call('HSET', job_key(id), 'attempt', 0)
         redis.call('HDEL', job_key(id), 'diedAt', 'handedBack')
-        push_ready(id, redis.call('HGET', job_key(id), 'priority'), now)
+        push_ready(id, now)
         any = true
         out[#out + 1] = 1
       else

@@ -4,8 +4,9 @@ extension QueueScripts {
     /// Enqueues a batch of jobs into one queue.
     ///
     /// KEYS: the queue's keys, the named jobs' hashes and their idempotency keys. ARGV: key base, queue,
-    /// idempotency TTL (s), then 7 per job: id, envelope JSON, type, runAt (ms, 0 = now), priority, idempotency
-    /// key ('' for none), maxAttempts.
+    /// idempotency TTL (s), then 8 per job: id, envelope JSON, type, runAt (ms, 0 = now), priority, idempotency
+    /// key ('' for none), maxAttempts, fairness key ('' for none: in a fair queue such jobs share one key).
+    /// A ready job of a fair queue waits in its key's list, with a ticket in the ready list (``line_up``).
     /// Returns: per job, the job id and 1 if created or 0 if it already existed (same id, or same idempotency
     /// key: then the first job's id).
     /// Invariant: a job id is in exactly one of ready / delayed as soon as its hash exists. An idempotency key
@@ -16,15 +17,16 @@ extension QueueScripts {
     static let enqueue = LuaPrelude.script("enqueue", memory: .denyWhenFull, """
     local queue, ttl = ARGV[2], tonumber(ARGV[3])
     require_types(queue_key('ready'), 'list', queue_key('delayed'), 'zset', queue_key('counters'), 'hash')
-    for i = 4, #ARGV, 7 do
+    flow()
+    for i = 4, #ARGV, 8 do
       if ARGV[i + 5] ~= '' then require_types(idempotency_key(ARGV[i + 5]), 'string') end
     end
     local now = now_ms()
     local now_text = int_text(now)
     local out, ready, created = {}, false, 0
-    for i = 4, #ARGV, 7 do
+    for i = 4, #ARGV, 8 do
       local id, envelope, jobType, runAt = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-      local priority, idem, maxAttempts = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+      local priority, idem, maxAttempts, fairKey = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
       local existing = false
       if idem ~= '' then existing = redis.call('GET', idempotency_key(idem)) end
       if existing then
@@ -40,11 +42,11 @@ extension QueueScripts {
           redis.call('SET', idempotency_key(idem), id, 'EX', keep)
         end
         redis.call('HSET', job_key(id), 'envelope', envelope, 'queue', queue, 'type', jobType, 'attempt', '0',
-          'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now_text, 'idempotencyKey', idem, 'state', state, since, at)
+          'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now_text, 'idempotencyKey', idem, 'fairKey', fairKey, 'state', state, since, at)
         if state == 'delayed' then
           redis.call('ZADD', queue_key('delayed'), at, id)
         else
-          line_up(id, priority)
+          line_up(id, priority, fairKey)
           ready = true
         end
         created = created + 1

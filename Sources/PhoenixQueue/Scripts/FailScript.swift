@@ -13,6 +13,7 @@ extension QueueScripts {
     static let fail = LuaPrelude.script("fail", """
     local queue = ARGV[2]
     require_types(queue_key('ready'), 'list', queue_key('delayed'), 'zset', queue_key('dead'), 'zset')
+    flow()
     local now = now_ms()
     local out, failed, ready = {}, 0, false
     for i = 3, #ARGV, 4 do
@@ -20,6 +21,8 @@ extension QueueScripts {
       if holds_lease(id, token) then
         failed = failed + 1
         redis.call('ZREM', queue_key('leased'), id)
+        local counted = redis.call('HMGET', job_key(id), 'counted', 'fairKey')
+        if end_lease(id, counted[1], counted[2]) then ready = true end
         redis.call('HSET', job_key(id), 'lastError', reason)
         redis.call('HDEL', job_key(id), 'worker')
         if delay < 0 then
@@ -28,7 +31,7 @@ extension QueueScripts {
         else
           redis.call('HINCRBY', queue_key('counters'), 'retried', 1)
           if delay == 0 then
-            push_ready(id, redis.call('HGET', job_key(id), 'priority'), now)
+            push_ready(id, now)
             ready = true
           else
             redis.call('ZADD', queue_key('delayed'), now + delay, id)

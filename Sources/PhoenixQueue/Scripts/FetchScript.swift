@@ -18,6 +18,16 @@ extension QueueScripts {
     /// anything is written, and a foreign value at `leased`, `dead` or `counters` puts the ids back and fails
     /// the call before its first other write (checked only when a popped job needs that key, so the common
     /// call costs no type look-up).
+    /// Flow control (``FlowSettings``, read from the queue's `flow` hash): with a queue-wide concurrency limit
+    /// the call leases no more than the limit leaves room for beside the jobs in `leased`. In a fair queue the
+    /// ids wait in one list per fairness key, and the keys with jobs waiting take turns (`turns`, popped from
+    /// the right): each key visited gets an equal part of what is left to lease (at least one job, no more
+    /// than its own concurrency limit leaves room for), and when every key had its turn the keys visited fill
+    /// what is left, in the same order; one ticket leaves the ready list per id taken; every
+    /// key visited goes to the back of the turns, or to `parked` when it is at its limit (a finished job of it
+    /// brings it back: ``end_lease``), or nowhere when it has no job left. Each leased job counts in its key's
+    /// `running` entry and is marked `counted`. Invariant of a fair queue: the ready list holds as many
+    /// tickets as the key lists hold ids, and a key with ids waiting is in exactly one of `turns` and `parked`.
     /// Replay: when the call's record exists, nothing is popped; the answer lists the jobs of the record that
     /// its token still holds (a job reaped or handed on since is left out).
     static let fetch = LuaPrelude.script("fetch", """
@@ -36,11 +46,56 @@ extension QueueScripts {
       return out
     end
     if redis.call('EXISTS', queue_key('paused')) == 1 then return {'paused'} end
-    local ids = redis.call('RPOP', ready, limit)
-    if not ids then return out end
-    -- Puts the popped ids back where they were and fails the call: nothing else was written yet.
+    local settings = flow()
+    if settings.concurrency then
+      limit = math.min(limit, settings.concurrency - redis.call('ZCARD', leased))
+      if limit <= 0 then return out end
+    end
+    -- Fair share: the keys take turns, each for its part of what is left (see above). Returns the ids, the key
+    -- of each, and the keys visited in order.
+    local function take_turns()
+      local turns, running = queue_key('turns'), queue_key('running')
+      local taken, owners, visited, room = {}, {}, {}, {}
+      -- Pops up to `want` ids of `key`, no more than its room under its limit.
+      local function take(key, want)
+        if settings.keyConcurrency then
+          room[key] = room[key] or settings.keyConcurrency - (tonumber(redis.call('HGET', running, key)) or 0)
+          want = math.min(want, room[key])
+        end
+        if want <= 0 then return end
+        local popped = redis.call('RPOP', key_list(key), want) or {}
+        for _, id in ipairs(popped) do
+          taken[#taken + 1] = id
+          owners[#taken] = key
+        end
+        if room[key] then room[key] = room[key] - #popped end
+      end
+      while #taken < limit do
+        local key = redis.call('RPOP', turns)
+        if not key then break end
+        visited[#visited + 1] = key
+        take(key, math.max(1, math.floor((limit - #taken) / (redis.call('LLEN', turns) + 1))))
+      end
+      -- Every key had its turn and room is left: the keys visited fill it, in the same order.
+      for _, key in ipairs(visited) do
+        if #taken >= limit then break end
+        take(key, limit - #taken)
+      end
+      return taken, owners, visited
+    end
+    local ids, owners, visited
+    if settings.fair then
+      ids, owners, visited = take_turns()
+      if #ids == 0 and #visited == 0 then return out end
+    else
+      ids = redis.call('RPOP', ready, limit)
+      if not ids then return out end
+    end
+    -- Puts the popped ids (and the keys whose turn it was) back where they were and fails the call: nothing
+    -- else was written yet.
     local function undo(message)
-      for i = #ids, 1, -1 do redis.call('RPUSH', ready, ids[i]) end
+      for i = #ids, 1, -1 do redis.call('RPUSH', settings.fair and key_list(owners[i]) or ready, ids[i]) end
+      for i = #(visited or {}), 1, -1 do redis.call('RPUSH', queue_key('turns'), visited[i]) end
       return error({err = message})
     end
     -- Read everything first; the keys that only odd jobs need (dead, counters) are checked only then.
@@ -71,8 +126,8 @@ extension QueueScripts {
     end
     local now = now_ms()
     local now_text, deadline = int_text(now), int_text(now + lease)
-    local taken = {}
-    for _, job in ipairs(jobs) do
+    local taken, counts = {}, {}
+    for i, job in ipairs(jobs) do
       local id, fields, key = job.id, job.fields, job_key(job.id)
       if job.kind == 'lease' then
         -- The first ZADD is the call's first write after RPOP: a foreign value at `leased` fails it, and the
@@ -92,6 +147,10 @@ extension QueueScripts {
         local delivery = (tonumber(fields[5]) or 0) + 1
         redis.call('HSET', key, 'attempt', int_text(attempt), 'deliveries', int_text(delivery), 'state', 'leased',
           'worker', worker, 'startedAt', now_text, 'lease', token)
+        if settings.fair then
+          redis.call('HSET', key, 'counted', '1')
+          counts[owners[i]] = (counts[owners[i]] or 0) + 1
+        end
         taken[#taken + 1] = id
         out[#out + 1] = id; out[#out + 1] = fields[1]; out[#out + 1] = attempt; out[#out + 1] = delivery
       end
@@ -113,7 +172,18 @@ extension QueueScripts {
       end
     end
     if #taken > 0 then redis.call('SET', record, table.concat(taken, ','), 'PX', lease) end
-    if redis.call('LLEN', ready) > 0 then signal() end
+    local more
+    if settings.fair then
+      if #ids > 0 then redis.call('RPOP', ready, #ids) end
+      for key, n in pairs(counts) do redis.call('HINCRBY', queue_key('running'), key, n) end
+      for _, key in ipairs(visited) do
+        if redis.call('LLEN', key_list(key)) > 0 then offer_turn(key) end
+      end
+      more = redis.call('LLEN', queue_key('turns')) > 0
+    else
+      more = redis.call('LLEN', ready) > 0
+    end
+    if more and (not settings.concurrency or redis.call('ZCARD', leased) < settings.concurrency) then signal() end
     return out
     """)
 }

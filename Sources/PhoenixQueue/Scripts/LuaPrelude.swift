@@ -56,24 +56,74 @@ enum LuaPrelude {
       redis.call('LPUSH', key, '1')
       redis.call('LTRIM', key, 0, 0)
     end
-    -- Puts a job id in line: priority jobs go to the end workers pop from, others join the back.
-    local function line_up(id, priority)
-      if tonumber(priority or '0') > 0 then
+    -- The queue's flow control (``FlowSettings``), read once per call: fair share on ('fair'), jobs running at
+    -- once per fairness key ('keyConcurrency') and in the queue ('concurrency'). A script that may line a job
+    -- up or finish a lease calls it before its first write, so a foreign value at 'flow' fails it unchanged.
+    local flow_settings
+    local function flow()
+      if not flow_settings then
+        local f = redis.call('HMGET', queue_key('flow'), 'fair', 'keyConcurrency', 'concurrency')
+        flow_settings = {fair = f[1] == '1', keyConcurrency = tonumber(f[2]), concurrency = tonumber(f[3])}
+      end
+      return flow_settings
+    end
+    -- The list of the waiting job ids of one fairness key, in a fair queue.
+    local function key_list(key) return queue_key('key:' .. key) end
+    -- Gives a fairness key that has jobs waiting its place: at the back of the turns, or parked while it runs
+    -- as many jobs as its limit allows (it gets its turn back when one of them ends: end_lease).
+    local function offer_turn(key)
+      local limit = flow().keyConcurrency
+      if limit and (tonumber(redis.call('HGET', queue_key('running'), key)) or 0) >= limit then
+        redis.call('SADD', queue_key('parked'), key)
+      else
+        redis.call('LPUSH', queue_key('turns'), key)
+      end
+    end
+    -- Puts a job id in line. Priority jobs, and jobs going back to the `front`, go to the end workers pop from;
+    -- others join the back. In a fair queue the id waits in its key's list (priority orders a key's own jobs)
+    -- and the ready list gets a ticket, so that its length stays the queue's depth.
+    local function line_up(id, priority, key, front)
+      local first = front or tonumber(priority or '0') > 0
+      if flow().fair then
+        key = key or ''
+        local list, n = key_list(key)
+        if first then n = redis.call('RPUSH', list, id) else n = redis.call('LPUSH', list, id) end
+        redis.call('LPUSH', queue_key('ready'), id)
+        if n == 1 then offer_turn(key) end
+      elseif first then
         redis.call('RPUSH', queue_key('ready'), id)
       else
         redis.call('LPUSH', queue_key('ready'), id)
       end
     end
     -- Puts a job in line and marks it ready.
-    local function push_ready(id, priority, now)
-      line_up(id, priority)
+    local function push_ready(id, now)
+      local fields = redis.call('HMGET', job_key(id), 'priority', 'fairKey')
+      line_up(id, fields[1], fields[2])
       redis.call('HSET', job_key(id), 'state', 'ready', 'readyAt', now)
     end
     -- Puts a job that was leased back at the end workers pop from: it has waited already.
     local function requeue_front(id, now)
       redis.call('HDEL', job_key(id), 'worker')
-      redis.call('RPUSH', queue_key('ready'), id)
+      line_up(id, nil, redis.call('HGET', job_key(id), 'fairKey'), true)
       redis.call('HSET', job_key(id), 'state', 'ready', 'readyAt', now)
+    end
+    -- Ends the count of a job that leaves `leased` (acked, failed, reaped, handed back) against its fairness
+    -- key, when the fetch that leased it counted it ('counted' in its hash): the key's running count goes
+    -- down, and a key parked at its limit gets its turn back. Returns true when workers should look again:
+    -- a key got its turn back, or the queue's own limit kept ready jobs waiting.
+    local function end_lease(id, counted, key)
+      local wake = false
+      if counted then
+        key = key or ''
+        redis.call('HDEL', job_key(id), 'counted')
+        if redis.call('HINCRBY', queue_key('running'), key, -1) <= 0 then redis.call('HDEL', queue_key('running'), key) end
+        if redis.call('SREM', queue_key('parked'), key) == 1 then
+          redis.call('LPUSH', queue_key('turns'), key)
+          wake = true
+        end
+      end
+      return wake or (flow().concurrency ~= nil and redis.call('LLEN', queue_key('ready')) > 0)
     end
     -- Adds n to a per-minute throughput counter kept for two hours.
     local function count_minute(name, n, now)

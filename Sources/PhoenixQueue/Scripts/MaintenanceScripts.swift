@@ -10,14 +10,14 @@ extension QueueScripts {
     static let promote = LuaPrelude.script("promote", """
     local queue, limit = ARGV[2], tonumber(ARGV[3])
     require_types(queue_key('ready'), 'list', queue_key('dead'), 'zset')
+    flow()
     local now = now_ms()
     local due = redis.call('ZRANGEBYSCORE', queue_key('delayed'), '-inf', now, 'LIMIT', 0, limit)
     local promoted = 0
     for _, id in ipairs(due) do
       redis.call('ZREM', queue_key('delayed'), id)
-      local fields = job_fields(id, 'priority')
-      if fields then
-        push_ready(id, fields[1], now)
+      if job_fields(id, 'priority') then
+        push_ready(id, now)
         promoted = promoted + 1
       else
         bury(queue, id, 'malformed job: job key holds a value of another type', now)
@@ -38,12 +38,14 @@ extension QueueScripts {
     static let reap = LuaPrelude.script("reap", """
     local queue, limit = ARGV[2], tonumber(ARGV[3])
     require_types(queue_key('ready'), 'list', queue_key('dead'), 'zset')
+    flow()
     local now = now_ms()
     local expired = redis.call('ZRANGEBYSCORE', queue_key('leased'), '-inf', now, 'LIMIT', 0, limit)
-    local requeued, buried = 0, 0
+    local requeued, buried, wake = 0, 0, false
     for _, id in ipairs(expired) do
       redis.call('ZREM', queue_key('leased'), id)
-      local job = job_fields(id, 'attempt', 'maxAttempts', 'worker')
+      local job = job_fields(id, 'attempt', 'maxAttempts', 'worker', 'counted', 'fairKey')
+      if job and end_lease(id, job[4], job[5]) then wake = true end
       if not job then
         bury(queue, id, 'malformed job: job key holds a value of another type', now)
         buried = buried + 1
@@ -63,10 +65,8 @@ extension QueueScripts {
       redis.call('HINCRBY', queue_key('counters'), 'failed', #expired)
       count_minute('failed', #expired, now)
     end
-    if requeued > 0 then
-      redis.call('HINCRBY', queue_key('counters'), 'retried', requeued)
-      signal()
-    end
+    if requeued > 0 then redis.call('HINCRBY', queue_key('counters'), 'retried', requeued) end
+    if requeued > 0 or wake then signal() end
     return {requeued, buried}
     """)
 
@@ -106,12 +106,15 @@ extension QueueScripts {
     static let release = LuaPrelude.script("release", """
     local queue, delay = ARGV[2], tonumber(ARGV[3])
     require_types(queue_key('ready'), 'list', queue_key('delayed'), 'zset')
+    flow()
     local now = now_ms()
     local released, ready = 0, false
     for i = 4, #ARGV, 2 do
       local id, token = ARGV[i], ARGV[i + 1]
       if holds_lease(id, token) then
         redis.call('ZREM', queue_key('leased'), id)
+        local counted = redis.call('HMGET', job_key(id), 'counted', 'fairKey')
+        if end_lease(id, counted[1], counted[2]) then ready = true end
         redis.call('HSET', job_key(id), 'handedBack', '1')
         if delay > 0 then
           redis.call('HDEL', job_key(id), 'worker')

@@ -13,20 +13,33 @@ extension QueueScripts {
     /// job fetched, retried or completed since the page was read is left as it is; counters gain `purged`.
     /// A job cancelled while it waited (its id still in the ready list) keeps a hash with its state alone,
     /// so that the fetch that meets its id drops it.
+    /// In a fair queue a ready job leaves its key's list and the ready list one ticket; a key left with no job
+    /// leaves the turns (or the parked set), keeping the fair queue's invariants (fetch).
     /// Replaying it removes nothing more (the removed jobs have no hash left, stripped ones no envelope).
     static let purge = LuaPrelude.script("purge", """
     local queue, where, needle = ARGV[2], ARGV[3], ARGV[4]
+    local fair = flow().fair
     local removed = 0
     for i = 5, #ARGV do
       local id = ARGV[i]
       local key = job_key(id)
       if redis.call('TYPE', key)['ok'] == 'hash' then
-        local job = redis.call('HMGET', key, 'state', 'envelope', 'idempotencyKey')
+        local job = redis.call('HMGET', key, 'state', 'envelope', 'idempotencyKey', 'fairKey')
         local mentioned = job[2] and string.find(string.lower(job[2]), needle, 1, true)
         local gone = 0
         local tombstone = where == 'ready' and job[1] == 'cancelled'
         if mentioned and tombstone then
           gone = 1
+        elseif mentioned and job[1] == where and where == 'ready' and fair then
+          local owner = job[4] or ''
+          gone = redis.call('LREM', key_list(owner), 1, id)
+          if gone > 0 then
+            if redis.call('LREM', queue_key('ready'), 1, id) == 0 then redis.call('LPOP', queue_key('ready')) end
+            if redis.call('LLEN', key_list(owner)) == 0 then
+              redis.call('LREM', queue_key('turns'), 0, owner)
+              redis.call('SREM', queue_key('parked'), owner)
+            end
+          end
         elseif mentioned and job[1] == where and where == 'ready' then
           gone = redis.call('LREM', queue_key('ready'), 1, id)
         elseif mentioned and job[1] == where then

@@ -1,0 +1,36 @@
+/// A queue's flow control, stored in Redis (``QueueKeys/flow(_:partition:)``) so that every worker and API
+/// process applies the same, and read by the queue's scripts in the same step as the jobs they move.
+///
+/// - **Fair share**: the ready jobs of a fair queue wait in one list per fairness key (the user, for user job
+///   types: ``JobQueue/fairnessFields``), and the keys with jobs waiting take turns, so one user's backlog
+///   does not delay another's first job. Switched on or off only while no job waits in line.
+/// - **Concurrency per key** (fair queues): at most this many jobs of one key are leased at once; a key at its
+///   limit waits, parked, without its jobs being fetched (no attempt spent, no worker slot held).
+/// - **Concurrency**: at most this many jobs of the queue are leased at once, across every worker.
+///
+/// On a queue of several partitions each partition holds the settings; the queue's concurrency is shared out
+/// among them (``JobQueue/configureFlow(queue:fairShare:keyConcurrency:concurrency:)``), and a key's jobs all
+/// live in one partition, so its own limit holds as set.
+public struct FlowSettings: Sendable, Equatable {
+    /// Whether the queue's keys take turns.
+    public var fairShare: Bool
+    /// Most jobs of one fairness key leased at once; `nil` for no limit.
+    public var keyConcurrency: Int?
+    /// Most jobs of the queue leased at once; `nil` for no limit.
+    public var concurrency: Int?
+
+    /// Settings with the given values; the defaults are no flow control at all.
+    public init(fairShare: Bool = false, keyConcurrency: Int? = nil, concurrency: Int? = nil) {
+        self.fairShare = fairShare
+        self.keyConcurrency = keyConcurrency
+        self.concurrency = concurrency
+    }
+}
+
+/// A change to one concurrency limit of ``FlowSettings``.
+public enum FlowLimit: Sendable, Equatable {
+    /// No limit.
+    case unlimited
+    /// At most this many (1 or more).
+    case atMost(Int)
+}

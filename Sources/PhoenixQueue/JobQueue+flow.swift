@@ -1,0 +1,81 @@
+public import PhoenixJobsCore
+import PhoenixRedis
+
+extension JobQueue {
+    /// Longest fairness key stored as it is; a longer value is replaced by a digest of it, so that a payload
+    /// cannot make key names of any length.
+    static let maxFairnessKeyBytes = 128
+
+    /// The key `job` takes turns by in a fair queue: the value of its type's fairness field (``fairnessFields``)
+    /// in its payload, a string or a number; `nil` when the type has no field or the payload lacks it.
+    public func fairnessKey(of job: JobEnvelope) -> String? {
+        guard let field = fairnessFields[job.type], let value = job.payload.objectValue?[field] else { return nil }
+        let text: String
+        switch value {
+        case .string(let string): text = string
+        case .number(let number) where number == number.rounded() && abs(number) < 1e15: text = String(Int64(number))
+        case .number(let number): text = "\(number)"
+        default: return nil
+        }
+        guard text.utf8.count > Self.maxFairnessKeyBytes else { return text }
+        // FNV-1a, as partitions use: stable across processes.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
+        return "#" + String(hash, radix: 16)
+    }
+
+    /// The flow control of `queue` (its concurrency summed over its partitions).
+    public func flowSettings(queue: String) async throws(QueueError) -> FlowSettings {
+        var settings = FlowSettings()
+        var total: Int?
+        for partition in partitions(of: queue) {
+            let reply: RedisValue
+            do {
+                reply = try await redis.send("HMGET", keys.flow(queue, partition: partition.index), "fair", "keyConcurrency", "concurrency")
+            } catch {
+                throw .redis(error)
+            }
+            let fields = try Self.elements(of: reply, script: "HMGET flow")
+            guard fields.count == 3 else { throw .unexpectedReply(script: "HMGET flow", detail: "\(reply)") }
+            settings.fairShare = fields[0].string == "1"
+            settings.keyConcurrency = fields[1].string.flatMap { Int($0) }
+            if let share = fields[2].string.flatMap({ Int($0) }) { total = (total ?? 0) + share }
+        }
+        settings.concurrency = total
+        return settings
+    }
+
+    /// Changes the flow control of `queue`; a `nil` argument leaves that setting as it is. The queue's
+    /// concurrency is shared out among its partitions (each gets at least 1). Returns the settings now in force.
+    /// - Throws: ``QueueError/queueNotEmpty(queue:depth:)`` when fair share would switch while jobs wait in
+    ///   line (nothing is changed then); ``QueueError/invalidSetting(_:)`` for a limit below 1.
+    @discardableResult
+    public func configureFlow(
+        queue: String, fairShare: Bool? = nil, keyConcurrency: FlowLimit? = nil, concurrency: FlowLimit? = nil
+    ) async throws(QueueError) -> FlowSettings {
+        func text(_ limit: FlowLimit?) throws(QueueError) -> String {
+            switch limit {
+            case nil: return ""
+            case .unlimited: return "0"
+            case .atMost(let n) where n >= 1: return String(n)
+            case .atMost(let n): throw .invalidSetting("a concurrency limit must be 1 or more (or none), got \(n)")
+            }
+        }
+        let fair = fairShare.map { $0 ? "1" : "0" } ?? ""
+        let keyLimit = try text(keyConcurrency)
+        let all = partitions(of: queue)
+        // Partition p's share of the queue's limit: an even split, the first partitions taking the remainder.
+        let shares: [String] = try all.map { partition throws(QueueError) in
+            guard case .atMost(let n)? = concurrency else { return try text(concurrency) }
+            guard n >= 1 else { return try text(concurrency) }
+            return String(max(1, n / all.count + (partition.index < n % all.count ? 1 : 0)))
+        }
+        for (partition, share) in zip(all, shares) {
+            let reply = try Self.elements(of: try await run(QueueScripts.configureFlow, partition, [fair, keyLimit, share]), script: "configureFlow")
+            if reply.first?.string == "busy" {
+                throw .queueNotEmpty(queue: queue, depth: reply.dropFirst().first?.int ?? 0)
+            }
+        }
+        return try await flowSettings(queue: queue)
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
+import Testing
+import TestSupport
+
+/// Fair share and concurrency limits (``FlowSettings``) against the real server: who gets fetched, who waits,
+/// and the fair queue's structures after every kind of transition.
+@Suite struct FlowControlTests {
+    /// A queue engine whose `test.user` jobs take turns by their payload's `user_id`.
+    func makeFairQueue() throws -> JobQueue {
+        JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")), retention: .seconds(3600),
+                 fairnessFields: ["test.user": "user_id"])
+    }
+
+    func userJob(_ user: String, priority: Int = 0, maxAttempts: Int = 3, delay: Duration? = nil) -> JobEnvelope {
+        job(type: "test.user", maxAttempts: maxAttempts, delay: delay, priority: priority, payload: ["user_id": .string(user)])
+    }
+
+    func users(_ jobs: [LeasedJob]) -> [String] {
+        jobs.map { job in
+            if case .string(let user)? = job.envelope.payload.objectValue?["user_id"] { user } else { "-" }
+        }
+    }
+
+    /// The fair queue's invariants, read from Redis: the ready list holds one ticket per id waiting in a key
+    /// list; a key with ids waiting is in exactly one of `turns` and `parked` (and in `turns` once); `running`
+    /// counts each key's leased jobs that fetch counted.
+    func checkFairStructures(_ queue: JobQueue, _ name: String = "letters", sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let keys = queue.keys
+        let tickets = try await queue.redis.send("LLEN", keys.ready(name)).int ?? -1
+        let turns = try await queue.redis.send("LRANGE", keys.turns(name), 0, -1).array?.compactMap(\.string) ?? []
+        let parked = Set(try await queue.redis.send("SMEMBERS", keys.parked(name)).array?.compactMap(\.string) ?? [])
+        let listKeys = try await queue.redis.send("KEYS", keys.keyList("*", in: name)).array?.compactMap(\.string) ?? []
+        var waiting = 0
+        var keysWaiting = Set<String>()
+        for list in listKeys {
+            let length = try await queue.redis.send("LLEN", list).int ?? 0
+            waiting += length
+            if length > 0 { keysWaiting.insert(String(list.dropFirst(keys.keyList("", in: name).count))) }
+        }
+        #expect(tickets == waiting, "ready tickets \(tickets) for \(waiting) ids waiting", sourceLocation: sourceLocation)
+        #expect(Set(turns).count == turns.count, "a key twice in turns: \(turns)", sourceLocation: sourceLocation)
+        #expect(Set(turns).isDisjoint(with: parked), "a key both in turns and parked", sourceLocation: sourceLocation)
+        #expect(keysWaiting.isSubset(of: Set(turns).union(parked)), "keys with jobs waiting but no turn: \(keysWaiting.subtracting(turns).subtracting(parked))", sourceLocation: sourceLocation)
+        var leasedPerKey: [String: Int] = [:]
+        for id in try await queue.redis.send("ZRANGE", keys.leased(name), 0, -1).array?.compactMap(\.string) ?? [] {
+            let fields = try await queue.redis.send("HMGET", keys.job(id, in: name), "counted", "fairKey").array ?? []
+            if fields.first?.string != nil { leasedPerKey[fields.last?.string ?? "", default: 0] += 1 }
+        }
+        let running = try await queue.redis.send("HGETALL", keys.running(name)).array?.compactMap(\.string) ?? []
+        var counted: [String: Int] = [:]
+        for pair in stride(from: 0, to: running.count - 1, by: 2) { counted[running[pair]] = Int(running[pair + 1]) }
+        #expect(counted == leasedPerKey, "running counts \(counted) for leased jobs \(leasedPerKey)", sourceLocation: sourceLocation)
+    }
+
+    @Test func keysTakeTurnsInAFairQueue() async throws {
+        let queue = try makeFairQueue()
+        try await queue.configureFlow(queue: "letters", fairShare: true)
+        try await queue.enqueue((0..<100).map { _ in userJob("a") })
+        try await queue.enqueue(userJob("b"))
+        try await queue.enqueue([userJob("c"), userJob("c")])
+        try await checkFairStructures(queue)
+        #expect(try await queue.redis.send("LLEN", queue.keys.ready("letters")).int == 103)
+
+        // One job of each user, in the order their first job came, though A's hundred came first.
+        let token = JobQueue.newToken()
+        let first = try await queue.fetch(queue: "letters", limit: 3, lease: .seconds(60), worker: "w", token: token)
+        #expect(users(first) == ["a", "b", "c"])
+        #expect(try await queue.redis.send("LLEN", queue.keys.ready("letters")).int == 100)
+        try await checkFairStructures(queue)
+        // A replay of the call returns the same jobs and takes no other.
+        let replay = try await queue.fetch(queue: "letters", limit: 3, lease: .seconds(60), worker: "w", token: token)
+        #expect(replay.map(\.envelope.id) == first.map(\.envelope.id))
+        #expect(try await queue.redis.send("LLEN", queue.keys.ready("letters")).int == 100)
+
+        // Two users left: each gets half of what is asked, then the keys visited fill the rest.
+        let second = try await queue.fetch(queue: "letters", limit: 4, lease: .seconds(60), worker: "w")
+        #expect(users(second).sorted() == ["a", "a", "a", "c"])
+        let third = try await queue.fetch(queue: "letters", limit: 50, lease: .seconds(60), worker: "w")
+        #expect(users(third) == Array(repeating: "a", count: 50))
+        try await checkFairStructures(queue)
+        let stats = try await queue.stats(queue: "letters")
+        #expect(stats.ready == 46)
+        #expect(stats.leased == 57)
+    }
+
+    @Test func aNewKeyIsServedBeforeAnEarlierBacklogEnds() async throws {
+        let queue = try makeFairQueue()
+        try await queue.configureFlow(queue: "letters", fairShare: true)
+        try await queue.enqueue((0..<1000).map { _ in userJob("a") })
+        let busy = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w")
+        #expect(users(busy) == Array(repeating: "a", count: 10))
+        try await queue.enqueue(userJob("b"))
+        // Each finished job frees one slot; B's job is among the next two fetched, not after A's 990.
+        var started: [String] = []
+        for leased in busy.prefix(2) {
+            try await queue.ack([leased.lease])
+            started += users(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(60), worker: "w"))
+        }
+        #expect(started.contains("b"), "fetched \(started)")
+        try await checkFairStructures(queue)
+    }
+
+    @Test func priorityOrdersTheJobsOfOneKey() async throws {
+        let queue = try makeFairQueue()
+        try await queue.configureFlow(queue: "letters", fairShare: true)
+        let plain = userJob("a")
+        let urgent = userJob("a", priority: 1)
+        try await queue.enqueue([plain, urgent])
+        let fetched = try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(60), worker: "w")
+        #expect(fetched.map(\.envelope.id) == [urgent.id])
+    }
+
+    @Test func aKeyAtItsConcurrencyLimitWaitsParkedUntilOneOfItsJobsEnds() async throws {
+        let queue = try makeFairQueue()
+        let settings = try await queue.configureFlow(queue: "letters", fairShare: true, keyConcurrency: .atMost(1))
+        #expect(settings == FlowSettings(fairShare: true, keyConcurrency: 1))
+        try await queue.enqueue([userJob("a"), userJob("a"), userJob("a"), userJob("b")])
+
+        let first = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w")
+        #expect(users(first).sorted() == ["a", "b"])
+        // A's two other jobs wait without being fetched: no attempt, no worker slot.
+        #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").isEmpty)
+        #expect(try await queue.redis.send("SMEMBERS", queue.keys.parked("letters")).array?.compactMap(\.string) == ["a"])
+        try await checkFairStructures(queue)
+        try await queue.redis.send("DEL", queue.keys.signal("letters"))
+
+        // A's job ends: A gets its turn back, and idle workers are woken.
+        let a = try #require(first.first { users([$0]) == ["a"] })
+        try await queue.ack([a.lease])
+        #expect(try await queue.redis.send("LLEN", queue.keys.signal("letters")).int == 1)
+        let next = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w")
+        #expect(users(next) == ["a"])
+        #expect(next.first?.envelope.attempt == 1)
+        try await checkFairStructures(queue)
+
+        // Every way out of `leased` gives the turn back: a failure, a hand-back, an expired lease.
+        let retry = RetryPolicy(baseDelay: .zero, maxDelay: .zero)
+        try await queue.fail([FailedAttempt(job: try #require(next.first), error: "boom", policy: retry)])
+        let afterFail = try #require(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").first)
+        #expect(users([afterFail]) == ["a"])
+        try await checkFairStructures(queue)
+        #expect(try await queue.release([afterFail.lease]) == 1)
+        let afterRelease = try #require(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").first)
+        #expect(afterRelease.envelope.id == afterFail.envelope.id)
+        try await expire(afterRelease.lease, in: queue)
+        #expect(try await queue.reapExpiredLeases(queue: "letters").requeued == 1)
+        try await checkFairStructures(queue)
+        let afterReap = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w")
+        #expect(afterReap.map(\.envelope.id) == [afterFail.envelope.id])
+        try await checkFairStructures(queue)
+    }
+
+    @Test func raisingAKeyLimitFreesParkedKeysAtOnce() async throws {
+        let queue = try makeFairQueue()
+        try await queue.configureFlow(queue: "letters", fairShare: true, keyConcurrency: .atMost(1))
+        try await queue.enqueue([userJob("a"), userJob("a"), userJob("a")])
+        #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").count == 1)
+        #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").isEmpty)
+        try await queue.configureFlow(queue: "letters", keyConcurrency: .atMost(2))
+        #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").count == 1)
+        try await queue.configureFlow(queue: "letters", keyConcurrency: .unlimited)
+        #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").count == 1)
+        #expect(try await queue.flowSettings(queue: "letters") == FlowSettings(fairShare: true))
+        try await checkFairStructures(queue)
+    }
+
+    @Test func theQueueConcurrencyLimitCapsLeasedJobsAcrossFetches() async throws {
+        let queue = try makeQueue()
+        try await queue.configureFlow(queue: "letters", concurrency: .atMost(2))
+        try await queue.enqueue((0..<5).map { _ in job() })
+        let first = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w1")
+        #expect(first.count == 2)
+        #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w2").isEmpty)
+        try await queue.redis.send("DEL", queue.keys.signal("letters"))
+        try await queue.ack([first[0].lease])
+        // The finished job makes room: waiting workers are woken and one more job is leased.
+        #expect(try await queue.redis.send("LLEN", queue.keys.signal("letters")).int == 1)
+        #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w2").count == 1)
+        #expect(try await queue.stats(queue: "letters").leased == 2)
+    }
+
+    @Test func fairShareSwitchesOnlyWhileNoJobWaits() async throws {
+        let queue = try makeFairQueue()
+        try await queue.enqueue(userJob("a"))
+        await #expect(throws: QueueError.self) { try await queue.configureFlow(queue: "letters", fairShare: true) }
+        #expect(try await queue.flowSettings(queue: "letters") == FlowSettings())
+        let leased = try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(60), worker: "w")
+        #expect(try await queue.configureFlow(queue: "letters", fairShare: true).fairShare)
+        // The job leased before the switch was not counted against its key; its end changes no count.
+        try await queue.ack(leased.map(\.lease))
+        try await checkFairStructures(queue)
+        await #expect(throws: QueueError.self) { try await queue.configureFlow(queue: "letters", keyConcurrency: .atMost(0)) }
+    }
+
+    @Test func delayedRetriedCancelledAndPurgedJobsKeepTheFairQueueConsistent() async throws {
+        let queue = try makeFairQueue()
+        try await queue.configureFlow(queue: "letters", fairShare: true, keyConcurrency: .atMost(2))
+        let delayed = userJob("a", delay: .seconds(3600))
+        let cancelled = userJob("b")
+        let erased = userJob("erased-user")
+        let doomed = userJob("c", maxAttempts: 1)
+        try await queue.enqueue([delayed, cancelled, erased, doomed, userJob("c")])
+        try await checkFairStructures(queue)
+
+        #expect(try await queue.cancel(id: cancelled.idString) == .cancelled)
+        #expect(try await queue.purgeJobs(mentioning: "erased-user") == 1)
+        try await checkFairStructures(queue)
+        try await makeDue(delayed, in: queue)
+        #expect(try await queue.promoteDueJobs(queue: "letters") == 1)
+        try await checkFairStructures(queue)
+
+        let fetched = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w")
+        // B's cancelled job is dropped, the erased user's is gone; A's promoted job and C's two are leased.
+        #expect(Set(fetched.map(\.envelope.id)).isSuperset(of: [delayed.id, doomed.id]))
+        #expect(users(fetched).sorted() == ["a", "c", "c"])
+        #expect(!fetched.contains { $0.envelope.id == cancelled.id || $0.envelope.id == erased.id })
+        try await checkFairStructures(queue)
+
+        let lastTry = try #require(fetched.first { $0.envelope.id == doomed.id })
+        try await queue.fail([FailedAttempt(job: lastTry, error: "boom")])
+        #expect(try await queue.job(id: doomed.idString)?.state == .dead)
+        try await checkFairStructures(queue)
+        #expect(try await queue.retryDead(queue: "letters", ids: [doomed.idString]) == [true])
+        try await checkFairStructures(queue)
+        let again = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w")
+        #expect(again.map(\.envelope.id) == [doomed.id])
+        try await queue.ack((fetched + again).map(\.lease))
+        try await checkFairStructures(queue)
+        let stats = try await queue.stats(queue: "letters")
+        #expect((stats.ready, stats.leased, stats.completed) == (0, 0, 3))
+        #expect(try await queue.redis.send("EXISTS", queue.keys.running("letters"), queue.keys.parked("letters")).int == 0)
+    }
+
+    @Test func aLongFairnessKeyIsReplacedByItsDigest() throws {
+        let queue = try makeFairQueue()
+        #expect(queue.fairnessKey(of: userJob("u-1")) == "u-1")
+        #expect(queue.fairnessKey(of: job(type: "test.user", payload: ["user_id": .number(42)])) == "42")
+        #expect(queue.fairnessKey(of: job(type: "test.user", payload: [:])) == nil)
+        #expect(queue.fairnessKey(of: job(type: "test.other", payload: ["user_id": .string("u")])) == nil)
+        let long = queue.fairnessKey(of: userJob(String(repeating: "x", count: 500)))
+        #expect(long?.hasPrefix("#") == true && (long?.utf8.count ?? 0) <= 17)
+        #expect(long == queue.fairnessKey(of: userJob(String(repeating: "x", count: 500))))
+    }
+}
