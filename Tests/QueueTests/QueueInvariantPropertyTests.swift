@@ -12,13 +12,26 @@ import TestSupport
 ///   wait in the ready list until a fetch drops it);
 /// - only the current delivery acts: a call naming any other delivery leaves the job as it was;
 /// - attempts and deliveries never go down (an operator's retry of a dead job resets attempts only);
-/// - the counters equal the transitions made.
+/// - the counters equal the transitions made;
+/// - in a fair queue with a concurrency limit per key, its own structures agree (``fairStructureProblems``).
 @Suite struct QueueInvariantPropertyTests {
     /// Sized for CI: 200 sequences of 10 to 60 steps over 4 jobs (seconds).
     @Test func everyInterleavingKeepsTheInvariants() async {
         await propertyCheck(count: 200, input: Gen.int(in: 0...999).array(of: 10...60)) { steps in
             let harness = try InvariantHarness(jobCount: 4)
             defer { harness.queue.redis.shutdown() }
+            for (number, code) in steps.enumerated() {
+                try await harness.step(Operation(code: code), number: number)
+            }
+        }
+    }
+
+    /// The same over a fair queue whose two keys may run one job each at once: 100 sequences.
+    @Test func everyInterleavingKeepsTheInvariantsOfAFairQueue() async {
+        await propertyCheck(count: 100, input: Gen.int(in: 0...999).array(of: 10...60)) { steps in
+            let harness = try InvariantHarness(jobCount: 4, fair: true)
+            defer { harness.queue.redis.shutdown() }
+            try await harness.queue.configureFlow(queue: "q", fairShare: true, keyConcurrency: .atMost(1))
             for (number, code) in steps.enumerated() {
                 try await harness.step(Operation(code: code), number: number)
             }
@@ -110,9 +123,16 @@ final class InvariantHarness {
     private var expected: [String: Int] = [:]
     private var before: [String: Snapshot] = [:]
 
-    init(jobCount: Int) throws {
-        queue = JobQueue(redis: try TestRedis.client(poolSize: 1), keys: QueueKeys(prefix: TestRedis.uniquePrefix("prop")))
-        jobs = (0..<jobCount).map { _ in JobEnvelope(type: "test.noop", queue: "q", payload: .object([:]), maxAttempts: 3) }
+    private let fair: Bool
+
+    /// A harness over `jobCount` jobs; in a `fair` queue they belong to two users, taking turns.
+    init(jobCount: Int, fair: Bool = false) throws {
+        queue = JobQueue(redis: try TestRedis.client(poolSize: 1), keys: QueueKeys(prefix: TestRedis.uniquePrefix("prop")),
+                         fairnessFields: ["test.user": "user_id"])
+        jobs = (0..<jobCount).map { index in
+            JobEnvelope(type: "test.user", queue: "q", payload: .object(fair ? ["user_id": .string("u\(index % 2)")] : [:]), maxAttempts: 3)
+        }
+        self.fair = fair
     }
 
     func step(_ operation: Operation, number: Int) async throws {
@@ -191,8 +211,11 @@ final class InvariantHarness {
             RedisCommand("LRANGE", queue.keys.ready("q"), 0, -1), RedisCommand("ZRANGE", queue.keys.delayed("q"), 0, -1),
             RedisCommand("ZRANGE", queue.keys.leased("q"), 0, -1), RedisCommand("ZRANGE", queue.keys.dead("q"), 0, -1),
         ]
+        // A fair queue's ready ids wait in its keys' lists.
+        if fair { commands += ["u0", "u1"].map { RedisCommand("LRANGE", queue.keys.keyList($0, in: "q"), 0, -1) } }
         let replies = try await queue.redis.pipeline(commands).map { try $0.get() }
-        let lists = replies.suffix(4).map { $0.array?.compactMap(\.string) ?? [] }
+        var lists = replies[jobs.count...].map { $0.array?.compactMap(\.string) ?? [] }
+        if fair { lists[0] = lists[4] + lists[5] }
         var result: [String: Snapshot] = [:]
         for (index, job) in jobs.enumerated() {
             let fields = replies[index].array ?? []
@@ -233,6 +256,9 @@ final class InvariantHarness {
                 #expect(job.deliveries >= old.deliveries, "\(step): deliveries went down")
             }
             account(from: old, to: job, by: call)
+        }
+        if fair {
+            for problem in try await fairStructureProblems(queue, "q") { Issue.record("\(step): \(problem)") }
         }
         try await requireCounters(step: step)
     }
