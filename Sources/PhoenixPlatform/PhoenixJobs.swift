@@ -29,6 +29,12 @@ public enum PhoenixJobs {
         },
     ]
 
+    /// The payload field each job type's jobs take turns by in a fair queue: the field naming its user, for
+    /// the job types users submit for themselves (``JobDeclaration/userField``).
+    public static var fairnessFields: [String: String] {
+        Dictionary(uniqueKeysWithValues: declarations.compactMap { declaration in declaration.userField.map { (declaration.name, $0) } })
+    }
+
     /// The job type `POST /v1/events` and the Stripe webhook submit: its payload is a Phoenix event.
     public static let eventType = EventPublishJob.name
 

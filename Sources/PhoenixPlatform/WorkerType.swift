@@ -20,6 +20,11 @@ public enum WorkerType: String, Sendable, CaseIterable {
         }
     }
 
+    /// Whether this type's queue is fair by default (``PhoenixQueue/FlowSettings``): the queues of paid AI
+    /// calls and Chromium renders, where one user's backlog must not hold up everybody else's jobs. An
+    /// operator's choice, on or off, outlasts the default.
+    public var fairShareByDefault: Bool { self == .letters || self == .cv }
+
     /// Every queue some worker type serves, in the order of the worker types: the only queues a submission
     /// may name, and those `serve`, `stats` and the dashboard always list.
     public static let servedQueues = allCases.map(\.queue)

@@ -53,21 +53,28 @@ extension JobQueue {
     public func configureFlow(
         queue: String, fairShare: Bool? = nil, keyConcurrency: FlowLimit? = nil, concurrency: FlowLimit? = nil
     ) async throws(QueueError) -> FlowSettings {
-        func text(_ limit: FlowLimit?) throws(QueueError) -> String {
-            switch limit {
-            case nil: return ""
-            case .unlimited: return "0"
-            case .atMost(let n) where n >= 1: return String(n)
-            case .atMost(let n): throw .invalidSetting("a concurrency limit must be 1 or more (or none), got \(n)")
-            }
+        try await configure(queue: queue, fair: fairShare.map { $0 ? "1" : "0" } ?? "", keyConcurrency: try FlowLimit.argument(keyConcurrency), concurrency: concurrency)
+        return try await flowSettings(queue: queue)
+    }
+
+    /// Switches fair share on for `queue` unless its settings record a choice already (an operator's, on or
+    /// off, which a platform's default must not undo). Returns `false` when it had to switch but jobs wait in
+    /// line, so it could not.
+    public func switchOnFairShareByDefault(queue: String) async throws(QueueError) -> Bool {
+        do {
+            try await configure(queue: queue, fair: "default", keyConcurrency: "", concurrency: nil)
+            return true
+        } catch .queueNotEmpty {
+            return false
         }
-        let fair = fairShare.map { $0 ? "1" : "0" } ?? ""
-        let keyLimit = try text(keyConcurrency)
+    }
+
+    /// Runs `configureFlow` on every partition of `queue`, sharing its concurrency out among them.
+    private func configure(queue: String, fair: String, keyConcurrency keyLimit: String, concurrency: FlowLimit?) async throws(QueueError) {
         let all = partitions(of: queue)
         // Partition p's share of the queue's limit: an even split, the first partitions taking the remainder.
         let shares: [String] = try all.map { partition throws(QueueError) in
-            guard case .atMost(let n)? = concurrency else { return try text(concurrency) }
-            guard n >= 1 else { return try text(concurrency) }
+            guard case .atMost(let n)? = concurrency, n >= 1 else { return try FlowLimit.argument(concurrency) }
             return String(max(1, n / all.count + (partition.index < n % all.count ? 1 : 0)))
         }
         for (partition, share) in zip(all, shares) {
@@ -76,6 +83,17 @@ extension JobQueue {
                 throw .queueNotEmpty(queue: queue, depth: reply.dropFirst().first?.int ?? 0)
             }
         }
-        return try await flowSettings(queue: queue)
+    }
+}
+
+extension FlowLimit {
+    /// A limit as `configureFlow` takes it: '' unchanged, '0' no limit, else the number.
+    static func argument(_ limit: FlowLimit?) throws(QueueError) -> String {
+        switch limit {
+        case nil: return ""
+        case .unlimited: return "0"
+        case .atMost(let n) where n >= 1: return String(n)
+        case .atMost(let n): throw .invalidSetting("a concurrency limit must be 1 or more (or none), got \(n)")
+        }
     }
 }

@@ -78,12 +78,12 @@ struct Dead: AsyncParsableCommand {
     }
 }
 
-/// `phoenix queue`: pause and resume.
+/// `phoenix queue`: pause and resume, flow control, the ready lists.
 struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
-        abstract: "Pause or resume a queue, or list its ready lists.",
-        subcommands: [Pause.self, Resume.self, ReadyLists.self]
+        abstract: "Pause or resume a queue, show or change its flow control, or list its ready lists.",
+        subcommands: [Pause.self, Resume.self, Flow.self, ReadyLists.self]
     )
 
     struct ReadyLists: AsyncParsableCommand {
@@ -124,7 +124,8 @@ struct QueueCommand: AsyncParsableCommand {
     }
 }
 
-private func setUp() throws -> JobQueue {
+/// The queue engine an administration command acts through, with logging set up.
+func setUp() throws -> JobQueue {
     let settings = Settings()
     try bootstrapLogging(settings)
     return try makeQueue(settings)

@@ -77,6 +77,7 @@ struct Dev: AsyncParsableCommand {
         let queue = try makeQueue(settings, poolSize: 8)
         defer { queue.redis.shutdown() }
         try await checkRedisServer(queue, logger: logger)
+        await applyDefaultFlow(queue, logger: logger)
 
         let api = try settings.apiConfiguration(host: "127.0.0.1", port: port)
         let (auth, verifier) = try await settings.tokenVerifier()

@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
         let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
         let logger = Logger(label: "phoenix.api")
         try await checkRedisServer(queue, logger: logger)
+        await applyDefaultFlow(queue, logger: logger)
         let router = try phoenixRouter(
             configuration: configuration, queue: queue, store: PhoenixStore(client: client), verifier: verifier, metrics: bootstrapMetrics(), sessionSecret: auth.hmacSecret
         )

@@ -241,7 +241,7 @@ func usesDatabase(_ queues: [String]) -> Bool {
 func makeQueue(_ settings: Settings, poolSize: Int = 4) throws -> JobQueue {
     JobQueue(
         redis: RedisClient(configuration: try settings.redis(), poolSize: poolSize), keys: try settings.keys(),
-        enqueueAcknowledgement: try settings.enqueueAcknowledgement()
+        enqueueAcknowledgement: try settings.enqueueAcknowledgement(), fairnessFields: PhoenixJobs.fairnessFields
     )
 }
 
@@ -257,6 +257,23 @@ func checkRedisServer(_ queue: JobQueue, logger: Logger) async throws {
         ])
     } catch let error as QueueError {
         logger.warning("Could not check the Redis server's version, eviction policy and key layout", metadata: ["error": "\(error)"])
+    }
+}
+
+/// Switches fair share on for the queues fair by default (``WorkerType/fairShareByDefault``) whose settings
+/// do not record an operator's choice. A queue with jobs waiting cannot switch (a later start tries again),
+/// and an unreachable Redis is only logged: neither stops the process.
+func applyDefaultFlow(_ queue: JobQueue, logger: Logger) async {
+    for type in WorkerType.allCases where type.fairShareByDefault {
+        do {
+            if try await !queue.switchOnFairShareByDefault(queue: type.queue) {
+                logger.notice("Fair share stays off: jobs are waiting in the queue", metadata: [
+                    "queue": "\(type.queue)", "hint": "phoenix queue flow \(type.queue) --fair-share on, once drained",
+                ])
+            }
+        } catch {
+            logger.warning("Could not apply the default flow control", metadata: ["queue": "\(type.queue)", "error": "\(error)"])
+        }
     }
 }
 

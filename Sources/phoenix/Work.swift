@@ -64,6 +64,7 @@ struct Work: AsyncParsableCommand {
         defer { queue.redis.shutdown() }
         let logger = Logger(label: "phoenix.worker")
         try await checkRedisServer(queue, logger: logger)
+        await applyDefaultFlow(queue, logger: logger)
         if !configuration.withheldQueues.isEmpty {
             logger.notice("Event processing is disabled (ENABLE_EVENT_PROCESSING=false): this worker takes no events jobs", metadata: ["queues": "\(configuration.queues.joined(separator: ","))"])
         }

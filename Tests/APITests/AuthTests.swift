@@ -89,7 +89,8 @@ import TestSupport
             let bobReads = try await api.call(.GET, "/v1/jobs/\(id)", token: try await api.minter.token(user: bob))
             #expect(bobReads.status == 404)
 
-            for (method, path) in [(HTTPMethod.GET, "/v1/queues"), (.GET, "/v1/workers"), (.GET, "/v1/queues/diagnostics/dead"), (.POST, "/v1/queues/diagnostics/pause")] {
+            for (method, path) in [(HTTPMethod.GET, "/v1/queues"), (.GET, "/v1/workers"), (.GET, "/v1/queues/diagnostics/dead"), (.POST, "/v1/queues/diagnostics/pause"),
+                                  (.GET, "/v1/queues/letters/flow"), (.PUT, "/v1/queues/letters/flow")] {
                 let reply = try await api.call(method, path, token: aliceToken)
                 #expect(reply.status == 403, "\(path) answered \(reply.status) to a user")
                 #expect(reply.errorCode == "forbidden")

@@ -3,7 +3,7 @@ import Foundation
 import NIOHTTP1
 import PhoenixJobsCore
 import PhoenixQueue
-import PhoenixQueue
+import PhoenixRedis
 import Testing
 import TestSupport
 
@@ -94,6 +94,45 @@ import TestSupport
             #expect(noRoute.status == 404 && noRoute.errorCode == "not_found")
             let badQuery = try await api.call(.GET, "/v1/queues/diagnostics/dead?limit=100000", token: service)
             #expect(badQuery.status == 400 && badQuery.errorCode == "invalid_query")
+        }
+    }
+
+    @Test func flowControlIsReadAndChangedByServiceCallersOnly() async throws {
+        try await LiveAPI.run { api in
+            let service = try await api.minter.service()
+            let initial = try await api.call(.GET, "/v1/queues/diagnostics/flow", token: service)
+            #expect(initial.status == 200)
+            #expect(initial.json == .object(["queue": .string("diagnostics"), "fairShare": .bool(false), "keyConcurrency": .null, "concurrency": .null]))
+
+            let changed = try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: #"{"fairShare": true, "keyConcurrency": 2, "concurrency": 20}"#)
+            #expect(changed.status == 200)
+            #expect(changed.json == .object(["queue": .string("diagnostics"), "fairShare": .bool(true), "keyConcurrency": .number(2), "concurrency": .number(20)]))
+            #expect(try await api.queue.flowSettings(queue: "diagnostics") == FlowSettings(fairShare: true, keyConcurrency: 2, concurrency: 20))
+            // Absent fields stay; null removes a limit.
+            let lifted = try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: #"{"concurrency": null}"#)
+            #expect(lifted["keyConcurrency"] == .number(2) && lifted["concurrency"] == .null && lifted["fairShare"] == .bool(true))
+
+            for (body, code) in [
+                (#"{"fairShare": "yes"}"#, "invalid_request"), (#"{"keyConcurrency": 0}"#, "invalid_request"),
+                (#"{"concurrency": 1.5}"#, "invalid_request"), (#"{"limit": 3}"#, "invalid_request"), ("[]", "invalid_request"),
+                ("{", "invalid_json"),
+            ] {
+                let reply = try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: body)
+                #expect(reply.status == 400 && reply.errorCode == code, "\(body) → \(reply.status) \(reply.json)")
+            }
+            let unknown = try await api.call(.PUT, "/v1/queues/no-such-queue/flow", token: service, body: #"{"fairShare": true}"#)
+            #expect(unknown.status == 404 && unknown.errorCode == "unknown_queue")
+            #expect(try await api.queue.redis.send("EXISTS", api.queue.keys.flow("no-such-queue")).int == 0)
+            #expect(try await api.queue.flowSettings(queue: "diagnostics") == FlowSettings(fairShare: true, keyConcurrency: 2))
+
+            // Fair share does not switch while a job waits; nothing changes then.
+            try await api.queue.pause(queue: "diagnostics")
+            let waiting = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop", "payload": {}}"#)
+            #expect(waiting.status == 202)
+            let busy = try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: #"{"fairShare": false}"#)
+            #expect(busy.status == 409 && busy.errorCode == "queue_not_empty")
+            #expect(try await api.queue.flowSettings(queue: "diagnostics").fairShare)
+            _ = try await api.queue.resume(queue: "diagnostics")
         }
     }
 

@@ -4,7 +4,7 @@ public import PhoenixQueue
 import PhoenixJobsCore
 
 /// Queue administration, for `service_role` only: queues and workers, the dead set (list, retry,
-/// discard), pause and resume.
+/// discard), pause and resume, flow control.
 public struct AdminRoutes: Sendable {
     let queue: JobQueue
     /// Queues listed even when Redis has never seen them (those the worker types serve).
@@ -48,6 +48,25 @@ public struct AdminRoutes: Sendable {
             try await queue.pause(queue: name)
             return Response.json(.object(["queue": .string(name), "paused": .bool(true)]))
         }
+        group.get("queues/{queue}/flow") { _, context in
+            _ = try context.service()
+            let name = try await knownQueueName(context)
+            return Response.json(Self.flowJSON(name, try await queue.flowSettings(queue: name)))
+        }
+        group.put("queues/{queue}/flow") { request, context in
+            _ = try context.service()
+            let name = try await knownQueueName(context)
+            var request = request
+            let change = try FlowChange(try await request.json(limit: bodyLimit))
+            do {
+                let settings = try await queue.configureFlow(
+                    queue: name, fairShare: change.fairShare, keyConcurrency: change.keyConcurrency, concurrency: change.concurrency
+                )
+                return Response.json(Self.flowJSON(name, settings))
+            } catch QueueError.queueNotEmpty(_, let depth) {
+                throw APIError(.conflict, "queue_not_empty", "fair share can only be switched while no job waits in queue '\(name)' (\(depth) waiting); let its workers drain it, then try again")
+            }
+        }
         group.post("queues/{queue}/resume") { _, context in
             _ = try context.service()
             let name = try Self.queueName(context)
@@ -74,6 +93,26 @@ public struct AdminRoutes: Sendable {
         let found = try await action(name, ids)
         let body = zip(ids, found).map { JSONValue.object(["id": .string($0), "found": .bool($1)]) }
         return Response.json(.object(["queue": .string(name), "jobs": .array(body)]))
+    }
+
+    /// The queue named in the path, which must be one a worker type serves or one that received jobs: flow
+    /// settings for a made-up name would only fill Redis.
+    private func knownQueueName(_ context: APIContext) async throws -> String {
+        let name = try Self.queueName(context)
+        let received = knownQueues.contains(name) ? [] : try await queue.queues()
+        guard knownQueues.contains(name) || received.contains(name) else {
+            throw APIError(.notFound, "unknown_queue", "no queue '\(name)': no worker type serves it and it never received a job")
+        }
+        return name
+    }
+
+    /// A queue's flow control as the API shows it (a missing limit is `null`).
+    static func flowJSON(_ name: String, _ settings: FlowSettings) -> JSONValue {
+        .object([
+            "queue": .string(name), "fairShare": .bool(settings.fairShare),
+            "keyConcurrency": settings.keyConcurrency.map { .number(Double($0)) } ?? .null,
+            "concurrency": settings.concurrency.map { .number(Double($0)) } ?? .null,
+        ])
     }
 
     private static func queueName(_ context: APIContext) throws(APIError) -> String {

@@ -3,8 +3,9 @@ import PhoenixRedis
 extension QueueScripts {
     /// Changes a queue's flow control (``FlowSettings``).
     ///
-    /// KEYS: the queue's keys. ARGV: key base, queue, fair share ('1' on, '0' off, '' unchanged), concurrency
-    /// per key and concurrency of the queue (a number of 1 or more, '0' for no limit, '' unchanged).
+    /// KEYS: the queue's keys. ARGV: key base, queue, fair share ('1' on, '0' off, '' unchanged, 'default': on
+    /// unless the hash records a choice already), concurrency per key and concurrency of the queue (a number
+    /// of 1 or more, '0' for no limit, '' unchanged).
     /// Returns: `{'ok'}`, or `{'busy', depth}` (nothing changed) when asked to switch fair share while jobs
     /// wait in the ready list (cancelled ids not yet dropped by a fetch included).
     /// Invariant: fair share changes only while the ready list is empty, so no id is ever in the other
@@ -15,12 +16,16 @@ extension QueueScripts {
     local fair, keyLimit, limit = ARGV[3], ARGV[4], ARGV[5]
     require_types(queue_key('flow'), 'hash', queue_key('turns'), 'list', queue_key('parked'), 'set', queue_key('ready'), 'list')
     local settings, key = flow(), queue_key('flow')
+    if fair == 'default' then
+      fair = redis.call('HEXISTS', key, 'fair') == 1 and '' or '1'
+    end
     if fair ~= '' and (fair == '1') ~= settings.fair then
       local depth = redis.call('LLEN', queue_key('ready'))
       if depth > 0 then return {'busy', depth} end
       if fair == '0' then redis.call('DEL', queue_key('turns'), queue_key('parked')) end
     end
-    for field, value in pairs({fair = fair, keyConcurrency = keyLimit, concurrency = limit}) do
+    if fair ~= '' then redis.call('HSET', key, 'fair', fair) end
+    for field, value in pairs({keyConcurrency = keyLimit, concurrency = limit}) do
       if value == '0' then
         redis.call('HDEL', key, field)
       elseif value ~= '' then

@@ -1,0 +1,34 @@
+import PhoenixJobsCore
+import PhoenixQueue
+
+/// The body of `PUT /v1/queues/{queue}/flow`: the settings to change, each optional (left as they are when
+/// absent). A limit is a whole number from 1 to 100,000, or `null` for none.
+struct FlowChange {
+    var fairShare: Bool?
+    var keyConcurrency: FlowLimit?
+    var concurrency: FlowLimit?
+
+    /// Reads `body`, refusing anything else than the three settings with a 400 naming the field.
+    init(_ body: JSONValue) throws(APIError) {
+        guard let members = body.objectValue else { throw .badRequest("invalid_request", "expected a JSON object of fairShare, keyConcurrency, concurrency") }
+        for name in members.keys where !["fairShare", "keyConcurrency", "concurrency"].contains(name) {
+            throw .badRequest("invalid_request", "unknown field '\(name.prefix(64))'; the settings are fairShare, keyConcurrency, concurrency")
+        }
+        switch members["fairShare"] {
+        case nil: fairShare = nil
+        case .bool(let on)?: fairShare = on
+        default: throw .badRequest("invalid_request", "fairShare must be true or false")
+        }
+        keyConcurrency = try Self.limit(members, "keyConcurrency")
+        concurrency = try Self.limit(members, "concurrency")
+    }
+
+    private static func limit(_ members: [String: JSONValue], _ name: String) throws(APIError) -> FlowLimit? {
+        switch members[name] {
+        case nil: return nil
+        case .null?: return .unlimited
+        case .number(let n)? where n == n.rounded() && (1...100_000).contains(n): return .atMost(Int(n))
+        default: throw .badRequest("invalid_request", "\(name) must be a whole number from 1 to 100000, or null for no limit")
+        }
+    }
+}

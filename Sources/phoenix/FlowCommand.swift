@@ -1,0 +1,65 @@
+import ArgumentParser
+import PhoenixQueue
+import PhoenixRedis
+
+extension QueueCommand {
+    /// `phoenix queue flow QUEUE [--fair-share on|off] [--key-concurrency N|none] [--concurrency N|none]`.
+    struct Flow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a queue's flow control, or change it: fair share among users, jobs running at once per user and in the queue.",
+            discussion: "Settings live in Redis and apply to every worker at once. Fair share switches only while no job waits in the queue."
+        )
+        @Argument(help: "The queue.") var queue: String
+        @Option(name: .long, help: "on: each user's jobs take turns with the others'; off: one line, first come first served.")
+        var fairShare: Switch?
+        @Option(name: .long, help: "Most jobs of one user running at once (a number, or none).")
+        var keyConcurrency: Limit?
+        @Option(name: .long, help: "Most jobs of the queue running at once, across every worker (a number, or none).")
+        var concurrency: Limit?
+
+        func run() async throws {
+            let engine = try setUp()
+            defer { engine.redis.shutdown() }
+            let settings: FlowSettings
+            if fairShare == nil && keyConcurrency == nil && concurrency == nil {
+                settings = try await engine.flowSettings(queue: queue)
+            } else {
+                settings = try await engine.configureFlow(
+                    queue: queue, fairShare: fairShare.map { $0 == .on }, keyConcurrency: keyConcurrency?.value, concurrency: concurrency?.value
+                )
+            }
+            print("\(queue): \(settings.summary)")
+        }
+    }
+
+    /// `on` or `off`.
+    enum Switch: String, ExpressibleByArgument {
+        case on, off
+    }
+
+    /// A concurrency limit on the command line: a number of 1 or more, or `none`.
+    struct Limit: ExpressibleByArgument {
+        let value: FlowLimit
+
+        init?(argument: String) {
+            if argument == "none" {
+                value = .unlimited
+            } else if let n = Int(argument), n >= 1 {
+                value = .atMost(n)
+            } else {
+                return nil
+            }
+        }
+    }
+}
+
+extension FlowSettings {
+    /// The settings in a line: `fair share on, at most 1 running per key, no limit for the queue`.
+    var summary: String {
+        [
+            "fair share \(fairShare ? "on" : "off")",
+            keyConcurrency.map { "at most \($0) running per key" } ?? "no limit per key",
+            concurrency.map { "at most \($0) running in the queue" } ?? "no limit for the queue",
+        ].joined(separator: ", ")
+    }
+}
