@@ -27,6 +27,30 @@ public struct FlowSettings: Sendable, Equatable {
     }
 }
 
+extension FlowSettings: CustomStringConvertible {
+    /// The settings in a line: `fair share on, at most 1 running per key, no limit for the queue`.
+    public var description: String {
+        [
+            "fair share \(fairShare ? "on" : "off")",
+            keyConcurrency.map { "at most \($0) running per key" } ?? "no limit per key",
+            concurrency.map { "at most \($0) running in the queue" } ?? "no limit for the queue",
+        ].joined(separator: ", ")
+    }
+
+    /// The settings and who waits on them, short enough for a table cell: `fair 12 users (3 at limit 1),
+    /// max 20`, or `-` when the queue has no flow control.
+    public func summary(keysInTurn: Int, keysAtLimit: Int) -> String {
+        var parts: [String] = []
+        if fairShare {
+            parts.append("fair \(keysInTurn + keysAtLimit) users" + (keyConcurrency.map { " (\(keysAtLimit) at limit \($0))" } ?? ""))
+        } else if let keyConcurrency {
+            parts.append("\(keyConcurrency)/user (fair share off)")
+        }
+        if let concurrency { parts.append("max \(concurrency)") }
+        return parts.isEmpty ? "-" : parts.joined(separator: ", ")
+    }
+}
+
 /// A change to one concurrency limit of ``FlowSettings``.
 public enum FlowLimit: Sendable, Equatable {
     /// No limit.

@@ -120,8 +120,8 @@ extension JobQueue {
     private func stats(of partition: QueuePartition, minutes: Int) async throws(QueueError) -> QueueStats {
         let queue = partition.queue
         let values = try Self.elements(of: try await run(QueueScripts.stats, partition, [max(1, minutes)]), script: "stats")
-        guard values.count == 10, let now = values[0].int, let counterPairs = values[7].array,
-              let completed = values[8].array, let failed = values[9].array
+        guard values.count == 13, let now = values[0].int, let counterPairs = values[7].array,
+              let completed = values[8].array, let failed = values[9].array, let flow = values[10].array, flow.count == 3
         else { throw .unexpectedReply(script: "stats", detail: "\(values.count) values") }
         var totals: [String: Int] = [:]
         for pair in stride(from: 0, to: counterPairs.count - 1, by: 2) {
@@ -142,7 +142,12 @@ extension JobQueue {
             buried: totals["dead"] ?? 0,
             cancelled: totals["cancelled"] ?? 0,
             completedPerMinute: completed.map { $0.int ?? 0 },
-            failedPerMinute: failed.map { $0.int ?? 0 }
+            failedPerMinute: failed.map { $0.int ?? 0 },
+            flow: FlowSettings(
+                fairShare: flow[0].string == "1", keyConcurrency: flow[1].string.flatMap { Int($0) }, concurrency: flow[2].string.flatMap { Int($0) }
+            ),
+            keysInTurn: values[11].int ?? 0,
+            keysAtLimit: values[12].int ?? 0
         )
     }
 

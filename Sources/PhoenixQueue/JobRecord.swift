@@ -76,11 +76,18 @@ public struct QueueStats: Sendable, Equatable {
     public var completedPerMinute: [Int]
     /// Attempts failed in each of the last minutes, oldest first.
     public var failedPerMinute: [Int]
+    /// The flow control in force (the queue's concurrency summed over its partitions).
+    public var flow: FlowSettings
+    /// In a fair queue, the keys (users) with jobs waiting for their turn.
+    public var keysInTurn: Int
+    /// In a fair queue, the keys with jobs waiting because they run as many jobs as their limit allows.
+    public var keysAtLimit: Int
 }
 
 extension QueueStats {
     /// These figures plus another partition's of the same queue: counts and totals summed, paused if either
-    /// is, the older of the two oldest ready jobs.
+    /// is, the older of the two oldest ready jobs, the concurrency limits of both summed (fair share and the
+    /// per-key limit are this partition's).
     func adding(_ other: QueueStats) -> QueueStats {
         let sum = { (a: [Int], b: [Int]) in zip(a, b).map { $0 + $1 } }
         return QueueStats(
@@ -89,7 +96,12 @@ extension QueueStats {
             oldestReadyAge: [oldestReadyAge, other.oldestReadyAge].compactMap { $0 }.max(),
             enqueued: enqueued + other.enqueued, completed: completed + other.completed, failed: failed + other.failed,
             buried: buried + other.buried, cancelled: cancelled + other.cancelled,
-            completedPerMinute: sum(completedPerMinute, other.completedPerMinute), failedPerMinute: sum(failedPerMinute, other.failedPerMinute)
+            completedPerMinute: sum(completedPerMinute, other.completedPerMinute), failedPerMinute: sum(failedPerMinute, other.failedPerMinute),
+            flow: FlowSettings(
+                fairShare: flow.fairShare, keyConcurrency: flow.keyConcurrency,
+                concurrency: flow.concurrency.map { $0 + (other.flow.concurrency ?? 0) } ?? other.flow.concurrency
+            ),
+            keysInTurn: keysInTurn + other.keysInTurn, keysAtLimit: keysAtLimit + other.keysAtLimit
         )
     }
 }

@@ -12,6 +12,12 @@ public struct QueueOverview: Sendable, Encodable {
         public let oldestReadySeconds: Double?
         public let enqueued, completed, failed, buried, cancelled: Int
         public let completedLastMinute, failedLastMinute: Int
+        /// Whether the queue's users take turns.
+        public let fairShare: Bool
+        /// Most jobs of one user, and of the queue, running at once; `nil` for no limit.
+        public let keyConcurrency, concurrency: Int?
+        /// Users with jobs waiting for their turn, and those waiting because they run as many as their limit.
+        public let keysInTurn, keysAtLimit: Int
     }
 
     public let queues: [Row]
@@ -30,7 +36,9 @@ extension JobQueue {
                 queue: name, ready: stats.ready, delayed: stats.delayed, leased: stats.leased, dead: stats.dead, paused: stats.paused,
                 oldestReadySeconds: stats.oldestReadyAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
                 enqueued: stats.enqueued, completed: stats.completed, failed: stats.failed, buried: stats.buried, cancelled: stats.cancelled,
-                completedLastMinute: stats.completedPerMinute.last ?? 0, failedLastMinute: stats.failedPerMinute.last ?? 0
+                completedLastMinute: stats.completedPerMinute.last ?? 0, failedLastMinute: stats.failedPerMinute.last ?? 0,
+                fairShare: stats.flow.fairShare, keyConcurrency: stats.flow.keyConcurrency, concurrency: stats.flow.concurrency,
+                keysInTurn: stats.keysInTurn, keysAtLimit: stats.keysAtLimit
             ))
         }
         return QueueOverview(queues: rows, workers: try await liveWorkers(staleAfter: staleAfter))

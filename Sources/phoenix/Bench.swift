@@ -40,6 +40,12 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .long, help: "Jobs per second during the latency run.")
     var rate: Int = 500
 
+    @Option(name: .long, help: "Users the jobs' payloads name in turn (user_id), the key of fair share; 0 for none.")
+    var users: Int = 0
+
+    @Flag(name: .long, help: "Make the queue fair: each user's jobs take turns with the others'.")
+    var fairShare = false
+
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
 
@@ -47,13 +53,23 @@ struct Bench: AsyncParsableCommand {
         for (name, value, range) in [
             ("--jobs", jobs, 1...10_000_000), ("--single", single, 0...1_000_000), ("--batch", batch, 1...100_000),
             ("--workers", workers, 1...64), ("--concurrency", concurrency, 1...10_000), ("--latency-jobs", latencyJobs, 0...1_000_000),
-            ("--rate", rate, 1...100_000),
+            ("--rate", rate, 1...100_000), ("--users", users, 0...10_000_000),
         ] where !range.contains(value) {
             throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
         }
     }
 
     func run() async throws {
+        try await Self.withEnvironment(quiet: json) { environment, logs in
+            let report = try await measure(environment: environment, logs: logs)
+            return json ? try report.json() : report.table()
+        }
+    }
+
+    /// Runs `body` with the environment of a benchmark (a private redis-server unless `REDIS_URL` is set, a
+    /// key prefix of its own, warnings only in the workers' logs) and a scratch folder for the workers' logs,
+    /// then prints what it returns. The folder is removed after a run that succeeded.
+    static func withEnvironment(quiet: Bool, _ body: ([String: String], URL) async throws -> String) async throws {
         var environment = ProcessInfo.processInfo.environment
         var redisServer: LocalServer?
         // The workers' logs, and the private Redis's data when there is one.
@@ -63,13 +79,12 @@ struct Bench: AsyncParsableCommand {
             let server = try await LocalRedis.start(directory: scratch.appendingPathComponent("redis"))
             redisServer = server
             environment[.redisURL] = server.url
-            if !json { say("started \(server.summary)") }
+            if !quiet { say("started \(server.summary)") }
         }
         environment[.keyPrefix] = "bench-\(UUID().uuidString.prefix(8).lowercased())"
         environment[.logLevel] = "warning"
         do {
-            let report = try await measure(environment: environment, logs: scratch)
-            say(json ? try report.json() : report.table())
+            say(try await body(environment, scratch))
         } catch {
             await redisServer?.stop()
             throw InputError("\(error) (worker logs in \(scratch.path))")
@@ -80,14 +95,20 @@ struct Bench: AsyncParsableCommand {
 
     private func measure(environment: [String: String], logs: URL) async throws -> BenchReport {
         let settings = Settings(environment: environment)
-        let queue = try makeQueue(settings, poolSize: 8)
+        let queue = try makeQueue(settings, poolSize: 8, fairnessFields: [DiagnosticJobs.Noop.name: "user_id"])
         defer { queue.redis.shutdown() }
         let name = WorkerType.diagnostics.queue
-        let noop = { JobEnvelope(type: DiagnosticJobs.Noop.name, queue: name) }
+        var made = 0
+        let users = users
+        let noop = {
+            made += 1
+            return JobEnvelope(type: DiagnosticJobs.Noop.name, queue: name, payload: .object(users > 0 ? ["user_id": .string("user-\(made % users)")] : [:]))
+        }
         var report = BenchReport(
             redis: try await Self.redisVersion(queue.redis), jobs: jobs, single: single, batch: batch, workers: workers, concurrency: concurrency,
-            latencyJobs: latencyJobs, rate: rate
+            latencyJobs: latencyJobs, rate: rate, users: users, fairShare: fairShare
         )
+        try await queue.configureFlow(queue: name, fairShare: fairShare)
 
         // Enqueue while paused, so that the processing run starts with every job ready.
         try await queue.pause(queue: name)
@@ -147,14 +168,14 @@ struct Bench: AsyncParsableCommand {
         return report
     }
 
-    private static func rate(_ count: Int, since start: ContinuousClock.Instant) -> Double {
+    static func rate(_ count: Int, since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return seconds > 0 ? Double(count) / seconds : 0
     }
 
     /// Polls `condition` every 10 ms.
-    private static func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
+    static func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while try await !condition() {
             guard ContinuousClock.now < deadline else { throw InputError("bench: gave up waiting for \(what) after \(timeout)") }
@@ -163,7 +184,7 @@ struct Bench: AsyncParsableCommand {
     }
 
     /// This process's own executable, which the workers run.
-    private static func executable() throws -> String {
+    static func executable() throws -> String {
         try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     }
 
@@ -182,7 +203,7 @@ struct Bench: AsyncParsableCommand {
     }
 
     /// Removes every key the run made (job hashes, lists, counters, the worker registry).
-    private static func deleteKeys(prefix: String, redis: RedisClient) async throws {
+    static func deleteKeys(prefix: String, redis: RedisClient) async throws {
         var cursor = "0"
         repeat {
             let reply = try await redis.send("SCAN", cursor, "MATCH", "\(prefix):*", "COUNT", "1000").array ?? []

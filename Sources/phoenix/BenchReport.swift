@@ -31,6 +31,10 @@ struct BenchReport: Codable {
     var concurrency: Int
     var latencyJobs: Int
     var rate: Int
+    /// How many users the jobs' payloads name in turn (0: none).
+    var users: Int
+    /// Whether the queue was fair (its users' jobs taking turns).
+    var fairShare: Bool
     /// Jobs per second, enqueued one round trip each.
     var singleEnqueueRate: Double = 0
     /// Jobs per second, enqueued `batch` at a time.
@@ -54,7 +58,7 @@ struct BenchReport: Codable {
         let rows: [[String]] = [
             ["enqueue, one by one", "\(count(single)) jobs", perSecond(singleEnqueueRate)],
             ["enqueue, batches of \(count(batch))", "\(count(jobs)) jobs", perSecond(batchEnqueueRate)],
-            ["processing, \(workers) workers × \(concurrency)", "\(count(single + jobs)) jobs", perSecond(processingRate)],
+            ["processing, \(workers) workers × \(concurrency)\(fairShare ? ", fair share" : "")", "\(count(single + jobs)) jobs\(users > 0 ? " of \(count(users)) users" : "")", perSecond(processingRate)],
             ["latency enqueue → worker, at \(count(rate))/s", "\(count(latency.samples)) jobs", "p50 \(ms(latency.p50))  p90 \(ms(latency.p90))  p99 \(ms(latency.p99))  max \(ms(latency.max))"],
             ["worker peak RSS", "\(workerPeakRSSMegabytes.count) processes", workerPeakRSSMegabytes.map { String(format: "%.1f MB", $0) }.joined(separator: ", ")],
         ]

@@ -28,7 +28,7 @@ extension QueueCommand {
                     queue: queue, fairShare: fairShare.map { $0 == .on }, keyConcurrency: keyConcurrency?.value, concurrency: concurrency?.value
                 )
             }
-            print("\(queue): \(settings.summary)")
+            print("\(queue): \(settings)")
         }
     }
 
@@ -50,16 +50,5 @@ extension QueueCommand {
                 return nil
             }
         }
-    }
-}
-
-extension FlowSettings {
-    /// The settings in a line: `fair share on, at most 1 running per key, no limit for the queue`.
-    var summary: String {
-        [
-            "fair share \(fairShare ? "on" : "off")",
-            keyConcurrency.map { "at most \($0) running per key" } ?? "no limit per key",
-            concurrency.map { "at most \($0) running in the queue" } ?? "no limit for the queue",
-        ].joined(separator: ", ")
     }
 }

@@ -237,11 +237,12 @@ func usesDatabase(_ queues: [String]) -> Bool {
     PhoenixJobs.declarations(servedBy: queues).contains(where: \.usesDatabase)
 }
 
-/// A queue engine over the configured Redis.
-func makeQueue(_ settings: Settings, poolSize: Int = 4) throws -> JobQueue {
+/// A queue engine over the configured Redis; jobs are keyed for fair share by `fairnessFields` (the platform's
+/// user fields unless given).
+func makeQueue(_ settings: Settings, poolSize: Int = 4, fairnessFields: [String: String] = PhoenixJobs.fairnessFields) throws -> JobQueue {
     JobQueue(
         redis: RedisClient(configuration: try settings.redis(), poolSize: poolSize), keys: try settings.keys(),
-        enqueueAcknowledgement: try settings.enqueueAcknowledgement(), fairnessFields: PhoenixJobs.fairnessFields
+        enqueueAcknowledgement: try settings.enqueueAcknowledgement(), fairnessFields: fairnessFields
     )
 }
 

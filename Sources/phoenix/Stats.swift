@@ -43,11 +43,13 @@ struct Stats: AsyncParsableCommand {
 
     private func render(_ snapshot: QueueOverview) -> String {
         let queueTable = Table(
-            header: ["QUEUE", "READY", "DELAYED", "LEASED", "DEAD", "PAUSED", "OLDEST", "DONE/MIN", "FAIL/MIN", "COMPLETED", "FAILED"],
+            header: ["QUEUE", "READY", "DELAYED", "LEASED", "DEAD", "PAUSED", "OLDEST", "DONE/MIN", "FAIL/MIN", "COMPLETED", "FAILED", "FLOW"],
             rows: snapshot.queues.map { row in
                 [row.queue, "\(row.ready)", "\(row.delayed)", "\(row.leased)", "\(row.dead)", row.paused ? "yes" : "no",
                  row.oldestReadySeconds.map { String(format: "%.1fs", $0) } ?? "-", "\(row.completedLastMinute)", "\(row.failedLastMinute)",
-                 "\(row.completed)", "\(row.failed)"]
+                 "\(row.completed)", "\(row.failed)",
+                 FlowSettings(fairShare: row.fairShare, keyConcurrency: row.keyConcurrency, concurrency: row.concurrency)
+                    .summary(keysInTurn: row.keysInTurn, keysAtLimit: row.keysAtLimit)]
             }
         )
         let now = Date()

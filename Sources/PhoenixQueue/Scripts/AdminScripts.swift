@@ -97,7 +97,8 @@ extension QueueScripts {
     /// KEYS: the queue's keys. ARGV: key base, queue, minutes of throughput history.
     /// Returns: `{now, ready list length (cancelled ids still in line included: `cancelledWaiting` in the
     /// counters), delayed, leased, dead, paused, readyAt of the next job or '', counters (flat hash), completed
-    /// per minute (oldest first), failed per minute (oldest first)}`.
+    /// per minute (oldest first), failed per minute (oldest first), the flow settings (fair, keyConcurrency,
+    /// concurrency), keys in turn, keys parked at their limit}`.
     static let stats = LuaPrelude.script("stats", memory: .readOnly, """
     local queue, minutes = ARGV[2], tonumber(ARGV[3])
     local now = now_ms()
@@ -120,6 +121,9 @@ extension QueueScripts {
       redis.call('EXISTS', queue_key('paused')),
       headReadyAt,
       redis.call('HGETALL', queue_key('counters')),
-      completed, failed}
+      completed, failed,
+      redis.call('HMGET', queue_key('flow'), 'fair', 'keyConcurrency', 'concurrency'),
+      redis.call('LLEN', queue_key('turns')),
+      redis.call('SCARD', queue_key('parked'))}
     """)
 }

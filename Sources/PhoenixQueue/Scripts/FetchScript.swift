@@ -25,8 +25,9 @@ extension QueueScripts {
     /// than its own concurrency limit leaves room for), and when every key had its turn the keys visited fill
     /// what is left, in the same order; one ticket leaves the ready list per id taken; every
     /// key visited goes to the back of the turns, or to `parked` when it is at its limit (a finished job of it
-    /// brings it back: ``end_lease``), or nowhere when it has no job left. Each leased job counts in its key's
-    /// `running` entry and is marked `counted`. Invariant of a fair queue: the ready list holds as many
+    /// brings it back: ``end_lease``), or nowhere when it has no job left. While a limit per key is set, each
+    /// leased job counts in its key's `running` entry and is marked `counted` (jobs leased before a limit was
+    /// set are not counted against it). Invariant of a fair queue: the ready list holds as many
     /// tickets as the key lists hold ids, and a key with ids waiting is in exactly one of `turns` and `parked`.
     /// Replay: when the call's record exists, nothing is popped; the answer lists the jobs of the record that
     /// its token still holds (a job reaped or handed on since is left out).
@@ -70,11 +71,13 @@ extension QueueScripts {
         end
         if room[key] then room[key] = room[key] - #popped end
       end
-      while #taken < limit do
+      local in_turn = redis.call('LLEN', turns)
+      while #taken < limit and in_turn > 0 do
         local key = redis.call('RPOP', turns)
         if not key then break end
         visited[#visited + 1] = key
-        take(key, math.max(1, math.floor((limit - #taken) / (redis.call('LLEN', turns) + 1))))
+        take(key, math.max(1, math.floor((limit - #taken) / in_turn)))
+        in_turn = in_turn - 1
       end
       -- Every key had its turn and room is left: the keys visited fill it, in the same order.
       for _, key in ipairs(visited) do
@@ -126,7 +129,9 @@ extension QueueScripts {
     end
     local now = now_ms()
     local now_text, deadline = int_text(now), int_text(now + lease)
-    local taken, counts = {}, {}
+    -- Leased jobs count against their key only while a limit per key is set: without one nothing reads the
+    -- counts, and a limit set later counts the jobs leased from then on.
+    local taken, counts, counting = {}, {}, settings.fair and settings.keyConcurrency ~= nil
     for i, job in ipairs(jobs) do
       local id, fields, key = job.id, job.fields, job_key(job.id)
       if job.kind == 'lease' then
@@ -145,11 +150,13 @@ extension QueueScripts {
           attempt = attempt + 1
         end
         local delivery = (tonumber(fields[5]) or 0) + 1
-        redis.call('HSET', key, 'attempt', int_text(attempt), 'deliveries', int_text(delivery), 'state', 'leased',
-          'worker', worker, 'startedAt', now_text, 'lease', token)
-        if settings.fair then
-          redis.call('HSET', key, 'counted', '1')
+        if counting then
+          redis.call('HSET', key, 'attempt', int_text(attempt), 'deliveries', int_text(delivery), 'state', 'leased',
+            'worker', worker, 'startedAt', now_text, 'lease', token, 'counted', '1')
           counts[owners[i]] = (counts[owners[i]] or 0) + 1
+        else
+          redis.call('HSET', key, 'attempt', int_text(attempt), 'deliveries', int_text(delivery), 'state', 'leased',
+            'worker', worker, 'startedAt', now_text, 'lease', token)
         end
         taken[#taken + 1] = id
         out[#out + 1] = id; out[#out + 1] = fields[1]; out[#out + 1] = attempt; out[#out + 1] = delivery
