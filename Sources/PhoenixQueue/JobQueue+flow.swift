@@ -17,11 +17,30 @@ extension JobQueue {
         case .number(let number): text = "\(number)"
         default: return nil
         }
+        return Self.fairnessKey(text)
+    }
+
+    /// `text` as a fairness key: itself, or a digest of it when it is longer than ``maxFairnessKeyBytes``.
+    static func fairnessKey(_ text: String) -> String {
         guard text.utf8.count > Self.maxFairnessKeyBytes else { return text }
         // FNV-1a, as partitions use: stable across processes.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
         return "#" + String(hash, radix: 16)
+    }
+
+    /// Gives the jobs of fairness key `key` (a user) `weight` times the share of a key of weight 1 in fair
+    /// queue `queue` (1 to 100; 1 removes the weight): premium users' turns, for example. Stored in the
+    /// partition holding the key's jobs; takes effect at the key's next turn.
+    public func setFairShareWeight(_ weight: Int, forKey key: String, queue: String) async throws(QueueError) {
+        guard (1...100).contains(weight) else { throw .invalidSetting("a fair share weight must be between 1 and 100, got \(weight)") }
+        let stored = Self.fairnessKey(key)
+        let hash = keys.weights(queue, partition: keys.partition(placedBy: stored, in: queue))
+        do {
+            if weight == 1 { try await redis.send("HDEL", hash, stored) } else { try await redis.send("HSET", hash, stored, weight) }
+        } catch {
+            throw .redis(error)
+        }
     }
 
     /// The flow control of `queue` (its concurrency summed over its partitions).

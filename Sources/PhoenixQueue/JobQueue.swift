@@ -333,7 +333,8 @@ public final class JobQueue: Sendable {
             keys.ready(queue, partition: index), keys.delayed(queue, partition: index), keys.leased(queue, partition: index),
             keys.dead(queue, partition: index), keys.paused(queue, partition: index), keys.signal(queue, partition: index),
             keys.counters(queue, partition: index), keys.flow(queue, partition: index), keys.turns(queue, partition: index),
-            keys.parked(queue, partition: index), keys.running(queue, partition: index),
+            keys.parked(queue, partition: index), keys.running(queue, partition: index), keys.weights(queue, partition: index),
+            keys.served(queue, partition: index),
         ] + ids.map { keys.job($0, in: queue, partition: index) } + extra
     }
 

@@ -96,6 +96,11 @@ public struct QueueKeys: Sendable, Hashable {
     public func turns(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):turns" }
     /// In a fair queue, set of the fairness keys with jobs waiting that run as many jobs as their limit allows.
     public func parked(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):parked" }
+    /// In a fair queue, hash of the fairness keys weighing more than 1 (their weight: how many times the share
+    /// of a key of weight 1 they get).
+    public func weights(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):weights" }
+    /// In a fair queue, hash of the weighted keys whose turn a fetch cut short: the jobs they took in it so far.
+    public func served(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):served" }
     /// In a fair queue, hash of how many leased jobs each fairness key has.
     public func running(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):running" }
     /// In a fair queue, list of the ids of the ready jobs of one fairness key; workers pop from its right end.

@@ -218,3 +218,31 @@ import TestSupport
         #expect(long == queue.fairnessKey(of: userJob(String(repeating: "x", count: 500))))
     }
 }
+
+extension FlowControlTests {
+    @Test func aWeightedKeyGetsItsWeightsShareInBatchesAndOneJobAtATime() async throws {
+        let queue = try makeFairQueue()
+        try await queue.configureFlow(queue: "letters", fairShare: true)
+        try await queue.setFairShareWeight(3, forKey: "premium", queue: "letters")
+        try await queue.enqueue((0..<40).map { _ in userJob("premium") } + (0..<40).map { _ in userJob("free") })
+
+        // In one call of 8: three parts for the weight-3 key, one for the other.
+        let batch = try await queue.fetch(queue: "letters", limit: 8, lease: .seconds(60), worker: "w")
+        #expect(users(batch).filter { $0 == "premium" }.count == 6)
+        #expect(users(batch).filter { $0 == "free" }.count == 2)
+
+        // One job per call: three turns' worth of jobs in a row for the weight-3 key, then one for the other.
+        var order: [String] = []
+        for _ in 0..<12 { order += users(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(60), worker: "w")) }
+        #expect(order.filter { $0 == "premium" }.count == 9, "fetched \(order)")
+        #expect(order.filter { $0 == "free" }.count == 3, "fetched \(order)")
+        #expect(try await fairStructureProblems(queue, "letters") == [])
+
+        // Back to weight 1: the keys alternate.
+        try await queue.setFairShareWeight(1, forKey: "premium", queue: "letters")
+        var even: [String] = []
+        for _ in 0..<6 { even += users(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(60), worker: "w")) }
+        #expect(even.filter { $0 == "premium" }.count == 3, "fetched \(even)")
+        await #expect(throws: QueueError.self) { try await queue.setFairShareWeight(0, forKey: "premium", queue: "letters") }
+    }
+}

@@ -26,12 +26,14 @@ import TestSupport
         }
     }
 
-    /// The same over a fair queue whose two keys may run one job each at once: 100 sequences.
+    /// The same over a fair queue whose two keys may run one job each at once, one of them of weight 2: 100
+    /// sequences.
     @Test func everyInterleavingKeepsTheInvariantsOfAFairQueue() async {
         await propertyCheck(count: 100, input: Gen.int(in: 0...999).array(of: 10...60)) { steps in
             let harness = try InvariantHarness(jobCount: 4, fair: true)
             defer { harness.queue.redis.shutdown() }
             try await harness.queue.configureFlow(queue: "q", fairShare: true, keyConcurrency: .atMost(1))
+            try await harness.queue.setFairShareWeight(2, forKey: "u0", queue: "q")
             for (number, code) in steps.enumerated() {
                 try await harness.step(Operation(code: code), number: number)
             }

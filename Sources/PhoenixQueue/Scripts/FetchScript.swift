@@ -20,10 +20,13 @@ extension QueueScripts {
     /// call costs no type look-up).
     /// Flow control (``FlowSettings``, read from the queue's `flow` hash): with a queue-wide concurrency limit
     /// the call leases no more than the limit leaves room for beside the jobs in `leased`. In a fair queue the
-    /// ids wait in one list per fairness key, and the keys with jobs waiting take turns (`turns`, popped from
-    /// the right): each key visited gets an equal part of what is left to lease (at least one job, no more
-    /// than its own concurrency limit leaves room for), and when every key had its turn the keys visited fill
-    /// what is left, in the same order; one ticket leaves the ready list per id taken; every
+    /// ids wait in one list per fairness key, and the keys with jobs waiting take turns (`turns`): the call
+    /// pops as many keys from the right as it may lease jobs, and each gets its weight's part of the call
+    /// (`weights`, 1 unless set: a key of weight w gets w times the share of a key of weight 1, and at least
+    /// w jobs), no more than its own concurrency limit leaves room for; keys not reached once the call is full
+    /// go back to the right, first in turn again, and a weighted key whose turn the call cut short goes on with
+    /// it at the next call (`served` counts what it took so far); when every key popped had its turn the keys visited fill what
+    /// is left, in the same order; one ticket leaves the ready list per id taken; every
     /// key visited goes to the back of the turns, or to `parked` when it is at its limit (a finished job of it
     /// brings it back: ``end_lease``), or nowhere when it has no job left. While a limit per key is set, each
     /// leased job counts in its key's `running` entry and is marked `counted` (jobs leased before a limit was
@@ -56,39 +59,58 @@ extension QueueScripts {
     -- of each, and the keys visited in order.
     local function take_turns()
       local turns, running = queue_key('turns'), queue_key('running')
-      local taken, owners, visited, room = {}, {}, {}, {}
+      local taken, owners, visited, room, midturn, ended = {}, {}, {}, {}, {}, {}
       -- Pops up to `want` ids of `key`, no more than its room under its limit.
       local function take(key, want)
         if settings.keyConcurrency then
           room[key] = room[key] or settings.keyConcurrency - (tonumber(redis.call('HGET', running, key)) or 0)
           want = math.min(want, room[key])
         end
-        if want <= 0 then return end
+        if want <= 0 then return 0 end
         local popped = redis.call('RPOP', key_list(key), want) or {}
         for _, id in ipairs(popped) do
           taken[#taken + 1] = id
           owners[#taken] = key
         end
         if room[key] then room[key] = room[key] - #popped end
+        return #popped
       end
-      local in_turn = redis.call('LLEN', turns)
-      while #taken < limit and in_turn > 0 do
-        local key = redis.call('RPOP', turns)
-        if not key then break end
+      -- The keys whose turn it is (at most one per job to lease), and their weights (1 unless set).
+      local keys = redis.call('RPOP', turns, limit) or {}
+      local weights, total = {}, 0
+      if #keys > 0 and redis.call('EXISTS', queue_key('weights')) == 1 then
+        weights = redis.call('HMGET', queue_key('weights'), unpack(keys))
+      end
+      for i = 1, #keys do
+        weights[i] = tonumber(weights[i]) or 1
+        total = total + weights[i]
+      end
+      for i, key in ipairs(keys) do
+        if #taken >= limit then
+          -- No room left for the keys not reached: they keep their place at the front of the turns.
+          for j = #keys, i, -1 do redis.call('RPUSH', turns, keys[j]) end
+          break
+        end
         visited[#visited + 1] = key
-        take(key, math.max(1, math.floor((limit - #taken) / in_turn)))
-        in_turn = in_turn - 1
+        local turn, before = math.max(weights[i], math.floor(limit * weights[i] / total)), 0
+        if weights[i] > 1 then before = tonumber(redis.call('HGET', queue_key('served'), key)) or 0 end
+        local wanted = math.min(limit - #taken, turn - before)
+        local got = take(key, wanted)
+        if weights[i] > 1 then
+          -- A weighted key whose turn the call's size cut short goes on with it at the next fetch.
+          if got == wanted and wanted < turn - before then midturn[key] = before + got else ended[#ended + 1] = key end
+        end
       end
       -- Every key had its turn and room is left: the keys visited fill it, in the same order.
       for _, key in ipairs(visited) do
         if #taken >= limit then break end
         take(key, limit - #taken)
       end
-      return taken, owners, visited
+      return taken, owners, visited, midturn, ended
     end
-    local ids, owners, visited
+    local ids, owners, visited, midturn, ended
     if settings.fair then
-      ids, owners, visited = take_turns()
+      ids, owners, visited, midturn, ended = take_turns()
       if #ids == 0 and #visited == 0 then return out end
     else
       ids = redis.call('RPOP', ready, limit)
@@ -183,8 +205,21 @@ extension QueueScripts {
     if settings.fair then
       if #ids > 0 then redis.call('RPOP', ready, #ids) end
       for key, n in pairs(counts) do redis.call('HINCRBY', queue_key('running'), key, n) end
+      local resumed = {}
       for _, key in ipairs(visited) do
-        if redis.call('LLEN', key_list(key)) > 0 then offer_turn(key) end
+        if redis.call('LLEN', key_list(key)) == 0 then
+          if midturn[key] then redis.call('HDEL', queue_key('served'), key) end
+        elseif midturn[key] then
+          resumed[#resumed + 1] = key
+        else
+          offer_turn(key)
+        end
+      end
+      for _, key in ipairs(ended) do redis.call('HDEL', queue_key('served'), key) end
+      -- Keys in the middle of their turn go first next time, ahead of the keys this call did not reach.
+      for _, key in ipairs(resumed) do
+        redis.call('HSET', queue_key('served'), key, midturn[key])
+        redis.call('RPUSH', queue_key('turns'), key)
       end
       more = redis.call('LLEN', queue_key('turns')) > 0
     else

@@ -22,7 +22,7 @@ extension QueueScripts {
     if fair ~= '' and (fair == '1') ~= settings.fair then
       local depth = redis.call('LLEN', queue_key('ready'))
       if depth > 0 then return {'busy', depth} end
-      if fair == '0' then redis.call('DEL', queue_key('turns'), queue_key('parked')) end
+      if fair == '0' then redis.call('DEL', queue_key('turns'), queue_key('parked'), queue_key('served')) end
     end
     if fair ~= '' then redis.call('HSET', key, 'fair', fair) end
     for field, value in pairs({keyConcurrency = keyLimit, concurrency = limit}) do

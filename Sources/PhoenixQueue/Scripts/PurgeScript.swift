@@ -38,6 +38,7 @@ extension QueueScripts {
             if redis.call('LLEN', key_list(owner)) == 0 then
               redis.call('LREM', queue_key('turns'), 0, owner)
               redis.call('SREM', queue_key('parked'), owner)
+              redis.call('HDEL', queue_key('served'), owner)
             end
           end
         elseif mentioned and job[1] == where and where == 'ready' then
