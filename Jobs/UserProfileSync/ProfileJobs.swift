@@ -104,8 +104,16 @@ public struct SubscriptionApplyJob: JobType {
     }
     public static let name = "subscription.apply"
     public static let queue = "profiles"
+    /// Gives the user the share of the fair queues their subscription buys: user, app, tier, status.
+    public typealias ShareSetter = @Sendable (UUID, String, String, String) async throws -> Void
     let store: PhoenixStore
-    public init(store: PhoenixStore) { self.store = store }
+    let setShare: ShareSetter?
+    /// A handler over `store`; `setShare`, when given, runs before the change commits (a redelivery runs it
+    /// again, which sets the same share).
+    public init(store: PhoenixStore, setShare: ShareSetter? = nil) {
+        self.store = store
+        self.setShare = setShare
+    }
 
     public func run(_ payload: Payload, context: JobContext) async throws {
         let apps: Set<String> = ["cv", "letters", "rise", "ecosystem"]
@@ -115,6 +123,8 @@ public struct SubscriptionApplyJob: JobType {
         guard apps.contains(payload.appName) else { throw PermanentFailure("app_name '\(payload.appName)' must be one of \(apps.sorted().joined(separator: ", "))") }
         guard tiers.contains(payload.tier) else { throw PermanentFailure("tier '\(payload.tier)' must be one of \(tiers.sorted().joined(separator: ", "))") }
         guard statuses.contains(status) else { throw PermanentFailure("status '\(status)' must be one of \(statuses.sorted().joined(separator: ", "))") }
+        // Before the commit: a redelivered job whose run committed is acknowledged without running again.
+        try await setShare?(payload.userID, payload.appName, payload.tier, status)
         try await store.runOnce(context, userID: payload.userID) { connection in
             guard try await DocumentRepository.profileExists(userID: payload.userID, on: connection) else {
                 throw PermanentFailure("no profile for user \(payload.userID.uuidString.lowercased())")

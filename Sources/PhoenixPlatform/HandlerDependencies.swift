@@ -3,6 +3,7 @@ import CVRendering
 import EnvironmentVariables
 import Foundation
 import LetterGeneration
+public import PhoenixQueue
 public import PhoenixSupabase
 import UserProfileSync
 
@@ -16,12 +17,21 @@ public struct HandlerDependencies: Sendable {
     public var environment: [String: String]
     /// For outside services (the letter providers).
     public var http: HTTPClient
+    /// The queue engine the worker runs on, for handlers that act on queues (a subscription's fair share).
+    public var queue: JobQueue?
 
-    /// Dependencies from a store (if any), the environment and an HTTP client.
-    public init(store: PhoenixStore?, environment: [String: String], http: HTTPClient = .shared) {
+    /// Dependencies from a store (if any), the environment, an HTTP client and the worker's queue engine.
+    public init(store: PhoenixStore?, environment: [String: String], http: HTTPClient = .shared, queue: JobQueue? = nil) {
         self.store = store
         self.environment = environment
         self.http = http
+        self.queue = queue
+    }
+
+    /// Sets a subscriber's fair share (``SubscriptionShare``) through the worker's queue engine; `nil` without one.
+    func subscriptionShare() -> SubscriptionApplyJob.ShareSetter? {
+        guard let queue else { return nil }
+        return { user, app, tier, status in try await SubscriptionShare.apply(userID: user, app: app, tier: tier, status: status, queue: queue) }
     }
 
     /// The Phoenix database.

@@ -17,7 +17,7 @@ public enum PhoenixJobs {
         JobDeclaration(ProfileSyncJob.self, userField: "user_id") { ProfileSyncJob(store: try $0.database()) },
         JobDeclaration(ProfileRefreshStatsJob.self) { ProfileRefreshStatsJob(store: try $0.database()) },
         JobDeclaration(ProfileSyncAllJob.self, periodic: { _ in ProfileSyncAllJob.periodic() }) { ProfileSyncAllJob(store: try $0.database()) },
-        JobDeclaration(SubscriptionApplyJob.self) { SubscriptionApplyJob(store: try $0.database()) },
+        JobDeclaration(SubscriptionApplyJob.self) { SubscriptionApplyJob(store: try $0.database(), setShare: $0.subscriptionShare()) },
         JobDeclaration(UserExportJob.self, userField: "user_id") { UserExportJob(store: try $0.database()) },
         JobDeclaration(UserEraseJob.self, userField: "user_id") { UserEraseJob(store: try $0.database()) },
         JobDeclaration(MaintenanceCleanupJob.self, periodic: { environment in

@@ -91,7 +91,7 @@ struct Dev: AsyncParsableCommand {
             name: WorkerType.name(of: WorkerType.allCases), queues: WorkerType.servedQueues, withheldQueues: try settings.withheldQueues(of: WorkerType.allCases),
             concurrency: try settings.concurrency(override: nil), unknownTypeWait: try settings.unknownJobTypeWait()
         )
-        let jobs = try await workerJobs(servedBy: workerConfiguration.queues, store: store, settings: settings)
+        let jobs = try await workerJobs(servedBy: workerConfiguration.queues, store: store, queue: queue, settings: settings)
         let worker = Worker(
             queue: queue, registry: jobs.registry, configuration: workerConfiguration, periodicJobs: jobs.periodic, runLedger: store,
             logger: Logger(label: "phoenix.worker")

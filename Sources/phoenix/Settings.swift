@@ -225,10 +225,11 @@ func bootstrapLogging(_ settings: Settings) throws {
     }
 }
 
-/// The handlers and periodic jobs of a worker taking jobs from `queues`: only those of the job types
-/// declared in them, each reading its own settings.
-func workerJobs(servedBy queues: [String], store: PhoenixStore?, settings: Settings) async throws -> (registry: JobRegistry, periodic: [PeriodicJob]) {
-    let registry = try await PhoenixJobs.registry(servedBy: queues, dependencies: HandlerDependencies(store: store, environment: settings.environment))
+/// The handlers and periodic jobs of a worker taking jobs from `queues` through `queue`: only those of the job
+/// types declared in them, each reading its own settings.
+func workerJobs(servedBy queues: [String], store: PhoenixStore?, queue: JobQueue, settings: Settings) async throws -> (registry: JobRegistry, periodic: [PeriodicJob]) {
+    let dependencies = HandlerDependencies(store: store, environment: settings.environment, queue: queue)
+    let registry = try await PhoenixJobs.registry(servedBy: queues, dependencies: dependencies)
     return (registry, try PhoenixJobs.periodicJobs(servedBy: queues, environment: settings.environment))
 }
 

@@ -78,7 +78,7 @@ struct Work: AsyncParsableCommand {
             store = PhoenixStore(client: client)
         }
         // Only the handlers of the job types this worker takes, each reading its own settings.
-        let jobs = try await workerJobs(servedBy: configuration.queues, store: store, settings: settings)
+        let jobs = try await workerJobs(servedBy: configuration.queues, store: store, queue: queue, settings: settings)
         let worker = Worker(queue: queue, registry: jobs.registry, configuration: configuration, periodicJobs: jobs.periodic, runLedger: store, logger: logger)
         services.append(worker)
         if let port = try settings.metricsPort(override: metricsPort) {

@@ -69,6 +69,9 @@ import TestSupport
             }
             #expect(try await text(client, "SELECT subscription_tier FROM public.user_subscriptions WHERE user_id = \(user.id) AND app_name = 'letters'") == "premium")
             #expect(try await text(client, "SELECT subscription_tier FROM public.profiles WHERE id = \(user.id)") == "premium")
+            // The premium user's letters get twice a free user's turns in the fair letters queue.
+            let weights = try await queue.redis.send("HGET", queue.keys.weights("letters"), user.id.uuidString.lowercased())
+            #expect(weights.string == "2")
             #expect(try await scalar(client, "SELECT letters_generated_limit FROM public.user_usage_limits WHERE user_id = \(user.id)") == -1)
             #expect(try await scalar(client, "SELECT cv_generations_limit FROM public.user_usage_limits WHERE user_id = \(user.id)") == 3)
         }

@@ -22,7 +22,7 @@ func withPlatform(
         let queue = JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("jobs")))
         let store = PhoenixStore(client: client)
         let platformTypes: [WorkerType] = [.eventBridge, .userProfile]
-        var registry = try await PhoenixJobs.registry(servedBy: platformTypes.map(\.queue), dependencies: HandlerDependencies(store: store, environment: [:]))
+        var registry = try await PhoenixJobs.registry(servedBy: platformTypes.map(\.queue), dependencies: HandlerDependencies(store: store, environment: [:], queue: queue))
         try await register(&registry, store)
         var logger = Logger(label: "test.jobs")
         logger.logLevel = .error

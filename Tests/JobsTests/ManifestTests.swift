@@ -94,4 +94,15 @@ import PhoenixWorker
         }
         #expect(throws: JobCatalogError.unknownType("no.such", known: catalog.names)) { try catalog.makeJob(type: "no.such", payload: .object([:])) }
     }
+
+    @Test func subscriptionsWeighInTheFairQueuesByTierAndStatus() {
+        #expect(SubscriptionShare.weight(tier: "free", status: "active") == 1)
+        #expect(SubscriptionShare.weight(tier: "premium", status: "active") == 2)
+        #expect(SubscriptionShare.weight(tier: "pro", status: "trialing") == 4)
+        #expect(SubscriptionShare.weight(tier: "pro", status: "past_due") == 1)
+        #expect(SubscriptionShare.queues(app: "letters") == ["letters"])
+        #expect(SubscriptionShare.queues(app: "ecosystem") == ["letters", "cv"])
+        #expect(SubscriptionShare.queues(app: "rise").isEmpty)
+        #expect(WorkerType.allCases.filter(\.fairShareByDefault).map(\.queue) == ["letters", "cv"])
+    }
 }
