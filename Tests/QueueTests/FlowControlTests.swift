@@ -246,3 +246,20 @@ extension FlowControlTests {
         await #expect(throws: QueueError.self) { try await queue.setFairShareWeight(0, forKey: "premium", queue: "letters") }
     }
 }
+
+extension FlowControlTests {
+    @Test func aForeignValueAtAFairQueueKeyFailsCallsBeforeTheyWrite() async throws {
+        let queue = try makeFairQueue()
+        try await queue.configureFlow(queue: "letters", fairShare: true)
+        try await queue.enqueue(userJob("a"))
+        let leased = try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(60), worker: "w")
+        try await queue.redis.send("SET", queue.keys.turns("letters"), "not a list")
+
+        await #expect(throws: QueueError.self) { try await queue.enqueue(userJob("b")) }
+        #expect(try await queue.redis.send("LLEN", queue.keys.ready("letters")).int == 0)
+        #expect(try await queue.redis.send("EXISTS", queue.keys.keyList("b", in: "letters")).int == 0)
+        await #expect(throws: QueueError.self) { try await queue.ack(leased.map(\.lease)) }
+        #expect(try await queue.job(id: leased[0].envelope.idString)?.state == .leased)
+        #expect(try await queue.redis.send("HGET", queue.keys.counters("letters"), "completed") == .null)
+    }
+}

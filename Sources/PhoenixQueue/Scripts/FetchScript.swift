@@ -205,16 +205,20 @@ extension QueueScripts {
     if settings.fair then
       if #ids > 0 then redis.call('RPOP', ready, #ids) end
       for key, n in pairs(counts) do redis.call('HINCRBY', queue_key('running'), key, n) end
-      local resumed = {}
+      local resumed, back = {}, {}
       for _, key in ipairs(visited) do
         if redis.call('LLEN', key_list(key)) == 0 then
           if midturn[key] then redis.call('HDEL', queue_key('served'), key) end
         elseif midturn[key] then
           resumed[#resumed + 1] = key
+        elseif at_limit(key) then
+          redis.call('SADD', queue_key('parked'), key)
         else
-          offer_turn(key)
+          back[#back + 1] = key
         end
       end
+      -- One LPUSH puts them all at the back, in the order visited (as one LPUSH each would).
+      if #back > 0 then redis.call('LPUSH', queue_key('turns'), unpack(back)) end
       for _, key in ipairs(ended) do redis.call('HDEL', queue_key('served'), key) end
       -- Keys in the middle of their turn go first next time, ahead of the keys this call did not reach.
       for _, key in ipairs(resumed) do

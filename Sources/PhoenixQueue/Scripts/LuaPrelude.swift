@@ -59,21 +59,31 @@ enum LuaPrelude {
     -- The queue's flow control (``FlowSettings``), read once per call: fair share on ('fair'), jobs running at
     -- once per fairness key ('keyConcurrency') and in the queue ('concurrency'). A script that may line a job
     -- up or finish a lease calls it before its first write, so a foreign value at 'flow' fails it unchanged.
+    -- In a fair queue it also checks the types of the keys fair share writes, so that a foreign value there
+    -- fails the call before its first write too.
     local flow_settings
     local function flow()
       if not flow_settings then
         local f = redis.call('HMGET', queue_key('flow'), 'fair', 'keyConcurrency', 'concurrency')
         flow_settings = {fair = f[1] == '1', keyConcurrency = tonumber(f[2]), concurrency = tonumber(f[3])}
+        if flow_settings.fair then
+          require_types(queue_key('turns'), 'list', queue_key('parked'), 'set', queue_key('running'), 'hash',
+            queue_key('weights'), 'hash', queue_key('served'), 'hash')
+        end
       end
       return flow_settings
     end
     -- The list of the waiting job ids of one fairness key, in a fair queue.
     local function key_list(key) return queue_key('key:' .. key) end
-    -- Gives a fairness key that has jobs waiting its place: at the back of the turns, or parked while it runs
-    -- as many jobs as its limit allows (it gets its turn back when one of them ends: end_lease).
-    local function offer_turn(key)
+    -- Whether a fairness key runs as many jobs as its limit allows.
+    local function at_limit(key)
       local limit = flow().keyConcurrency
-      if limit and (tonumber(redis.call('HGET', queue_key('running'), key)) or 0) >= limit then
+      return limit ~= nil and (tonumber(redis.call('HGET', queue_key('running'), key)) or 0) >= limit
+    end
+    -- Gives a fairness key that has jobs waiting its place: at the back of the turns, or parked while it is at
+    -- its limit (it gets its turn back when one of its jobs ends: end_lease).
+    local function offer_turn(key)
+      if at_limit(key) then
         redis.call('SADD', queue_key('parked'), key)
       else
         redis.call('LPUSH', queue_key('turns'), key)
