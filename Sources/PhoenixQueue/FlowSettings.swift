@@ -7,6 +7,8 @@
 /// - **Concurrency per key** (fair queues): at most this many jobs of one key are leased at once; a key at its
 ///   limit waits, parked, without its jobs being fetched (no attempt spent, no worker slot held).
 /// - **Concurrency**: at most this many jobs of the queue are leased at once, across every worker.
+/// - **Rate**: at most this many jobs of the queue start per minute, across every worker (up to a second's
+///   worth at once); a worker that finds none may start yet is told when to come back.
 ///
 /// On a queue of several partitions each partition holds the settings; the queue's concurrency is shared out
 /// among them (``JobQueue/configureFlow(queue:fairShare:keyConcurrency:concurrency:)``), and a key's jobs all
@@ -18,12 +20,15 @@ public struct FlowSettings: Sendable, Equatable {
     public var keyConcurrency: Int?
     /// Most jobs of the queue leased at once; `nil` for no limit.
     public var concurrency: Int?
+    /// Most jobs of the queue started per minute; `nil` for no limit.
+    public var requestsPerMinute: Int?
 
     /// Settings with the given values; the defaults are no flow control at all.
-    public init(fairShare: Bool = false, keyConcurrency: Int? = nil, concurrency: Int? = nil) {
+    public init(fairShare: Bool = false, keyConcurrency: Int? = nil, concurrency: Int? = nil, requestsPerMinute: Int? = nil) {
         self.fairShare = fairShare
         self.keyConcurrency = keyConcurrency
         self.concurrency = concurrency
+        self.requestsPerMinute = requestsPerMinute
     }
 }
 
@@ -34,6 +39,7 @@ extension FlowSettings: CustomStringConvertible {
             "fair share \(fairShare ? "on" : "off")",
             keyConcurrency.map { "at most \($0) running per key" } ?? "no limit per key",
             concurrency.map { "at most \($0) running in the queue" } ?? "no limit for the queue",
+            requestsPerMinute.map { "at most \($0) started per minute" } ?? "no rate limit",
         ].joined(separator: ", ")
     }
 
@@ -47,6 +53,7 @@ extension FlowSettings: CustomStringConvertible {
             parts.append("\(keyConcurrency)/user (fair share off)")
         }
         if let concurrency { parts.append("max \(concurrency)") }
+        if let requestsPerMinute { parts.append("\(requestsPerMinute)/min") }
         return parts.isEmpty ? "-" : parts.joined(separator: ", ")
     }
 }

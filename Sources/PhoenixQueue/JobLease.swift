@@ -45,6 +45,20 @@ public struct LeasedJob: Sendable, Equatable {
     public var isRedelivery: Bool { delivery > 1 }
 }
 
+/// What one fetch call got: the jobs it leased, or why none.
+public struct FetchedJobs: Sendable, Equatable {
+    /// The jobs leased (none when the queue is empty, paused or rate-limited).
+    public var jobs: [LeasedJob]
+    /// When the queue's rate limit let no job start: how long until one may.
+    public var rateLimitedFor: Duration?
+
+    /// What a fetch got.
+    public init(jobs: [LeasedJob], rateLimitedFor: Duration? = nil) {
+        self.jobs = jobs
+        self.rateLimitedFor = rateLimitedFor
+    }
+}
+
 /// One failed attempt to report, and what should follow it.
 public struct FailedAttempt: Sendable, Equatable {
     /// The lease of the attempt that failed.

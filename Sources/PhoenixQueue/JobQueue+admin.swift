@@ -121,7 +121,7 @@ extension JobQueue {
         let queue = partition.queue
         let values = try Self.elements(of: try await run(QueueScripts.stats, partition, [max(1, minutes)]), script: "stats")
         guard values.count == 13, let now = values[0].int, let counterPairs = values[7].array,
-              let completed = values[8].array, let failed = values[9].array, let flow = values[10].array, flow.count == 3
+              let completed = values[8].array, let failed = values[9].array, let flow = values[10].array, flow.count == 4
         else { throw .unexpectedReply(script: "stats", detail: "\(values.count) values") }
         var totals: [String: Int] = [:]
         for pair in stride(from: 0, to: counterPairs.count - 1, by: 2) {
@@ -144,7 +144,8 @@ extension JobQueue {
             completedPerMinute: completed.map { $0.int ?? 0 },
             failedPerMinute: failed.map { $0.int ?? 0 },
             flow: FlowSettings(
-                fairShare: flow[0].string == "1", keyConcurrency: flow[1].string.flatMap { Int($0) }, concurrency: flow[2].string.flatMap { Int($0) }
+                fairShare: flow[0].string == "1", keyConcurrency: flow[1].string.flatMap { Int($0) }, concurrency: flow[2].string.flatMap { Int($0) },
+                requestsPerMinute: flow[3].string.flatMap { Int($0) }
             ),
             keysInTurn: values[11].int ?? 0,
             keysAtLimit: values[12].int ?? 0

@@ -43,36 +43,40 @@ extension JobQueue {
         }
     }
 
-    /// The flow control of `queue` (its concurrency summed over its partitions).
+    /// The flow control of `queue` (its concurrency and rate summed over its partitions).
     public func flowSettings(queue: String) async throws(QueueError) -> FlowSettings {
         var settings = FlowSettings()
-        var total: Int?
         for partition in partitions(of: queue) {
             let reply: RedisValue
             do {
-                reply = try await redis.send("HMGET", keys.flow(queue, partition: partition.index), "fair", "keyConcurrency", "concurrency")
+                reply = try await redis.send("HMGET", keys.flow(queue, partition: partition.index), "fair", "keyConcurrency", "concurrency", "rpm")
             } catch {
                 throw .redis(error)
             }
             let fields = try Self.elements(of: reply, script: "HMGET flow")
-            guard fields.count == 3 else { throw .unexpectedReply(script: "HMGET flow", detail: "\(reply)") }
+            guard fields.count == 4 else { throw .unexpectedReply(script: "HMGET flow", detail: "\(reply)") }
             settings.fairShare = fields[0].string == "1"
             settings.keyConcurrency = fields[1].string.flatMap { Int($0) }
-            if let share = fields[2].string.flatMap({ Int($0) }) { total = (total ?? 0) + share }
+            settings.concurrency = Self.sum(settings.concurrency, fields[2].string.flatMap { Int($0) })
+            settings.requestsPerMinute = Self.sum(settings.requestsPerMinute, fields[3].string.flatMap { Int($0) })
         }
-        settings.concurrency = total
         return settings
     }
 
     /// Changes the flow control of `queue`; a `nil` argument leaves that setting as it is. The queue's
-    /// concurrency is shared out among its partitions (each gets at least 1). Returns the settings now in force.
+    /// concurrency and rate are shared out among its partitions (each gets at least 1). Returns the settings now
+    /// in force.
     /// - Throws: ``QueueError/queueNotEmpty(queue:depth:)`` when fair share would switch while jobs wait in
     ///   line (nothing is changed then); ``QueueError/invalidSetting(_:)`` for a limit below 1.
     @discardableResult
     public func configureFlow(
-        queue: String, fairShare: Bool? = nil, keyConcurrency: FlowLimit? = nil, concurrency: FlowLimit? = nil
+        queue: String, fairShare: Bool? = nil, keyConcurrency: FlowLimit? = nil, concurrency: FlowLimit? = nil,
+        requestsPerMinute: FlowLimit? = nil
     ) async throws(QueueError) -> FlowSettings {
-        try await configure(queue: queue, fair: fairShare.map { $0 ? "1" : "0" } ?? "", keyConcurrency: try FlowLimit.argument(keyConcurrency), concurrency: concurrency)
+        try await configure(
+            queue: queue, fair: fairShare.map { $0 ? "1" : "0" } ?? "", keyConcurrency: try FlowLimit.argument(keyConcurrency),
+            concurrency: concurrency, requestsPerMinute: requestsPerMinute
+        )
         return try await flowSettings(queue: queue)
     }
 
@@ -81,27 +85,35 @@ extension JobQueue {
     /// line, so it could not.
     public func switchOnFairShareByDefault(queue: String) async throws(QueueError) -> Bool {
         do {
-            try await configure(queue: queue, fair: "default", keyConcurrency: "", concurrency: nil)
+            try await configure(queue: queue, fair: "default", keyConcurrency: "", concurrency: nil, requestsPerMinute: nil)
             return true
         } catch .queueNotEmpty {
             return false
         }
     }
 
-    /// Runs `configureFlow` on every partition of `queue`, sharing its concurrency out among them.
-    private func configure(queue: String, fair: String, keyConcurrency keyLimit: String, concurrency: FlowLimit?) async throws(QueueError) {
+    /// Runs `configureFlow` on every partition of `queue`, sharing its concurrency and rate out among them.
+    private func configure(
+        queue: String, fair: String, keyConcurrency keyLimit: String, concurrency: FlowLimit?, requestsPerMinute: FlowLimit?
+    ) async throws(QueueError) {
         let all = partitions(of: queue)
-        // Partition p's share of the queue's limit: an even split, the first partitions taking the remainder.
-        let shares: [String] = try all.map { partition throws(QueueError) in
-            guard case .atMost(let n)? = concurrency, n >= 1 else { return try FlowLimit.argument(concurrency) }
+        // Partition p's share of a queue-wide limit: an even split, the first partitions taking the remainder.
+        func share(_ limit: FlowLimit?, _ partition: QueuePartition) throws(QueueError) -> String {
+            guard case .atMost(let n)? = limit, n >= 1 else { return try FlowLimit.argument(limit) }
             return String(max(1, n / all.count + (partition.index < n % all.count ? 1 : 0)))
         }
-        for (partition, share) in zip(all, shares) {
-            let reply = try Self.elements(of: try await run(QueueScripts.configureFlow, partition, [fair, keyLimit, share]), script: "configureFlow")
+        for partition in all {
+            let arguments = [fair, keyLimit, try share(concurrency, partition), try share(requestsPerMinute, partition)]
+            let reply = try Self.elements(of: try await run(QueueScripts.configureFlow, partition, arguments), script: "configureFlow")
             if reply.first?.string == "busy" {
                 throw .queueNotEmpty(queue: queue, depth: reply.dropFirst().first?.int ?? 0)
             }
         }
+    }
+
+    private static func sum(_ total: Int?, _ value: Int?) -> Int? {
+        guard let value else { return total }
+        return (total ?? 0) + value
     }
 }
 

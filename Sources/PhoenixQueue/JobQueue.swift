@@ -112,24 +112,46 @@ public final class JobQueue: Sendable {
     /// (so that workers spread over the partitions, and a repeated call asks the same one first) and going on
     /// to the next while they are empty.
     public func fetch(queue: String, limit: Int, lease: Duration, worker: String, token: String = JobQueue.newToken()) async throws(QueueError) -> [LeasedJob] {
-        let count = keys.partitionCount(queue)
-        let first = count > 1 ? keys.partition(placedBy: token, in: queue) : 0
-        for step in 0..<count {
-            let partition = QueuePartition(queue, (first + step) % count)
-            guard let jobs = try await fetch(from: partition, limit: limit, lease: lease, worker: worker, token: token) else { return [] }
-            if !jobs.isEmpty { return jobs }
-        }
-        return []
+        try await fetchJobs(queue: queue, limit: limit, lease: lease, worker: worker, token: token).jobs
     }
 
-    /// The jobs one fetch call leased from one partition; `nil` when the queue is paused.
-    private func fetch(from partition: QueuePartition, limit: Int, lease: Duration, worker: String, token: String) async throws(QueueError) -> [LeasedJob]? {
+    /// ``fetch(queue:limit:lease:worker:token:)``, telling also, when no job came because the queue's rate limit
+    /// lets none start yet, how long until one may: a worker comes back then instead of waiting for a signal.
+    public func fetchJobs(queue: String, limit: Int, lease: Duration, worker: String, token: String = JobQueue.newToken()) async throws(QueueError) -> FetchedJobs {
+        let count = keys.partitionCount(queue)
+        let first = count > 1 ? keys.partition(placedBy: token, in: queue) : 0
+        var wait: Duration?
+        for step in 0..<count {
+            let partition = QueuePartition(queue, (first + step) % count)
+            switch try await fetch(from: partition, limit: limit, lease: lease, worker: worker, token: token) {
+            case .paused: return FetchedJobs(jobs: [])
+            case .rateLimited(let retryAfter): wait = min(wait ?? retryAfter, retryAfter)
+            case .leased(let jobs) where !jobs.isEmpty: return FetchedJobs(jobs: jobs)
+            case .leased: continue
+            }
+        }
+        return FetchedJobs(jobs: [], rateLimitedFor: wait)
+    }
+
+    /// What one fetch call got from one partition.
+    private enum PartitionFetch {
+        case paused
+        case rateLimited(Duration)
+        case leased([LeasedJob])
+    }
+
+    /// The jobs one fetch call leased from one partition, or why none.
+    private func fetch(from partition: QueuePartition, limit: Int, lease: Duration, worker: String, token: String) async throws(QueueError) -> PartitionFetch {
         let queue = partition.queue
         let count = min(max(1, limit), Self.scriptBatchSize)
         let record = "\(keys.base(queue, partition: partition.index)):fetch:\(token)"
         let reply = try await run(QueueScripts.fetch, partition, extraKeys: [record], [count, lease.wholeMilliseconds, worker, token, retention.wholeSeconds])
         let values = try Self.elements(of: reply, script: "fetch")
-        guard values.first?.string == "ok" else { return nil }
+        switch values.first?.string {
+        case "ok": break
+        case "limited": return .rateLimited(.milliseconds(values.dropFirst().first?.int ?? 1000))
+        default: return .paused
+        }
         var jobs: [LeasedJob] = []
         var malformed: [FailedAttempt] = []
         for start in stride(from: 1, to: values.count - 3, by: 4) {
@@ -156,7 +178,7 @@ public final class JobQueue: Sendable {
             }
         }
         if !malformed.isEmpty { _ = try await fail(malformed) }
-        return jobs
+        return .leased(jobs)
     }
 
     /// A new fetch token: 128 random bits as hex, unique to one fetch call.

@@ -86,8 +86,8 @@ public struct QueueStats: Sendable, Equatable {
 
 extension QueueStats {
     /// These figures plus another partition's of the same queue: counts and totals summed, paused if either
-    /// is, the older of the two oldest ready jobs, the concurrency limits of both summed (fair share and the
-    /// per-key limit are this partition's).
+    /// is, the older of the two oldest ready jobs, the concurrency and rate limits of both summed (fair share
+    /// and the per-key limit are this partition's).
     func adding(_ other: QueueStats) -> QueueStats {
         let sum = { (a: [Int], b: [Int]) in zip(a, b).map { $0 + $1 } }
         return QueueStats(
@@ -99,7 +99,8 @@ extension QueueStats {
             completedPerMinute: sum(completedPerMinute, other.completedPerMinute), failedPerMinute: sum(failedPerMinute, other.failedPerMinute),
             flow: FlowSettings(
                 fairShare: flow.fairShare, keyConcurrency: flow.keyConcurrency,
-                concurrency: flow.concurrency.map { $0 + (other.flow.concurrency ?? 0) } ?? other.flow.concurrency
+                concurrency: flow.concurrency.map { $0 + (other.flow.concurrency ?? 0) } ?? other.flow.concurrency,
+                requestsPerMinute: flow.requestsPerMinute.map { $0 + (other.flow.requestsPerMinute ?? 0) } ?? other.flow.requestsPerMinute
             ),
             keysInTurn: keysInTurn + other.keysInTurn, keysAtLimit: keysAtLimit + other.keysAtLimit
         )

@@ -16,6 +16,8 @@ public struct QueueOverview: Sendable, Encodable {
         public let fairShare: Bool
         /// Most jobs of one user, and of the queue, running at once; `nil` for no limit.
         public let keyConcurrency, concurrency: Int?
+        /// Most jobs of the queue started per minute; `nil` for no limit.
+        public let requestsPerMinute: Int?
         /// Users with jobs waiting for their turn, and those waiting because they run as many as their limit.
         public let keysInTurn, keysAtLimit: Int
     }
@@ -38,6 +40,7 @@ extension JobQueue {
                 enqueued: stats.enqueued, completed: stats.completed, failed: stats.failed, buried: stats.buried, cancelled: stats.cancelled,
                 completedLastMinute: stats.completedPerMinute.last ?? 0, failedLastMinute: stats.failedPerMinute.last ?? 0,
                 fairShare: stats.flow.fairShare, keyConcurrency: stats.flow.keyConcurrency, concurrency: stats.flow.concurrency,
+                requestsPerMinute: stats.flow.requestsPerMinute,
                 keysInTurn: stats.keysInTurn, keysAtLimit: stats.keysAtLimit
             ))
         }

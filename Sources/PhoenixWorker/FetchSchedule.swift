@@ -8,6 +8,7 @@ import PhoenixQueue
 ///   the jobs the lost call may have leased instead of leaving them leased to nobody.
 /// - Backoff: a queue whose fetch keeps failing (a key of the wrong type, say) is skipped for a delay that
 ///   doubles from `baseDelay` up to `maxDelay`, while the other queues go on.
+/// - Rate limits: a queue whose rate limit lets no job start yet is skipped until the fetch said one may.
 struct FetchSchedule<Instant: InstantProtocol> where Instant.Duration == Duration {
     /// What the schedule knows of one queue.
     struct QueueState: Equatable {
@@ -52,6 +53,14 @@ struct FetchSchedule<Instant: InstantProtocol> where Instant.Duration == Duratio
     /// A fetch of `queue` answered: its token is spent, and any backoff ends.
     mutating func succeeded(_ queue: String) {
         states[queue] = QueueState(token: makeToken())
+    }
+
+    /// A fetch of `queue` answered that its rate limit lets no job start for `wait`: it is skipped until then
+    /// (its token is spent: the call leased nothing).
+    mutating func postpone(_ queue: String, by wait: Duration, at now: Instant) {
+        var state = QueueState(token: makeToken())
+        state.retryAt = now.advanced(by: wait)
+        states[queue] = state
     }
 
     /// A fetch of `queue` failed: the token is kept for the replay; returns how many failed in a row and how

@@ -174,10 +174,11 @@ public final class Worker: Service, Sendable {
         for (name, token) in schedule.round(at: .now) where fetched.count < count && !isStopping {
             let limit = count - fetched.count
             do {
-                fetched += try await interruptible { [queue, configuration, id] in
-                    try await queue.fetch(queue: name, limit: limit, lease: configuration.lease, worker: id, token: token)
+                let got = try await interruptible { [queue, configuration, id] in
+                    try await queue.fetchJobs(queue: name, limit: limit, lease: configuration.lease, worker: id, token: token)
                 }
-                schedule.succeeded(name)
+                fetched += got.jobs
+                if let wait = got.rateLimitedFor { schedule.postpone(name, by: wait, at: .now) } else { schedule.succeeded(name) }
             } catch {
                 let (failures, backoff) = schedule.failed(name, at: .now)
                 metrics.fetchFailed(queue: name)

@@ -3,10 +3,11 @@ import PhoenixQueue
 import PhoenixRedis
 
 extension QueueCommand {
-    /// `phoenix queue flow QUEUE [--fair-share on|off] [--key-concurrency N|none] [--concurrency N|none]`.
+    /// `phoenix queue flow QUEUE [--fair-share on|off] [--key-concurrency N|none] [--concurrency N|none]
+    /// [--rpm N|none]`.
     struct Flow: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a queue's flow control, or change it: fair share among users, jobs running at once per user and in the queue.",
+            abstract: "Show a queue's flow control, or change it: fair share among users, jobs running at once per user and in the queue, jobs started per minute.",
             discussion: "Settings live in Redis and apply to every worker at once. Fair share switches only while no job waits in the queue."
         )
         @Argument(help: "The queue.") var queue: String
@@ -16,16 +17,19 @@ extension QueueCommand {
         var keyConcurrency: Limit?
         @Option(name: .long, help: "Most jobs of the queue running at once, across every worker (a number, or none).")
         var concurrency: Limit?
+        @Option(name: .long, help: "Most jobs of the queue started per minute, across every worker (a number, or none).")
+        var rpm: Limit?
 
         func run() async throws {
             let engine = try setUp()
             defer { engine.redis.shutdown() }
             let settings: FlowSettings
-            if fairShare == nil && keyConcurrency == nil && concurrency == nil {
+            if fairShare == nil && keyConcurrency == nil && concurrency == nil && rpm == nil {
                 settings = try await engine.flowSettings(queue: queue)
             } else {
                 settings = try await engine.configureFlow(
-                    queue: queue, fairShare: fairShare.map { $0 == .on }, keyConcurrency: keyConcurrency?.value, concurrency: concurrency?.value
+                    queue: queue, fairShare: fairShare.map { $0 == .on }, keyConcurrency: keyConcurrency?.value, concurrency: concurrency?.value,
+                    requestsPerMinute: rpm?.value
                 )
             }
             print("\(queue): \(settings)")

@@ -263,3 +263,38 @@ extension FlowControlTests {
         #expect(try await queue.redis.send("HGET", queue.keys.counters("letters"), "completed") == .null)
     }
 }
+
+extension FlowControlTests {
+    @Test func theRateLimitStartsASecondsWorthAtOnceThenSaysWhenToComeBack() async throws {
+        let queue = try makeQueue()
+        let settings = try await queue.configureFlow(queue: "letters", requestsPerMinute: .atMost(120))
+        #expect(settings.requestsPerMinute == 120)
+        try await queue.enqueue((0..<10).map { _ in job() })
+        // 120 a minute: two a second, and a second's worth may start at once.
+        let burst = try await queue.fetchJobs(queue: "letters", limit: 10, lease: .seconds(60), worker: "w")
+        #expect(burst.jobs.count == 2 && burst.rateLimitedFor == nil)
+
+        // One a minute: the next start is a minute away, and the fetch says so instead of leasing.
+        try await queue.configureFlow(queue: "letters", requestsPerMinute: .atMost(1))
+        try await queue.redis.send("HDEL", queue.keys.flow("letters"), "rateAt")
+        let token = JobQueue.newToken()
+        let one = try await queue.fetchJobs(queue: "letters", limit: 10, lease: .seconds(60), worker: "w", token: token)
+        #expect(one.jobs.count == 1)
+        // A replay of the call returns its job and spends nothing more of the rate.
+        let rateAt = try await queue.redis.send("HGET", queue.keys.flow("letters"), "rateAt")
+        #expect(try await queue.fetchJobs(queue: "letters", limit: 10, lease: .seconds(60), worker: "w", token: token).jobs == one.jobs)
+        #expect(try await queue.redis.send("HGET", queue.keys.flow("letters"), "rateAt") == rateAt)
+        let limited = try await queue.fetchJobs(queue: "letters", limit: 10, lease: .seconds(60), worker: "w")
+        #expect(limited.jobs.isEmpty)
+        let wait = try #require(limited.rateLimitedFor)
+        #expect(wait > .seconds(30) && wait <= .seconds(60))
+
+        // As if the minute had passed: the next job starts.
+        try await queue.redis.send("HSET", queue.keys.flow("letters"), "rateAt", 0)
+        #expect(try await queue.fetchJobs(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").jobs.count == 1)
+        // Without a limit the rest start at once.
+        try await queue.configureFlow(queue: "letters", requestsPerMinute: .unlimited)
+        #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").count == 6)
+        #expect(try await queue.redis.send("HEXISTS", queue.keys.flow("letters"), "rateAt").int == 0)
+    }
+}

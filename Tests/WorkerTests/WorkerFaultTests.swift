@@ -51,6 +51,18 @@ import TestSupport
         #expect(schedule.available(at: start) == ["a", "b"])
     }
 
+    @Test func theScheduleSkipsARateLimitedQueueUntilTheFetchSaidAJobMayStart() {
+        var schedule = FetchSchedule<ContinuousClock.Instant>(queues: ["a", "b"])
+        let start = ContinuousClock.now
+        let spent = schedule.states["a"]?.token
+        schedule.postpone("a", by: .milliseconds(250), at: start)
+        #expect(schedule.available(at: start) == ["b"])
+        #expect(schedule.nextRetry(after: start) == start + .milliseconds(250))
+        #expect(schedule.states["a"]?.failures == 0)
+        #expect(schedule.states["a"]?.token != spent)
+        #expect(schedule.round(at: start + .milliseconds(250)).map(\.queue).sorted() == ["a", "b"])
+    }
+
     @Test func aJobFetchedAgainAfterItsLeaseWasLostKeepsItsHeartbeatWhenTheOldRunEnds() async throws {
         let queue = try makeTestQueue()
         let gate = LeaseGate()

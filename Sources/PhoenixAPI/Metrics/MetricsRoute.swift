@@ -7,7 +7,8 @@ public import PhoenixQueue
 /// `GET /metrics`: the process's metrics in the Prometheus text format, after refreshing the queue gauges
 /// from Redis (`phoenix_queue_depth{queue,state}`, `phoenix_queue_oldest_ready_timestamp_seconds{queue}`,
 /// `phoenix_queue_paused{queue}`; flow control: `phoenix_queue_fair_share{queue}`,
-/// `phoenix_queue_concurrency_limit{queue,per="key"|"queue"}` (0 for none), `phoenix_queue_keys_waiting{queue,
+/// `phoenix_queue_concurrency_limit{queue,per="key"|"queue"}` and `phoenix_queue_rate_limit_per_minute{queue}`
+/// (0 for none), `phoenix_queue_keys_waiting{queue,
 /// on="turn"|"limit"}`), so any API process or worker reports the shared queues' state, the
 /// process's own figures (``ProcessSample``), and, where `workerHeartbeats` is given (the API), each worker
 /// type's live workers and heartbeat age (``WorkerHeartbeatMetrics``).
@@ -43,6 +44,7 @@ public struct MetricsRoute: Sendable {
             Gauge(label: "phoenix_queue_paused", dimensions: [("queue", row.queue)], factory: factory).record(row.paused ? 1 : 0)
             Gauge(label: "phoenix_queue_fair_share", dimensions: [("queue", row.queue)], factory: factory).record(row.fairShare ? 1 : 0)
             // A limit not set is exported as 0.
+            Gauge(label: "phoenix_queue_rate_limit_per_minute", dimensions: [("queue", row.queue)], factory: factory).record(row.requestsPerMinute ?? 0)
             for (limit, value) in [("key", row.keyConcurrency), ("queue", row.concurrency)] {
                 Gauge(label: "phoenix_queue_concurrency_limit", dimensions: [("queue", row.queue), ("per", limit)], factory: factory).record(value ?? 0)
             }

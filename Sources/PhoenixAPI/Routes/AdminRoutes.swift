@@ -60,7 +60,8 @@ public struct AdminRoutes: Sendable {
             let change = try FlowChange(try await request.json(limit: bodyLimit))
             do {
                 let settings = try await queue.configureFlow(
-                    queue: name, fairShare: change.fairShare, keyConcurrency: change.keyConcurrency, concurrency: change.concurrency
+                    queue: name, fairShare: change.fairShare, keyConcurrency: change.keyConcurrency, concurrency: change.concurrency,
+                    requestsPerMinute: change.requestsPerMinute
                 )
                 return Response.json(Self.flowJSON(name, settings))
             } catch QueueError.queueNotEmpty(_, let depth) {
@@ -112,6 +113,7 @@ public struct AdminRoutes: Sendable {
             "queue": .string(name), "fairShare": .bool(settings.fairShare),
             "keyConcurrency": settings.keyConcurrency.map { .number(Double($0)) } ?? .null,
             "concurrency": settings.concurrency.map { .number(Double($0)) } ?? .null,
+            "requestsPerMinute": settings.requestsPerMinute.map { .number(Double($0)) } ?? .null,
         ])
     }
 

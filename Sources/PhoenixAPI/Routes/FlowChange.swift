@@ -4,15 +4,18 @@ import PhoenixQueue
 /// The body of `PUT /v1/queues/{queue}/flow`: the settings to change, each optional (left as they are when
 /// absent). A limit is a whole number from 1 to 100,000, or `null` for none.
 struct FlowChange {
+    static let fields = ["fairShare", "keyConcurrency", "concurrency", "requestsPerMinute"]
     var fairShare: Bool?
     var keyConcurrency: FlowLimit?
     var concurrency: FlowLimit?
+    var requestsPerMinute: FlowLimit?
 
     /// Reads `body`, refusing anything else than the three settings with a 400 naming the field.
     init(_ body: JSONValue) throws(APIError) {
-        guard let members = body.objectValue else { throw .badRequest("invalid_request", "expected a JSON object of fairShare, keyConcurrency, concurrency") }
-        for name in members.keys where !["fairShare", "keyConcurrency", "concurrency"].contains(name) {
-            throw .badRequest("invalid_request", "unknown field '\(name.prefix(64))'; the settings are fairShare, keyConcurrency, concurrency")
+        let known = Self.fields.joined(separator: ", ")
+        guard let members = body.objectValue else { throw .badRequest("invalid_request", "expected a JSON object of \(known)") }
+        for name in members.keys where !Self.fields.contains(name) {
+            throw .badRequest("invalid_request", "unknown field '\(name.prefix(64))'; the settings are \(known)")
         }
         switch members["fairShare"] {
         case nil: fairShare = nil
@@ -21,6 +24,7 @@ struct FlowChange {
         }
         keyConcurrency = try Self.limit(members, "keyConcurrency")
         concurrency = try Self.limit(members, "concurrency")
+        requestsPerMinute = try Self.limit(members, "requestsPerMinute")
     }
 
     private static func limit(_ members: [String: JSONValue], _ name: String) throws(APIError) -> FlowLimit? {

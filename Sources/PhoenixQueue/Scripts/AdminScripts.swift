@@ -98,7 +98,7 @@ extension QueueScripts {
     /// Returns: `{now, ready list length (cancelled ids still in line included: `cancelledWaiting` in the
     /// counters), delayed, leased, dead, paused, readyAt of the next job or '', counters (flat hash), completed
     /// per minute (oldest first), failed per minute (oldest first), the flow settings (fair, keyConcurrency,
-    /// concurrency), keys in turn, keys parked at their limit}`.
+    /// concurrency, rpm), keys in turn, keys parked at their limit}`.
     static let stats = LuaPrelude.script("stats", memory: .readOnly, """
     local queue, minutes = ARGV[2], tonumber(ARGV[3])
     local now = now_ms()
@@ -122,7 +122,7 @@ extension QueueScripts {
       headReadyAt,
       redis.call('HGETALL', queue_key('counters')),
       completed, failed,
-      redis.call('HMGET', queue_key('flow'), 'fair', 'keyConcurrency', 'concurrency'),
+      redis.call('HMGET', queue_key('flow'), 'fair', 'keyConcurrency', 'concurrency', 'rpm'),
       redis.call('LLEN', queue_key('turns')),
       redis.call('SCARD', queue_key('parked'))}
     """)

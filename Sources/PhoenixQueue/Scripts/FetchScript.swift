@@ -8,8 +8,9 @@ extension QueueScripts {
     /// worker id, fetch token (unique per call; it is each delivery's lease token), retention (s) of a cancelled
     /// job's hash once its id leaves the line.
     /// Writes `<queue>:fetch:<token>`, the ids this call leased (comma-separated), kept for one lease period.
-    /// Returns: `{'paused'}` for a paused queue, else `{'ok', id, envelope, attempt, delivery, …}` (delivery:
-    /// how many times the job has been fetched, this time included).
+    /// Returns: `{'paused'}` for a paused queue, `{'limited', ms}` when its rate limit lets no job start before
+    /// `ms` from now, else `{'ok', id, envelope, attempt, delivery, …}` (delivery: how many times the job has
+    /// been fetched, this time included).
     /// Invariants: every popped id ends, in this same script, leased (in `leased` scored by its deadline, its
     /// hash naming the token), dead (a job hash that is missing, foreign or has no envelope: the reason is its
     /// last error), or dropped (cancelled while waiting: its hash then expires). The attempt grows by one,
@@ -19,7 +20,9 @@ extension QueueScripts {
     /// the call before its first other write (checked only when a popped job needs that key, so the common
     /// call costs no type look-up).
     /// Flow control (``FlowSettings``, read from the queue's `flow` hash): with a queue-wide concurrency limit
-    /// the call leases no more than the limit leaves room for beside the jobs in `leased`. In a fair queue the
+    /// the call leases no more than the limit leaves room for beside the jobs in `leased`; with a rate limit
+    /// (`rpm`, jobs started per minute across every worker) no more than the rate allows now, a second's worth
+    /// at once at most (GCRA over `rateAt`, which each leased job moves one interval on). In a fair queue the
     /// ids wait in one list per fairness key, and the keys with jobs waiting take turns (`turns`): the call
     /// pops as many keys from the right as it may lease jobs, and each gets its weight's part of the call
     /// (`weights`, 1 unless set: a key of weight w gets w times the share of a key of weight 1, and at least
@@ -54,6 +57,18 @@ extension QueueScripts {
     if settings.concurrency then
       limit = math.min(limit, settings.concurrency - redis.call('ZCARD', leased))
       if limit <= 0 then return out end
+    end
+    -- Rate limit (GCRA): a job may start when `rateAt` (the next start on time) is at most a second's worth of
+    -- starts ahead of now; each start moves it one interval on. Starts over the rate answer when to come back.
+    local interval, rate_from
+    if settings.rpm then
+      local now = now_ms()
+      interval = 60000 / settings.rpm
+      local burst = math.max(1, math.floor(settings.rpm / 60))
+      rate_from = math.max(settings.rateAt or 0, now)
+      local allowed = math.floor(burst - (rate_from - now) / interval + 1e-9)
+      if allowed <= 0 then return {'limited', math.max(1, math.ceil(rate_from - (burst - 1) * interval - now))} end
+      limit = math.min(limit, allowed)
     end
     -- Fair share: the keys take turns, each for its part of what is left (see above). Returns the ids, the key
     -- of each, and the keys visited in order.
@@ -201,6 +216,9 @@ extension QueueScripts {
       end
     end
     if #taken > 0 then redis.call('SET', record, table.concat(taken, ','), 'PX', lease) end
+    if interval and #taken > 0 then
+      redis.call('HSET', queue_key('flow'), 'rateAt', string.format('%.3f', rate_from + #taken * interval))
+    end
     local more
     if settings.fair then
       if #ids > 0 then redis.call('RPOP', ready, #ids) end

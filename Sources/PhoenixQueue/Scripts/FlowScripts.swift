@@ -4,8 +4,8 @@ extension QueueScripts {
     /// Changes a queue's flow control (``FlowSettings``).
     ///
     /// KEYS: the queue's keys. ARGV: key base, queue, fair share ('1' on, '0' off, '' unchanged, 'default': on
-    /// unless the hash records a choice already), concurrency per key and concurrency of the queue (a number
-    /// of 1 or more, '0' for no limit, '' unchanged).
+    /// unless the hash records a choice already), concurrency per key, concurrency of the queue and jobs
+    /// started per minute (a number of 1 or more, '0' for no limit, '' unchanged).
     /// Returns: `{'ok'}`, or `{'busy', depth}` (nothing changed) when asked to switch fair share while jobs
     /// wait in the ready list (cancelled ids not yet dropped by a fetch included).
     /// Invariant: fair share changes only while the ready list is empty, so no id is ever in the other
@@ -13,7 +13,7 @@ extension QueueScripts {
     /// at the new limit parks it again), so a raised or removed limit frees waiting keys at once.
     /// Replay: sets the same values again; the parked set is already empty.
     static let configureFlow = LuaPrelude.script("configureFlow", """
-    local fair, keyLimit, limit = ARGV[3], ARGV[4], ARGV[5]
+    local fair, keyLimit, limit, rpm = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
     require_types(queue_key('flow'), 'hash', queue_key('turns'), 'list', queue_key('parked'), 'set', queue_key('ready'), 'list')
     local settings, key = flow(), queue_key('flow')
     if fair == 'default' then
@@ -25,7 +25,8 @@ extension QueueScripts {
       if fair == '0' then redis.call('DEL', queue_key('turns'), queue_key('parked'), queue_key('served')) end
     end
     if fair ~= '' then redis.call('HSET', key, 'fair', fair) end
-    for field, value in pairs({keyConcurrency = keyLimit, concurrency = limit}) do
+    if rpm == '0' then redis.call('HDEL', key, 'rateAt') end
+    for field, value in pairs({keyConcurrency = keyLimit, concurrency = limit, rpm = rpm}) do
       if value == '0' then
         redis.call('HDEL', key, field)
       elseif value ~= '' then

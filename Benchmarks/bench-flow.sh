@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Fair share (issue 19), two measurements with a release build, each with private redis-servers that
+# Flow control (issue 19), three measurements with a release build, each with private redis-servers that
 # `phoenix` starts:
 # 1. `phoenix bench-fairness`: user A's backlog of 100 ms jobs, then one job of user B, one worker of
 #    concurrency 10; how long B's job waited, with fair share off and on.
 # 2. The cost of the machinery: `phoenix bench` (no-op jobs naming USERS users in turn, 2 workers × 50)
 #    with fair share off and on, alternated for ROUNDS rounds; the processing rates, their medians and the
 #    ratio on / off.
-# Usage: Benchmarks/bench-fairness.sh [ROUNDS=3] [JOBS=50000] [USERS=1000] [BACKLOG=10000]
+# 3. `phoenix bench-rate`: a rate limit of RPM jobs started per minute on the diagnostics queue, 4 worker
+#    processes, counted over SECONDS: the jobs started against what the limit allows.
+# Usage: Benchmarks/bench-flow.sh [ROUNDS=3] [JOBS=50000] [USERS=1000] [BACKLOG=10000] [RPM=600] [SECONDS=120]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
@@ -15,6 +17,8 @@ rounds=${1:-3}
 jobs=${2:-50000}
 users=${3:-1000}
 backlog=${4:-10000}
+rpm=${5:-600}
+seconds=${6:-120}
 ensure_packages redis-server libhiredis-dev python3
 swift build -c release --product phoenix >&2
 phoenix=.build/release/phoenix
@@ -22,7 +26,7 @@ phoenix=.build/release/phoenix
 env -u REDIS_URL "$phoenix" bench-fairness --backlog "$backlog" --handler-ms 100 --concurrency 10 --give-up 30 | tail -3
 echo
 
-results=$(mktemp -d /tmp/phoenix-bench-fairness.XXXXXX)
+results=$(mktemp -d /tmp/phoenix-bench-flow.XXXXXX)
 trap 'rm -rf "$results"' EXIT
 for round in $(seq 1 "$rounds"); do
   for side in off on; do
@@ -42,3 +46,5 @@ for side in ("off", "on"):
     print(f"fair share {side:<4}" + "".join(f"{rate:>10,.0f}" for rate in rates[side]) + f"   median {statistics.median(rates[side]):,.0f}")
 print(f"on / off: {statistics.median(rates['on']) / statistics.median(rates['off']):.2f}")
 PY
+echo
+env -u REDIS_URL "$phoenix" bench-rate --rpm "$rpm" --workers 4 --concurrency 10 --seconds "$seconds" | tail -3
