@@ -50,13 +50,38 @@ struct Bench: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        for (name, value, range) in [
+        try Self.check([
             ("--jobs", jobs, 1...10_000_000), ("--single", single, 0...1_000_000), ("--batch", batch, 1...100_000),
             ("--workers", workers, 1...64), ("--concurrency", concurrency, 1...10_000), ("--latency-jobs", latencyJobs, 0...1_000_000),
             ("--rate", rate, 1...100_000), ("--users", users, 0...10_000_000),
-        ] where !range.contains(value) {
+        ])
+    }
+
+    /// Refuses the first option whose value is out of its range, naming it.
+    static func check(_ options: [(name: String, value: Int, range: ClosedRange<Int>)]) throws {
+        for (name, value, range) in options where !range.contains(value) {
             throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
         }
+    }
+
+    /// Starts `count` `phoenix work` processes serving the diagnostics queue with `concurrency` each (their logs
+    /// in `logs`), and waits until all have registered.
+    static func startWorkers(_ count: Int, concurrency: Int, environment: [String: String], logs: URL, queue: JobQueue) async throws -> [ChildProcess] {
+        let processes = try (0..<count).map { index in
+            try ChildProcess(
+                try executable(), ["work", "--type", WorkerType.diagnostics.rawValue, "--concurrency", "\(concurrency)"],
+                environment: environment, outputPath: logs.appendingPathComponent("worker-\(index).log").path
+            )
+        }
+        do {
+            try await waitUntil("\(count) workers registered", timeout: .seconds(60)) {
+                try await queue.liveWorkers(staleAfter: .seconds(30)).count == count
+            }
+        } catch {
+            for process in processes { process.send(SIGKILL) }
+            throw error
+        }
+        return processes
     }
 
     func run() async throws {
@@ -121,17 +146,9 @@ struct Bench: AsyncParsableCommand {
         }
         report.batchEnqueueRate = Self.rate(jobs, since: clock)
 
-        let processes = try (0..<workers).map { index in
-            try ChildProcess(
-                try Self.executable(), ["work", "--type", WorkerType.diagnostics.rawValue, "--concurrency", "\(concurrency)"],
-                environment: environment, outputPath: logs.appendingPathComponent("worker-\(index).log").path
-            )
-        }
+        let processes = try await Self.startWorkers(workers, concurrency: concurrency, environment: environment, logs: logs, queue: queue)
         defer {
             for process in processes { process.send(SIGKILL) }
-        }
-        try await Self.waitUntil("\(workers) workers registered", timeout: .seconds(60)) {
-            try await queue.liveWorkers(staleAfter: .seconds(30)).count == workers
         }
 
         let total = single + jobs

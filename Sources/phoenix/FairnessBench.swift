@@ -34,12 +34,7 @@ struct FairnessBench: AsyncParsableCommand {
     var giveUp: Int = 30
 
     func validate() throws {
-        for (name, value, range) in [
-            ("--backlog", backlog, 1...1_000_000), ("--handler-ms", handlerMs, 0...60_000), ("--concurrency", concurrency, 1...10_000),
-            ("--give-up", giveUp, 1...3600),
-        ] where !range.contains(value) {
-            throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
-        }
+        try Bench.check([("--backlog", backlog, 1...1_000_000), ("--handler-ms", handlerMs, 0...60_000), ("--concurrency", concurrency, 1...10_000), ("--give-up", giveUp, 1...3600)])
     }
 
     func run() async throws {
@@ -71,14 +66,8 @@ struct FairnessBench: AsyncParsableCommand {
         for start in stride(from: 0, to: backlog, by: 1000) {
             _ = try await queue.enqueue((start..<min(start + 1000, backlog)).map { _ in sleep("user-a") })
         }
-        let worker = try ChildProcess(
-            try Bench.executable(), ["work", "--type", WorkerType.diagnostics.rawValue, "--concurrency", "\(concurrency)"],
-            environment: environment, outputPath: logs.appendingPathComponent("worker.log").path
-        )
-        defer { worker.send(SIGKILL) }
-        try await Bench.waitUntil("the worker registered", timeout: .seconds(60)) {
-            try await queue.liveWorkers(staleAfter: .seconds(30)).count == 1
-        }
+        let workers = try await Bench.startWorkers(1, concurrency: concurrency, environment: environment, logs: logs, queue: queue)
+        defer { workers.forEach { $0.send(SIGKILL) } }
         _ = try await queue.resume(queue: name)
         try await Task.sleep(for: .seconds(1))
 
@@ -94,8 +83,10 @@ struct FairnessBench: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(10))
         }
         let done = try await queue.stats(queue: name).completed
-        worker.send(SIGTERM)
-        _ = await worker.exited()
+        for worker in workers {
+            worker.send(SIGTERM)
+            _ = await worker.exited()
+        }
         try await Bench.deleteKeys(prefix: queue.keys.prefix, redis: queue.redis)
         return (wait, done)
     }

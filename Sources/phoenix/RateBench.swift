@@ -31,11 +31,7 @@ struct RateBench: AsyncParsableCommand {
     var seconds: Int = 120
 
     func validate() throws {
-        for (name, value, range) in [
-            ("--rpm", rpm, 1...100_000), ("--workers", workers, 1...64), ("--concurrency", concurrency, 1...10_000), ("--seconds", seconds, 1...3600),
-        ] where !range.contains(value) {
-            throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
-        }
+        try Bench.check([("--rpm", rpm, 1...100_000), ("--workers", workers, 1...64), ("--concurrency", concurrency, 1...10_000), ("--seconds", seconds, 1...3600)])
     }
 
     func run() async throws {
@@ -64,17 +60,9 @@ struct RateBench: AsyncParsableCommand {
         for start in stride(from: 0, to: jobs, by: 1000) {
             _ = try await queue.enqueue((start..<min(start + 1000, jobs)).map { _ in JobEnvelope(type: DiagnosticJobs.Noop.name, queue: name) })
         }
-        let processes = try (0..<workers).map { index in
-            try ChildProcess(
-                try Bench.executable(), ["work", "--type", WorkerType.diagnostics.rawValue, "--concurrency", "\(concurrency)"],
-                environment: environment, outputPath: logs.appendingPathComponent("worker-\(index).log").path
-            )
-        }
+        let processes = try await Bench.startWorkers(workers, concurrency: concurrency, environment: environment, logs: logs, queue: queue)
         defer {
             for process in processes { process.send(SIGKILL) }
-        }
-        try await Bench.waitUntil("\(workers) workers registered", timeout: .seconds(60)) {
-            try await queue.liveWorkers(staleAfter: .seconds(30)).count == workers
         }
         _ = try await queue.resume(queue: name)
         try await Task.sleep(for: .seconds(seconds))
