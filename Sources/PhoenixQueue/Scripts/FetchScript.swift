@@ -15,26 +15,27 @@ extension QueueScripts {
     /// hash naming the token), dead (a job hash that is missing, foreign or has no envelope: the reason is its
     /// last error), or dropped (cancelled while waiting: its hash then expires). The attempt grows by one,
     /// unless the last delivery was handed back unstarted; `deliveries` always grows by one. If ready jobs
-    /// remain, the signal is raised again so another idle worker wakes. Every popped job is read before
+    /// remain (keys in turn, in a fair queue) and the queue's concurrency limit has room, the signal is raised
+    /// again so another idle worker wakes. Every popped job is read before
     /// anything is written, and a foreign value at `leased`, `dead` or `counters` puts the ids back and fails
     /// the call before its first other write (checked only when a popped job needs that key, so the common
     /// call costs no type look-up).
-    /// Flow control (``FlowSettings``, read from the queue's `flow` hash): with a queue-wide concurrency limit
-    /// the call leases no more than the limit leaves room for beside the jobs in `leased`; with a rate limit
-    /// (`rpm`, jobs started per minute across every worker) no more than the rate allows now, a second's worth
-    /// at once at most (GCRA over `rateAt`, which each leased job moves one interval on). In a fair queue the
-    /// ids wait in one list per fairness key, and the keys with jobs waiting take turns (`turns`): the call
-    /// pops as many keys from the right as it may lease jobs, and each gets its weight's part of the call
-    /// (`weights`, 1 unless set: a key of weight w gets w times the share of a key of weight 1, and at least
-    /// w jobs), no more than its own concurrency limit leaves room for; keys not reached once the call is full
-    /// go back to the right, first in turn again, and a weighted key whose turn the call cut short goes on with
-    /// it at the next call (`served` counts what it took so far); when every key popped had its turn the keys visited fill what
-    /// is left, in the same order; one ticket leaves the ready list per id taken; every
-    /// key visited goes to the back of the turns, or to `parked` when it is at its limit (a finished job of it
-    /// brings it back: ``end_lease``), or nowhere when it has no job left. While a limit per key is set, each
-    /// leased job counts in its key's `running` entry and is marked `counted` (jobs leased before a limit was
-    /// set are not counted against it). Invariant of a fair queue: the ready list holds as many
-    /// tickets as the key lists hold ids, and a key with ids waiting is in exactly one of `turns` and `parked`.
+    /// Flow control (``FlowSettings``, read from the queue's `flow` hash):
+    /// - Concurrency: the call leases no more than the queue's limit leaves room for beside `leased`.
+    /// - Rate (`rpm`, jobs started per minute across every worker): no more than the rate allows now, a second's
+    ///   worth at once at most (GCRA: `rateAt`, when the next start is on time, moves one interval per job).
+    /// - Fair share: the ids wait in one list per fairness key, and the keys with jobs waiting take turns
+    ///   (`turns`). The call pops as many keys from the right as it may lease jobs; each gets its weight's part
+    ///   of the call (`weights`, 1 unless set; at least w jobs for weight w), no more than its own concurrency
+    ///   limit leaves room for. Keys not reached once the call is full go back to the right (first in turn
+    ///   again), and a weighted key whose turn the call cut short goes on with it next time (`served`: what it
+    ///   took so far). When every key popped had its turn, the keys visited fill what is left, in the same
+    ///   order. Every key visited goes to the back of the turns, to `parked` when it is at its limit (a
+    ///   finished job of it brings it back: ``end_lease``), or nowhere when it has no job left. One ticket
+    ///   leaves the ready list per id taken. While a limit per key is set, each leased job counts in its key's
+    ///   `running` entry and is marked `counted` (jobs leased before a limit was set do not count).
+    ///   Invariants of a fair queue: the ready list holds as many tickets as the key lists hold ids; a key with
+    ///   ids waiting is in exactly one of `turns` and `parked`, and in `turns` once.
     /// Replay: when the call's record exists, nothing is popped; the answer lists the jobs of the record that
     /// its token still holds (a job reaped or handed on since is left out).
     static let fetch = LuaPrelude.script("fetch", """
@@ -70,8 +71,9 @@ extension QueueScripts {
       if allowed <= 0 then return {'limited', math.max(1, math.ceil(rate_from - (burst - 1) * interval - now))} end
       limit = math.min(limit, allowed)
     end
-    -- Fair share: the keys take turns, each for its part of what is left (see above). Returns the ids, the key
-    -- of each, and the keys visited in order.
+    -- Fair share: the keys take turns, each for its weight's part of the call (see above). Returns the ids, the
+    -- key of each, the keys visited in order, the weighted keys in the middle of their turn (with what they took
+    -- so far) and those whose turn ended.
     local function take_turns()
       local turns, running = queue_key('turns'), queue_key('running')
       local taken, owners, visited, room, midturn, ended = {}, {}, {}, {}, {}, {}
