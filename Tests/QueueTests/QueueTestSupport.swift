@@ -50,7 +50,11 @@ func fairStructureProblems(_ queue: JobQueue, _ name: String) async throws -> [S
     let tickets = try await queue.redis.send("LLEN", keys.ready(name)).int ?? -1
     let turns = try await queue.redis.send("LRANGE", keys.turns(name), 0, -1).array?.compactMap(\.string) ?? []
     let parked = Set(try await queue.redis.send("SMEMBERS", keys.parked(name)).array?.compactMap(\.string) ?? [])
-    let listKeys = try await queue.redis.send("KEYS", keys.keyList("*", in: name)).array?.compactMap(\.string) ?? []
+    // KEYS names no key, so a cluster client would send it to any master: a script declaring a key of the
+    // queue runs it on the queue's node.
+    let listKeys = try await queue.redis.send(
+        "EVAL", "return redis.call('KEYS', ARGV[1])", 1, keys.ready(name), keys.keyList("*", in: name)
+    ).array?.compactMap(\.string) ?? []
     var waiting = 0
     var keysWaiting = Set<String>()
     for list in listKeys {

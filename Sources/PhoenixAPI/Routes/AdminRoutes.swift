@@ -66,6 +66,8 @@ public struct AdminRoutes: Sendable {
                 return Response.json(Self.flowJSON(name, settings))
             } catch QueueError.queueNotEmpty(_, let depth) {
                 throw APIError(.conflict, "queue_not_empty", "fair share can only be switched while no job waits in queue '\(name)' (\(depth) waiting); let its workers drain it, then try again")
+            } catch QueueError.invalidSetting(let reason) {
+                throw APIError.badRequest("invalid_request", reason)
             }
         }
         group.post("queues/{queue}/resume") { _, context in
