@@ -14,8 +14,8 @@ import TestSupport
                  fairnessFields: ["test.user": "user_id"])
     }
 
-    func userJob(_ user: String, priority: Int = 0, maxAttempts: Int = 3, delay: Duration? = nil) -> JobEnvelope {
-        job(type: "test.user", maxAttempts: maxAttempts, delay: delay, priority: priority, payload: ["user_id": .string(user)])
+    func userJob(_ user: String, queue: String = "letters", priority: Int = 0, maxAttempts: Int = 3, delay: Duration? = nil) -> JobEnvelope {
+        job(queue, type: "test.user", maxAttempts: maxAttempts, delay: delay, priority: priority, payload: ["user_id": .string(user)])
     }
 
     func users(_ jobs: [LeasedJob]) -> [String] {
@@ -296,5 +296,22 @@ extension FlowControlTests {
         try await queue.configureFlow(queue: "letters", requestsPerMinute: .unlimited)
         #expect(try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(60), worker: "w").count == 6)
         #expect(try await queue.redis.send("HEXISTS", queue.keys.flow("letters"), "rateAt").int == 0)
+    }
+}
+
+extension FlowControlTests {
+    @Test func theDefaultSwitchesFairShareOnOnlyWhereNoChoiceIsRecordedAndNoJobWaits() async throws {
+        let queue = try makeFairQueue()
+        #expect(try await queue.switchOnFairShareByDefault(queue: "letters"))
+        #expect(try await queue.flowSettings(queue: "letters").fairShare)
+        // An operator's choice outlasts the default, off as well as on.
+        try await queue.configureFlow(queue: "letters", fairShare: false)
+        #expect(try await queue.switchOnFairShareByDefault(queue: "letters"))
+        #expect(try await !queue.flowSettings(queue: "letters").fairShare)
+        // A queue with jobs waiting and no choice recorded cannot switch yet: nothing changes.
+        try await queue.enqueue(userJob("a", queue: "cv"))
+        #expect(try await !queue.switchOnFairShareByDefault(queue: "cv"))
+        #expect(try await !queue.flowSettings(queue: "cv").fairShare)
+        #expect(try await queue.fetch(queue: "cv", limit: 1, lease: .seconds(60), worker: "w").count == 1)
     }
 }
