@@ -2,13 +2,15 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+public import PhoenixJobsCore
 
 /// An AI service that writes a letter from a prompt.
 protocol LetterProvider: Sendable {
     /// What `letter_generations.ai_optimization_level` records for a letter it wrote (`openai:gpt-4o-mini`).
     var label: String { get }
-    /// The letter, or why there is none.
-    func write(_ prompt: LetterPrompt, timeout: Duration) async throws(ProviderError) -> String
+    /// The letter and the tokens the call spent (the provider's usage figures; `nil` when it gave none), or why
+    /// there is none.
+    func write(_ prompt: LetterPrompt, timeout: Duration) async throws(ProviderError) -> (letter: String, tokens: Int?)
 }
 
 /// Why a provider wrote no letter. Every case is worth retrying later (the provider may recover); the
@@ -18,6 +20,8 @@ public struct ProviderError: Error, CustomStringConvertible, Equatable {
     public var provider: String
     /// What went wrong.
     public var reason: String
+    /// When the provider refused the call for now (429, or 503 with Retry-After): how long it asked to wait.
+    public var retryLater: RetryLater?
 
     public var description: String { "\(provider): \(reason)" }
 }
@@ -47,10 +51,12 @@ struct ProviderCall: Sendable {
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         let deadline = NIODeadline.now() + .milliseconds(milliseconds)
         let status: HTTPResponseStatus
+        let retryAfter: String?
         let answer: ByteBuffer
         do {
             let response = try await http.execute(request, deadline: deadline)
             status = response.status
+            retryAfter = response.headers.first(name: "Retry-After")
             answer = try await response.body.collect(upTo: Self.maxResponseBytes)
         } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
             throw ProviderError(provider: provider, reason: "no answer within \(Self.seconds(timeout)) s (MAX_RESPONSE_TIME)")
@@ -59,7 +65,10 @@ struct ProviderCall: Sendable {
         }
         let text = String(buffer: answer)
         guard (200..<300).contains(status.code) else {
-            throw ProviderError(provider: provider, reason: "HTTP \(status.code) \(status.reasonPhrase): \(Self.excerpt(text))")
+            throw ProviderError(
+                provider: provider, reason: "HTTP \(status.code) \(status.reasonPhrase): \(Self.excerpt(text))",
+                retryLater: RetryLater(status: Int(status.code), retryAfter: retryAfter, from: provider)
+            )
         }
         do {
             return try JSONDecoder().decode(Response.self, from: Data(text.utf8))
@@ -110,16 +119,20 @@ struct OpenAIProvider: LetterProvider {
             struct Message: Decodable { let content: String? }
             let message: Message
         }
+        struct Usage: Decodable {
+            let total_tokens: Int?
+        }
         let choices: [Choice]
+        let usage: Usage?
     }
 
-    func write(_ prompt: LetterPrompt, timeout: Duration) async throws(ProviderError) -> String {
+    func write(_ prompt: LetterPrompt, timeout: Duration) async throws(ProviderError) -> (letter: String, tokens: Int?) {
         let call = ProviderCall(http: http, provider: label)
         let body = Request(model: settings.model, messages: [.init(role: "system", content: prompt.system), .init(role: "user", content: prompt.user)], temperature: 0.7)
         let response = try await call.post(
             "\(settings.baseURL)/chat/completions", headers: [("Authorization", "Bearer \(settings.apiKey)")], body: body, as: Response.self, timeout: timeout
         )
-        return try call.letter(response.choices.first?.message.content)
+        return (try call.letter(response.choices.first?.message.content), response.usage?.total_tokens)
     }
 }
 
@@ -147,10 +160,14 @@ struct GeminiProvider: LetterProvider {
             }
             let content: Content?
         }
+        struct Usage: Decodable {
+            let totalTokenCount: Int?
+        }
         let candidates: [Candidate]?
+        let usageMetadata: Usage?
     }
 
-    func write(_ prompt: LetterPrompt, timeout: Duration) async throws(ProviderError) -> String {
+    func write(_ prompt: LetterPrompt, timeout: Duration) async throws(ProviderError) -> (letter: String, tokens: Int?) {
         let call = ProviderCall(http: http, provider: label)
         let body = Request(systemInstruction: .init(parts: [.init(text: prompt.system)]), contents: [.init(parts: [.init(text: prompt.user)])])
         let response = try await call.post(
@@ -158,6 +175,6 @@ struct GeminiProvider: LetterProvider {
             body: body, as: Response.self, timeout: timeout
         )
         let text = response.candidates?.first?.content?.parts?.compactMap(\.text).joined()
-        return try call.letter(text)
+        return (try call.letter(text), response.usageMetadata?.totalTokenCount)
     }
 }

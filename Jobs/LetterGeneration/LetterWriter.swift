@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 import Logging
+import PhoenixJobsCore
 
 /// Writes a letter with the first provider that succeeds: OpenAI, then Gemini (those with a key), then,
 /// when none is configured or, with `ENABLE_CLOUD_FALLBACK`, when every one failed, the built-in composer.
@@ -20,28 +21,41 @@ public struct LetterWriter: Sendable {
         self.composer = composer
     }
 
-    /// The letter and the label of who wrote it.
-    /// - Throws: ``LetterProvidersFailed`` when every configured provider failed and the fallback is off.
-    func write(_ request: LetterRequest, candidate: Candidate, analysis: OfferAnalysis, logger: Logger) async throws(LetterProvidersFailed) -> (letter: String, writtenBy: String) {
+    /// The letter and the label of who wrote it. Each provider call that answered with its usage figures has
+    /// its tokens passed to `spendTokens` (the job charges them to its queue's token budget).
+    /// - Throws: when every configured provider failed and the fallback is off: ``RetryLater`` when one of them
+    ///   refused the call for now (429, or 503 with Retry-After; the shortest wait asked), else
+    ///   ``LetterProvidersFailed``.
+    func write(
+        _ request: LetterRequest, candidate: Candidate, analysis: OfferAnalysis, logger: Logger, spendTokens: (Int) async -> Void
+    ) async throws -> (letter: String, writtenBy: String) {
         var failures: [ProviderError] = []
         if !providers.isEmpty {
             let prompt = LetterPrompt(request: request, candidate: candidate, analysis: analysis)
             for provider in providers {
                 do {
-                    return (try await provider.write(prompt, timeout: settings.maxResponseTime), provider.label)
+                    let written = try await provider.write(prompt, timeout: settings.maxResponseTime)
+                    if let tokens = written.tokens { await spendTokens(tokens) }
+                    return (written.letter, provider.label)
                 } catch {
                     logger.warning("Letter provider failed", metadata: ["provider": "\(provider.label)", "error": "\(error.reason)"])
                     failures.append(error)
                 }
             }
-            guard settings.cloudFallback else { throw LetterProvidersFailed(failures: failures) }
+            guard settings.cloudFallback else {
+                if let wait = failures.compactMap(\.retryLater).min(by: { $0.after < $1.after }) {
+                    throw RetryLater(after: wait.after, reason: failures.map(\.description).joined(separator: "; "))
+                }
+                throw LetterProvidersFailed(failures: failures)
+            }
             logger.info("Every letter provider failed; the built-in composer writes the letter (ENABLE_CLOUD_FALLBACK)")
         }
         return (composer.compose(request, candidate: candidate, analysis: analysis), Self.composerLabel)
     }
 }
 
-/// Every configured provider failed and `ENABLE_CLOUD_FALLBACK` is false; the job is retried.
+/// Every configured provider failed (none asked to be called later) and `ENABLE_CLOUD_FALLBACK` is false; the
+/// job is retried.
 public struct LetterProvidersFailed: Error, CustomStringConvertible {
     /// Each provider's failure, in the order they were tried.
     public var failures: [ProviderError]

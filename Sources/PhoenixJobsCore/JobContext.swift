@@ -2,7 +2,7 @@ public import Foundation
 public import Logging
 
 /// What a running job may do to the queues, as the runtime holding its lease provides it: enqueue jobs,
-/// purge jobs that mention a value, report progress of this delivery.
+/// purge jobs that mention a value, report progress of this delivery and the tokens it spent.
 public protocol JobActions: Sendable {
     /// Enqueues jobs as they are; results are in input order.
     func enqueue(_ jobs: [JobEnvelope]) async throws -> [EnqueueResult]
@@ -10,6 +10,8 @@ public protocol JobActions: Sendable {
     func purgeJobs(mentioning value: String) async throws -> Int
     /// Records how far this delivery of the job got (0–1), readable through the job's status.
     func reportProgress(_ fraction: Double, message: String) async throws
+    /// Charges `tokens` an outside service's call spent to the job's queue (its token budget, if it has one).
+    func spendTokens(_ tokens: Int) async throws
 }
 
 /// What a handler gets besides its payload: who the job is, a logger, and ways to act on the queue.
@@ -88,6 +90,13 @@ public struct JobContext: Sendable {
     /// erasing them); returns how many.
     public func purgeJobs(mentioning value: String) async throws -> Int {
         try await actions.purgeJobs(mentioning: value)
+    }
+
+    /// Charges the tokens one call of a paid AI provider spent (from the provider's usage figures) to the job's
+    /// queue: its token budget holds the queue's next jobs back while it is spent (``RetryLater`` is for a
+    /// provider that refuses a call). Call it once per call, after it answered.
+    public func spendTokens(_ tokens: Int) async throws {
+        try await actions.spendTokens(tokens)
     }
 
     /// Records how far the job got (0–1), readable through the job's status.

@@ -9,6 +9,11 @@
 /// - **Concurrency**: at most this many jobs of the queue are leased at once, across every worker.
 /// - **Rate**: at most this many jobs of the queue start per minute, across every worker (up to a second's
 ///   worth at once); a worker that finds none may start yet is told when to come back.
+/// - **Tokens**: at most this many tokens of a provider spent per minute, as the running jobs report them
+///   (``JobQueue/spendTokens(_:lease:report:)``); no job starts while the tokens reported are paid off more
+///   than a second ahead.
+/// - **Hold** (not a setting): a provider that answered "too many requests" holds the whole queue back until
+///   the time it named (``JobQueue/holdBack(queue:for:)``).
 ///
 /// On a queue of several partitions each partition holds the settings; the queue's concurrency is shared out
 /// among them (``JobQueue/configureFlow(queue:fairShare:keyConcurrency:concurrency:)``), and a key's jobs all
@@ -22,13 +27,16 @@ public struct FlowSettings: Sendable, Equatable {
     public var concurrency: Int?
     /// Most jobs of the queue started per minute; `nil` for no limit.
     public var requestsPerMinute: Int?
+    /// Most provider tokens the queue's jobs spend per minute; `nil` for no limit.
+    public var tokensPerMinute: Int?
 
     /// Settings with the given values; the defaults are no flow control at all.
-    public init(fairShare: Bool = false, keyConcurrency: Int? = nil, concurrency: Int? = nil, requestsPerMinute: Int? = nil) {
+    public init(fairShare: Bool = false, keyConcurrency: Int? = nil, concurrency: Int? = nil, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
         self.fairShare = fairShare
         self.keyConcurrency = keyConcurrency
         self.concurrency = concurrency
         self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
     }
 }
 
@@ -40,12 +48,13 @@ extension FlowSettings: CustomStringConvertible {
             keyConcurrency.map { "at most \($0) running per key" } ?? "no limit per key",
             concurrency.map { "at most \($0) running in the queue" } ?? "no limit for the queue",
             requestsPerMinute.map { "at most \($0) started per minute" } ?? "no rate limit",
+            tokensPerMinute.map { "at most \($0) tokens per minute" } ?? "no token budget",
         ].joined(separator: ", ")
     }
 
-    /// The settings and who waits on them, short enough for a table cell: `fair 12 users (3 at limit 1),
-    /// max 20`, or `-` when the queue has no flow control.
-    public func summary(keysInTurn: Int, keysAtLimit: Int) -> String {
+    /// The settings, who waits on them and the rates against their budgets, short enough for a table cell:
+    /// `fair 12 users (3 at limit 1), max 20, 588/600 per min`, or `-` when the queue has no flow control.
+    public func summary(keysInTurn: Int, keysAtLimit: Int, rates: FlowRates = FlowRates()) -> String {
         var parts: [String] = []
         if fairShare {
             parts.append("fair \(keysInTurn + keysAtLimit) users" + (keyConcurrency.map { " (\(keysAtLimit) at limit \($0))" } ?? ""))
@@ -53,8 +62,35 @@ extension FlowSettings: CustomStringConvertible {
             parts.append("\(keyConcurrency)/user (fair share off)")
         }
         if let concurrency { parts.append("max \(concurrency)") }
-        if let requestsPerMinute { parts.append("\(requestsPerMinute)/min") }
+        if let requestsPerMinute { parts.append("\(rates.startedLastMinute)/\(requestsPerMinute) per min") }
+        if let tokensPerMinute { parts.append("\(rates.tokensLastMinute)/\(tokensPerMinute) tokens per min") }
+        if let held = rates.heldFor { parts.append("held \(max(1, Int((held / .seconds(1)).rounded(.up)))) s") }
         return parts.isEmpty ? "-" : parts.joined(separator: ", ")
+    }
+}
+
+/// A queue's use of its budgets now: what its rate limit and token budget count against.
+public struct FlowRates: Sendable, Equatable {
+    /// Jobs started over the last 60 s (counted while a rate limit is set; the minute before this one
+    /// weighed by the part of it still within the 60 s).
+    public var startedLastMinute: Int
+    /// Tokens the queue's jobs reported over the last 60 s (weighed the same way).
+    public var tokensLastMinute: Int
+    /// How long a provider's hold keeps the queue's jobs from starting; `nil` when none is in force.
+    public var heldFor: Duration?
+
+    /// Rates with the given values; the defaults are none.
+    public init(startedLastMinute: Int = 0, tokensLastMinute: Int = 0, heldFor: Duration? = nil) {
+        self.startedLastMinute = startedLastMinute
+        self.tokensLastMinute = tokensLastMinute
+        self.heldFor = heldFor
+    }
+
+    /// A count over the 60 s up to `now` (ms since 1970) from two per-minute counters: the previous
+    /// minute's, weighed by the part of it within the 60 s, plus this minute's so far.
+    static func lastSixtySeconds(previous: Int, current: Int, now: Int) -> Int {
+        let intoMinute = Double(now % 60_000) / 60_000
+        return current + Int((Double(previous) * (1 - intoMinute)).rounded())
     }
 }
 

@@ -120,9 +120,12 @@ extension JobQueue {
     private func stats(of partition: QueuePartition, minutes: Int) async throws(QueueError) -> QueueStats {
         let queue = partition.queue
         let values = try Self.elements(of: try await run(QueueScripts.stats, partition, [max(1, minutes)]), script: "stats")
-        guard values.count == 13, let now = values[0].int, let counterPairs = values[7].array,
-              let completed = values[8].array, let failed = values[9].array, let flow = values[10].array, flow.count == 4
+        guard values.count == 15, let now = values[0].int, let counterPairs = values[7].array,
+              let completed = values[8].array, let failed = values[9].array, let flow = values[10].array, flow.count == 6,
+              let started = values[13].array?.map({ $0.string.flatMap { Int($0) } ?? 0 }), started.count == 2,
+              let tokens = values[14].array?.map({ $0.string.flatMap { Int($0) } ?? 0 }), tokens.count == 2
         else { throw .unexpectedReply(script: "stats", detail: "\(values.count) values") }
+        let heldUntil = flow[5].string.flatMap { Int($0) } ?? 0
         var totals: [String: Int] = [:]
         for pair in stride(from: 0, to: counterPairs.count - 1, by: 2) {
             if let name = counterPairs[pair].string { totals[name] = counterPairs[pair + 1].int ?? 0 }
@@ -145,10 +148,15 @@ extension JobQueue {
             failedPerMinute: failed.map { $0.int ?? 0 },
             flow: FlowSettings(
                 fairShare: flow[0].string == "1", keyConcurrency: flow[1].string.flatMap { Int($0) }, concurrency: flow[2].string.flatMap { Int($0) },
-                requestsPerMinute: flow[3].string.flatMap { Int($0) }
+                requestsPerMinute: flow[3].string.flatMap { Int($0) }, tokensPerMinute: flow[4].string.flatMap { Int($0) }
             ),
             keysInTurn: values[11].int ?? 0,
-            keysAtLimit: values[12].int ?? 0
+            keysAtLimit: values[12].int ?? 0,
+            rates: FlowRates(
+                startedLastMinute: FlowRates.lastSixtySeconds(previous: started[0], current: started[1], now: now),
+                tokensLastMinute: FlowRates.lastSixtySeconds(previous: tokens[0], current: tokens[1], now: now),
+                heldFor: heldUntil > now ? .milliseconds(heldUntil - now) : nil
+            )
         )
     }
 

@@ -49,35 +49,56 @@ extension JobQueue {
         for partition in partitions(of: queue) {
             let reply: RedisValue
             do {
-                reply = try await redis.send("HMGET", keys.flow(queue, partition: partition.index), "fair", "keyConcurrency", "concurrency", "rpm")
+                reply = try await redis.send("HMGET", keys.flow(queue, partition: partition.index), "fair", "keyConcurrency", "concurrency", "rpm", "tpm")
             } catch {
                 throw .redis(error)
             }
             let fields = try Self.elements(of: reply, script: "HMGET flow")
-            guard fields.count == 4 else { throw .unexpectedReply(script: "HMGET flow", detail: "\(reply)") }
+            guard fields.count == 5 else { throw .unexpectedReply(script: "HMGET flow", detail: "\(reply)") }
             settings.fairShare = fields[0].string == "1"
             settings.keyConcurrency = fields[1].string.flatMap { Int($0) }
             settings.concurrency = Self.sum(settings.concurrency, fields[2].string.flatMap { Int($0) })
             settings.requestsPerMinute = Self.sum(settings.requestsPerMinute, fields[3].string.flatMap { Int($0) })
+            settings.tokensPerMinute = Self.sum(settings.tokensPerMinute, fields[4].string.flatMap { Int($0) })
         }
         return settings
     }
 
     /// Changes the flow control of `queue`; a `nil` argument leaves that setting as it is. The queue's
-    /// concurrency and rate are shared out among its partitions (each gets at least 1). Returns the settings now
-    /// in force.
+    /// concurrency, rate and token budget are shared out among its partitions (each gets at least 1). Returns the
+    /// settings now in force.
     /// - Throws: ``QueueError/queueNotEmpty(queue:depth:)`` when fair share would switch while jobs wait in
     ///   line (nothing is changed then); ``QueueError/invalidSetting(_:)`` for a limit below 1.
     @discardableResult
     public func configureFlow(
         queue: String, fairShare: Bool? = nil, keyConcurrency: FlowLimit? = nil, concurrency: FlowLimit? = nil,
-        requestsPerMinute: FlowLimit? = nil
+        requestsPerMinute: FlowLimit? = nil, tokensPerMinute: FlowLimit? = nil
     ) async throws(QueueError) -> FlowSettings {
         try await configure(
             queue: queue, fair: fairShare.map { $0 ? "1" : "0" } ?? "", keyConcurrency: try FlowLimit.argument(keyConcurrency),
-            concurrency: concurrency, requestsPerMinute: requestsPerMinute
+            shared: [concurrency, requestsPerMinute, tokensPerMinute]
         )
         return try await flowSettings(queue: queue)
+    }
+
+    /// Charges `tokens` that one call of the job under `lease` spent (a provider's usage figures) to its queue's
+    /// token budget (``FlowSettings/tokensPerMinute``) and per-minute count. `report` names this report: a
+    /// retried call with the same id counts once. Reports of one delivery are sent one after another.
+    public func spendTokens(_ tokens: Int, lease: JobLease, report: String = JobQueue.newToken()) async throws(QueueError) {
+        guard tokens > 0 else { return }
+        _ = try await run(QueueScripts.spendTokens, QueuePartition(of: lease), jobs: [lease.id], [lease.id, report, tokens])
+    }
+
+    /// Holds every job of `queue` back from starting, on every worker, for `duration` (a provider answered
+    /// 429, or 503 with Retry-After); a longer hold in force stays. Returns how long the queue is held now.
+    @discardableResult
+    public func holdBack(queue: String, for duration: Duration) async throws(QueueError) -> Duration {
+        var held = Duration.zero
+        for partition in partitions(of: queue) {
+            let reply = try await run(QueueScripts.holdBack, partition, [max(1, duration.wholeMilliseconds)])
+            held = max(held, .milliseconds(reply.int ?? 0))
+        }
+        return held
     }
 
     /// Switches fair share on for `queue` unless its settings record a choice already (an operator's, on or
@@ -85,17 +106,16 @@ extension JobQueue {
     /// line, so it could not.
     public func switchOnFairShareByDefault(queue: String) async throws(QueueError) -> Bool {
         do {
-            try await configure(queue: queue, fair: "default", keyConcurrency: "", concurrency: nil, requestsPerMinute: nil)
+            try await configure(queue: queue, fair: "default", keyConcurrency: "", shared: [nil, nil, nil])
             return true
         } catch .queueNotEmpty {
             return false
         }
     }
 
-    /// Runs `configureFlow` on every partition of `queue`, sharing its concurrency and rate out among them.
-    private func configure(
-        queue: String, fair: String, keyConcurrency keyLimit: String, concurrency: FlowLimit?, requestsPerMinute: FlowLimit?
-    ) async throws(QueueError) {
+    /// Runs `configureFlow` on every partition of `queue`, sharing its `shared` limits (concurrency, requests
+    /// and tokens per minute) out among them.
+    private func configure(queue: String, fair: String, keyConcurrency keyLimit: String, shared: [FlowLimit?]) async throws(QueueError) {
         let all = partitions(of: queue)
         // Partition p's share of a queue-wide limit: an even split, the first partitions taking the remainder.
         func share(_ limit: FlowLimit?, _ partition: QueuePartition) throws(QueueError) -> String {
@@ -103,7 +123,8 @@ extension JobQueue {
             return String(max(1, n / all.count + (partition.index < n % all.count ? 1 : 0)))
         }
         for partition in all {
-            let arguments = [fair, keyLimit, try share(concurrency, partition), try share(requestsPerMinute, partition)]
+            var arguments = [fair, keyLimit]
+            for limit in shared { arguments.append(try share(limit, partition)) }
             let reply = try Self.elements(of: try await run(QueueScripts.configureFlow, partition, arguments), script: "configureFlow")
             if reply.first?.string == "busy" {
                 throw .queueNotEmpty(queue: queue, depth: reply.dropFirst().first?.int ?? 0)

@@ -82,12 +82,14 @@ public struct QueueStats: Sendable, Equatable {
     public var keysInTurn: Int
     /// In a fair queue, the keys with jobs waiting because they run as many jobs as their limit allows.
     public var keysAtLimit: Int
+    /// The queue's use of its rate limit and token budget, and a provider's hold.
+    public var rates: FlowRates
 }
 
 extension QueueStats {
     /// These figures plus another partition's of the same queue: counts and totals summed, paused if either
-    /// is, the older of the two oldest ready jobs, the concurrency and rate limits of both summed (fair share
-    /// and the per-key limit are this partition's).
+    /// is, the older of the two oldest ready jobs, the concurrency and rate limits and the rates of both
+    /// summed, the longer hold (fair share and the per-key limit are this partition's).
     func adding(_ other: QueueStats) -> QueueStats {
         let sum = { (a: [Int], b: [Int]) in zip(a, b).map { $0 + $1 } }
         return QueueStats(
@@ -100,9 +102,15 @@ extension QueueStats {
             flow: FlowSettings(
                 fairShare: flow.fairShare, keyConcurrency: flow.keyConcurrency,
                 concurrency: flow.concurrency.map { $0 + (other.flow.concurrency ?? 0) } ?? other.flow.concurrency,
-                requestsPerMinute: flow.requestsPerMinute.map { $0 + (other.flow.requestsPerMinute ?? 0) } ?? other.flow.requestsPerMinute
+                requestsPerMinute: flow.requestsPerMinute.map { $0 + (other.flow.requestsPerMinute ?? 0) } ?? other.flow.requestsPerMinute,
+                tokensPerMinute: flow.tokensPerMinute.map { $0 + (other.flow.tokensPerMinute ?? 0) } ?? other.flow.tokensPerMinute
             ),
-            keysInTurn: keysInTurn + other.keysInTurn, keysAtLimit: keysAtLimit + other.keysAtLimit
+            keysInTurn: keysInTurn + other.keysInTurn, keysAtLimit: keysAtLimit + other.keysAtLimit,
+            rates: FlowRates(
+                startedLastMinute: rates.startedLastMinute + other.rates.startedLastMinute,
+                tokensLastMinute: rates.tokensLastMinute + other.rates.tokensLastMinute,
+                heldFor: [rates.heldFor, other.rates.heldFor].compactMap { $0 }.max()
+            )
         )
     }
 }

@@ -2,18 +2,22 @@ import Logging
 import Synchronization
 import PhoenixQueue
 
-/// Collects what finished jobs need Redis to record (acks, failures, hand-backs) and records them in
-/// batches: one script call per kind and queue for everything that finished since the last flush.
+/// Collects what finished jobs need Redis to record (acks, failures, hand-backs, a provider's hold on a queue)
+/// and records them in batches: one script call per kind and queue for everything that finished since the
+/// last flush.
 ///
 /// A batch that fails is sent again whole: every script acts only for the delivery named by each lease, so a
-/// part that was recorded already changes nothing the second time.
+/// part that was recorded already changes nothing the second time (a hold sent again ends at most the
+/// retry's delay later).
 final class OutcomeBatcher: Sendable {
     private struct Pending {
         var acks: [JobLease] = []
         var failures: [FailedAttempt] = []
         /// Hand-backs by delay (zero: ready at once).
         var releases: [Duration: [JobLease]] = [:]
-        var isEmpty: Bool { acks.isEmpty && failures.isEmpty && releases.isEmpty }
+        /// Queues a provider asked to wait, with the longest wait asked.
+        var holds: [String: Duration] = [:]
+        var isEmpty: Bool { acks.isEmpty && failures.isEmpty && releases.isEmpty && holds.isEmpty }
         var count: Int { acks.count + failures.count + releases.values.reduce(0) { $0 + $1.count } }
     }
 
@@ -49,6 +53,13 @@ final class OutcomeBatcher: Sendable {
         wake.yield()
     }
 
+    /// Holds every job of `queue` back for `duration` (``JobQueue/holdBack(queue:for:)``), before the
+    /// hand-backs of the same flush are recorded.
+    func holdBack(queue: String, for duration: Duration) {
+        pending.withLock { $0.holds[queue] = max($0.holds[queue] ?? .zero, duration) }
+        wake.yield()
+    }
+
     /// Ends ``run()`` once what is pending is recorded.
     func finish() {
         wake.finish()
@@ -73,6 +84,7 @@ final class OutcomeBatcher: Sendable {
         var delay = Duration.milliseconds(100)
         while true {
             do {
+                for (name, duration) in batch.holds { try await queue.holdBack(queue: name, for: duration) }
                 if !batch.acks.isEmpty { try await queue.ack(batch.acks) }
                 if !batch.failures.isEmpty { try await queue.fail(batch.failures) }
                 for (after, leases) in batch.releases { try await queue.release(leases, after: after) }

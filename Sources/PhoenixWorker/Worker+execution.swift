@@ -134,6 +134,13 @@ extension Worker {
             outcomes.failed(FailedAttempt(job: job, error: "timed out after \(entry.timeout)", policy: entry.retryPolicy))
             metrics.finished(job, outcome: "timeout", duration: duration)
             log(.warning, "Job timed out", context, duration)
+        case .failed(let wait as RetryLater) where job.delivery - job.envelope.attempt < RetryLater.maxDeliveriesWithoutAttempt:
+            // Not the job's failure: it waits without spending an attempt, and its queue with it.
+            _ = finished(job.lease, failed: false)
+            if wait.holdsQueue { outcomes.holdBack(queue: job.lease.queue, for: wait.after) }
+            outcomes.handBack(job.lease, after: wait.after)
+            metrics.finished(job, outcome: "retry_later", duration: duration)
+            log(.info, "Job told to wait; handed back without spending an attempt", context, duration, ["reason": "\(wait.reason)", "retry_in": "\(wait.after)"])
         case .failed(let error):
             let handingBack = finished(job.lease, failed: !(error is CancellationError))
             if error is CancellationError && handingBack {

@@ -4,10 +4,10 @@ import PhoenixRedis
 
 extension QueueCommand {
     /// `phoenix queue flow QUEUE [--fair-share on|off] [--key-concurrency N|none] [--concurrency N|none]
-    /// [--rpm N|none]`.
+    /// [--rpm N|none] [--tpm N|none]`.
     struct Flow: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a queue's flow control, or change it: fair share among users, jobs running at once per user and in the queue, jobs started per minute.",
+            abstract: "Show a queue's flow control, or change it: fair share among users, jobs running at once per user and in the queue, jobs started and provider tokens spent per minute.",
             discussion: "Settings live in Redis and apply to every worker at once. Fair share switches only while no job waits in the queue."
         )
         @Argument(help: "The queue.") var queue: String
@@ -19,17 +19,19 @@ extension QueueCommand {
         var concurrency: Limit?
         @Option(name: .long, help: "Most jobs of the queue started per minute, across every worker (a number, or none).")
         var rpm: Limit?
+        @Option(name: .long, help: "Most provider tokens the queue's jobs spend per minute, as they report them (a number, or none).")
+        var tpm: Limit?
 
         func run() async throws {
             let engine = try setUp()
             defer { engine.redis.shutdown() }
             let settings: FlowSettings
-            if fairShare == nil && keyConcurrency == nil && concurrency == nil && rpm == nil {
+            if fairShare == nil && keyConcurrency == nil && concurrency == nil && rpm == nil && tpm == nil {
                 settings = try await engine.flowSettings(queue: queue)
             } else {
                 settings = try await engine.configureFlow(
                     queue: queue, fairShare: fairShare.map { $0 == .on }, keyConcurrency: keyConcurrency?.value, concurrency: concurrency?.value,
-                    requestsPerMinute: rpm?.value
+                    requestsPerMinute: rpm?.value, tokensPerMinute: tpm?.value
                 )
             }
             print("\(queue): \(settings)")
@@ -41,7 +43,7 @@ extension QueueCommand {
         case on, off
     }
 
-    /// A concurrency limit on the command line: a number of 1 or more, or `none`.
+    /// A limit on the command line: a number of 1 or more, or `none`.
     struct Limit: ExpressibleByArgument {
         let value: FlowLimit
 

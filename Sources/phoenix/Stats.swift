@@ -48,8 +48,7 @@ struct Stats: AsyncParsableCommand {
                 [row.queue, "\(row.ready)", "\(row.delayed)", "\(row.leased)", "\(row.dead)", row.paused ? "yes" : "no",
                  row.oldestReadySeconds.map { String(format: "%.1fs", $0) } ?? "-", "\(row.completedLastMinute)", "\(row.failedLastMinute)",
                  "\(row.completed)", "\(row.failed)",
-                 FlowSettings(fairShare: row.fairShare, keyConcurrency: row.keyConcurrency, concurrency: row.concurrency, requestsPerMinute: row.requestsPerMinute)
-                    .summary(keysInTurn: row.keysInTurn, keysAtLimit: row.keysAtLimit)]
+                 row.flowSummary]
             }
         )
         let now = Date()

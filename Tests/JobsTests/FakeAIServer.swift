@@ -16,7 +16,12 @@ final class FakeAIServer: Sendable {
         case status(Int)
         /// A letter, but only after this delay.
         case slow(Duration)
+        /// This status (429, 503) with a Retry-After header, when one is given.
+        case throttled(Int, retryAfter: String?)
     }
+
+    /// The tokens every letter's usage figures report.
+    static let tokensPerLetter = 1234
 
     private let state = Mutex(State())
     private struct State {
@@ -44,13 +49,15 @@ final class FakeAIServer: Sendable {
         router.post("/v1/chat/completions") { request, _ -> Response in
             let behaviour = self.record(request, credential: request.headers[.authorization] ?? "")
             return try await Self.respond(behaviour) { letter in
-                ["choices": [["index": 0, "message": ["role": "assistant", "content": letter], "finish_reason": "stop"]]]
+                ["choices": [["index": 0, "message": ["role": "assistant", "content": letter], "finish_reason": "stop"]],
+                 "usage": ["prompt_tokens": 1000, "completion_tokens": Self.tokensPerLetter - 1000, "total_tokens": Self.tokensPerLetter]]
             }
         }
         router.post("/v1beta/models/{call}") { request, _ -> Response in
             let behaviour = self.record(request, credential: request.headers[HTTPField.Name("x-goog-api-key")!] ?? "", gemini: true)
             return try await Self.respond(behaviour) { letter in
-                ["candidates": [["content": ["role": "model", "parts": [["text": letter]]], "finishReason": "STOP"]]]
+                ["candidates": [["content": ["role": "model", "parts": [["text": letter]]], "finishReason": "STOP"]],
+                 "usageMetadata": ["totalTokenCount": Self.tokensPerLetter]]
             }
         }
         try await withServer(router, body)
@@ -72,6 +79,11 @@ final class FakeAIServer: Sendable {
         case .status(let code):
             let error = #"{"error": {"message": "the fake provider failed on purpose", "code": \#(code)}}"#
             return Response(status: .init(code: code), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: error)))
+        case .throttled(let code, let retryAfter):
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let retryAfter { headers[.retryAfter] = retryAfter }
+            let error = #"{"error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"}}"#
+            return Response(status: .init(code: code), headers: headers, body: .init(byteBuffer: ByteBuffer(string: error)))
         case .slow(let delay):
             try await Task.sleep(for: delay)
             letter = String(repeating: "Too late. ", count: 40)

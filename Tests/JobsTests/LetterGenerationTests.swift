@@ -4,6 +4,7 @@ import LetterGeneration
 import PostgresNIO
 import PhoenixJobsCore
 import PhoenixQueue
+import PhoenixRedis
 import PhoenixSupabase
 import Testing
 import TestSupport
@@ -98,6 +99,32 @@ import PhoenixPlatform
             #expect(try await scalar(client, "SELECT count(*)::int FROM public.letter_generations") == 0)
             // Failed runs use no quota.
             #expect(try await scalar(client, "SELECT coalesce(sum(letters_generated_used), 0)::int FROM public.user_usage_limits WHERE user_id = \(user.id)") == 0)
+        }
+    }
+
+    @Test func aProviderAnswering429IsCalledAgainAfterItsRetryAfterWithoutSpendingAnAttempt() async throws {
+        let fake = FakeAIServer()
+        fake.answer(openAI: .throttled(429, retryAfter: "1"))
+        try await withLetters(Self.openAIOnly.merging(["ENABLE_CLOUD_FALLBACK": "false"]) { $1 }, fake: fake) { queue, client in
+            let user = try await signUp(client, name: "Ada")
+            // One attempt only: a 429 that spent it would leave the job dead.
+            let job = try letterJob(user.id, maxAttempts: 1)
+            try await queue.enqueue(job)
+            try await eventually("the job waits for the provider") { try await queue.job(id: job.idString)?.state == .delayed }
+            #expect(try await queue.stats(queue: "letters").rates.heldFor != nil)
+            // A 503 naming a wait is handled the same way.
+            fake.answer(openAI: .throttled(503, retryAfter: "1"))
+            try await eventually("the provider was called again") { fake.requests.count >= 2 }
+            fake.answer(openAI: .letter(Self.aiLetter))
+            try await eventually("the letter is stored", timeout: .seconds(20)) { try await queue.stats(queue: "letters").completed == 1 }
+            let record = try #require(try await queue.job(id: job.idString))
+            #expect(record.attempt == 1)
+            let stats = try await queue.stats(queue: "letters")
+            #expect(stats.failed == 0 && stats.dead == 0)
+            #expect(try await text(client, "SELECT ai_optimization_level FROM public.letter_generations WHERE user_id = \(user.id)") == "openai:gpt-test")
+            // The tokens of the provider's usage figures were charged to the queue, once.
+            #expect(try await queue.redis.send("HGET", queue.keys.job(job.idString, in: "letters"), "tokens").string == "\(FakeAIServer.tokensPerLetter)")
+            #expect(stats.rates.tokensLastMinute > 0)
         }
     }
 

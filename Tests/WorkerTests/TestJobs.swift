@@ -135,3 +135,19 @@ final class Gate: Sendable {
         for continuation in continuations { continuation.resume() }
     }
 }
+
+/// Told to wait by its provider (``RetryLater``, two seconds) on its first run; completes on the next.
+struct ThrottledJob: JobType {
+    struct Payload: Codable, Sendable {}
+    static let name = "test.throttled"
+    static let queue = "diagnostics"
+    static var maxAttempts: Int { 1 }
+    let log: RunLog
+
+    func run(_ payload: Payload, context: JobContext) async throws {
+        log.ran(context.jobID)
+        if log.runs[context.jobID.uuidString] == 1 {
+            throw RetryLater(after: .seconds(2), reason: "the fake provider answered 429")
+        }
+    }
+}

@@ -21,7 +21,7 @@ enum DashboardView {
             queues.append([
                 "name": name, "ready": stats.ready, "delayed": stats.delayed, "leased": stats.leased, "dead": stats.dead,
                 "completed": stats.completed, "failed": stats.failed, "paused": stats.paused,
-                "flow": stats.flow.summary(keysInTurn: stats.keysInTurn, keysAtLimit: stats.keysAtLimit),
+                "flow": stats.flow.summary(keysInTurn: stats.keysInTurn, keysAtLimit: stats.keysAtLimit, rates: stats.rates),
                 "oldest": stats.oldestReadyAge.map { age(Double($0.components.seconds)) } ?? "–",
                 "completedHour": lastHour.completed.reduce(0, +), "failedHour": lastHour.failed.reduce(0, +),
             ])

@@ -44,7 +44,11 @@ public struct MetricsRoute: Sendable {
             Gauge(label: "phoenix_queue_paused", dimensions: [("queue", row.queue)], factory: factory).record(row.paused ? 1 : 0)
             Gauge(label: "phoenix_queue_fair_share", dimensions: [("queue", row.queue)], factory: factory).record(row.fairShare ? 1 : 0)
             // A limit not set is exported as 0.
-            Gauge(label: "phoenix_queue_rate_limit_per_minute", dimensions: [("queue", row.queue)], factory: factory).record(row.requestsPerMinute ?? 0)
+            for (budget, limit, used) in [("requests", row.requestsPerMinute, row.startedLastMinute), ("tokens", row.tokensPerMinute, row.tokensLastMinute)] {
+                Gauge(label: "phoenix_queue_rate_limit_per_minute", dimensions: [("queue", row.queue), ("budget", budget)], factory: factory).record(limit ?? 0)
+                Gauge(label: "phoenix_queue_rate_last_minute", dimensions: [("queue", row.queue), ("budget", budget)], factory: factory).record(used)
+            }
+            Gauge(label: "phoenix_queue_held_seconds", dimensions: [("queue", row.queue)], factory: factory).record(row.heldSeconds ?? 0)
             for (limit, value) in [("key", row.keyConcurrency), ("queue", row.concurrency)] {
                 Gauge(label: "phoenix_queue_concurrency_limit", dimensions: [("queue", row.queue), ("per", limit)], factory: factory).record(value ?? 0)
             }

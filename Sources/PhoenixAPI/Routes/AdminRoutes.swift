@@ -61,7 +61,7 @@ public struct AdminRoutes: Sendable {
             do {
                 let settings = try await queue.configureFlow(
                     queue: name, fairShare: change.fairShare, keyConcurrency: change.keyConcurrency, concurrency: change.concurrency,
-                    requestsPerMinute: change.requestsPerMinute
+                    requestsPerMinute: change.requestsPerMinute, tokensPerMinute: change.tokensPerMinute
                 )
                 return Response.json(Self.flowJSON(name, settings))
             } catch QueueError.queueNotEmpty(_, let depth) {
@@ -116,6 +116,7 @@ public struct AdminRoutes: Sendable {
             "keyConcurrency": settings.keyConcurrency.map { .number(Double($0)) } ?? .null,
             "concurrency": settings.concurrency.map { .number(Double($0)) } ?? .null,
             "requestsPerMinute": settings.requestsPerMinute.map { .number(Double($0)) } ?? .null,
+            "tokensPerMinute": settings.tokensPerMinute.map { .number(Double($0)) } ?? .null,
         ])
     }
 

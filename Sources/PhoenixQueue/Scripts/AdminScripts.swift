@@ -98,7 +98,8 @@ extension QueueScripts {
     /// Returns: `{now, ready list length (cancelled ids still in line included: `cancelledWaiting` in the
     /// counters), delayed, leased, dead, paused, readyAt of the next job or '', counters (flat hash), completed
     /// per minute (oldest first), failed per minute (oldest first), the flow settings (fair, keyConcurrency,
-    /// concurrency, rpm), keys in turn, keys parked at their limit}`.
+    /// concurrency, rpm, tpm, heldUntil), keys in turn, keys parked at their limit, jobs started in the last
+    /// minute and in this one so far, tokens reported in the last minute and in this one so far}`.
     static let stats = LuaPrelude.script("stats", memory: .readOnly, """
     local queue, minutes = ARGV[2], tonumber(ARGV[3])
     local now = now_ms()
@@ -122,8 +123,10 @@ extension QueueScripts {
       headReadyAt,
       redis.call('HGETALL', queue_key('counters')),
       completed, failed,
-      redis.call('HMGET', queue_key('flow'), 'fair', 'keyConcurrency', 'concurrency', 'rpm'),
+      redis.call('HMGET', queue_key('flow'), 'fair', 'keyConcurrency', 'concurrency', 'rpm', 'tpm', 'heldUntil'),
       redis.call('LLEN', queue_key('turns')),
-      redis.call('SCARD', queue_key('parked'))}
+      redis.call('SCARD', queue_key('parked')),
+      {redis.call('GET', queue_key('started') .. ':' .. (current - 1)) or '0', redis.call('GET', queue_key('started') .. ':' .. current) or '0'},
+      {redis.call('GET', queue_key('tokens') .. ':' .. (current - 1)) or '0', redis.call('GET', queue_key('tokens') .. ':' .. current) or '0'}}
     """)
 }

@@ -8,8 +8,8 @@ extension QueueScripts {
     /// worker id, fetch token (unique per call; it is each delivery's lease token), retention (s) of a cancelled
     /// job's hash once its id leaves the line.
     /// Writes `<queue>:fetch:<token>`, the ids this call leased (comma-separated), kept for one lease period.
-    /// Returns: `{'paused'}` for a paused queue, `{'limited', ms}` when its rate limit lets no job start before
-    /// `ms` from now, else `{'ok', id, envelope, attempt, delivery, …}` (delivery: how many times the job has
+    /// Returns: `{'paused'}` for a paused queue, `{'limited', ms}` when its rate limit, token budget or a
+    /// provider's hold lets no job start before `ms` from now, else `{'ok', id, envelope, attempt, delivery, …}` (delivery: how many times the job has
     /// been fetched, this time included).
     /// Invariants: every popped id ends, in this same script, leased (in `leased` scored by its deadline, its
     /// hash naming the token), dead (a job hash that is missing, foreign or has no envelope: the reason is its
@@ -23,7 +23,12 @@ extension QueueScripts {
     /// Flow control (``FlowSettings``, read from the queue's `flow` hash):
     /// - Concurrency: the call leases no more than the queue's limit leaves room for beside `leased`.
     /// - Rate (`rpm`, jobs started per minute across every worker): no more than the rate allows now, a second's
-    ///   worth at once at most (GCRA: `rateAt`, when the next start is on time, moves one interval per job).
+    ///   worth at once at most (GCRA: `rateAt`, when the next start is on time, moves one interval per job);
+    ///   the jobs started count in the queue's per-minute `started` counter.
+    /// - Tokens (`tpm`): none starts while the tokens reported (``spendTokens``) are paid off more than a
+    ///   second ahead of now (`tokensAt`). A provider tells a call's tokens only once it answered, so the
+    ///   budget is charged after the fact; a concurrency limit bounds the calls in flight meanwhile.
+    /// - Hold (`heldUntil`, set by ``holdBack``): none starts before it.
     /// - Fair share: the ids wait in one list per fairness key, and the keys with jobs waiting take turns
     ///   (`turns`). The call pops as many keys from the right as it may lease jobs; each gets its weight's part
     ///   of the call (`weights`, 1 unless set; at least w jobs for weight w), no more than its own concurrency
@@ -59,17 +64,24 @@ extension QueueScripts {
       limit = math.min(limit, settings.concurrency - redis.call('ZCARD', leased))
       if limit <= 0 then return out end
     end
-    -- Rate limit (GCRA): a job may start when `rateAt` (the next start on time) is at most a second's worth of
-    -- starts ahead of now; each start moves it one interval on. Starts over the rate answer when to come back.
+    -- Holds and budgets, each answering when to come back: a provider's hold ('heldUntil'); the token budget,
+    -- where a start waits while the tokens reported are paid off more than a second ahead ('tokensAt'); the
+    -- request rate (GCRA): a job may start when `rateAt` (the next start on time) is at most a second's worth
+    -- of starts ahead of now, and each start moves it one interval on.
     local interval, rate_from
-    if settings.rpm then
+    if settings.heldUntil or settings.tpm or settings.rpm then
       local now = now_ms()
-      interval = 60000 / settings.rpm
-      local burst = math.max(1, math.floor(settings.rpm / 60))
-      rate_from = math.max(settings.rateAt or 0, now)
-      local allowed = math.floor(burst - (rate_from - now) / interval + 1e-9)
-      if allowed <= 0 then return {'limited', math.max(1, math.ceil(rate_from - (burst - 1) * interval - now))} end
-      limit = math.min(limit, allowed)
+      if settings.heldUntil and settings.heldUntil > now then return {'limited', math.ceil(settings.heldUntil - now)} end
+      local debt = (settings.tokensAt or 0) - now
+      if settings.tpm and debt > 1000 then return {'limited', math.ceil(debt - 1000)} end
+      if settings.rpm then
+        interval = 60000 / settings.rpm
+        local burst = math.max(1, math.floor(settings.rpm / 60))
+        rate_from = math.max(settings.rateAt or 0, now)
+        local allowed = math.floor(burst - (rate_from - now) / interval + 1e-9)
+        if allowed <= 0 then return {'limited', math.max(1, math.ceil(rate_from - (burst - 1) * interval - now))} end
+        limit = math.min(limit, allowed)
+      end
     end
     -- Fair share: the keys take turns, each for its weight's part of the call (see above). Returns the ids, the
     -- key of each, the keys visited in order, the weighted keys in the middle of their turn (with what they took
@@ -220,6 +232,7 @@ extension QueueScripts {
     if #taken > 0 then redis.call('SET', record, table.concat(taken, ','), 'PX', lease) end
     if interval and #taken > 0 then
       redis.call('HSET', queue_key('flow'), 'rateAt', string.format('%.3f', rate_from + #taken * interval))
+      count_minute('started', #taken, now)
     end
     local more
     if settings.fair then

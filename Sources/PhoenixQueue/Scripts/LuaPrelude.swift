@@ -58,16 +58,20 @@ enum LuaPrelude {
     end
     -- The queue's flow control (``FlowSettings``), read once per call: fair share on ('fair'), jobs running at
     -- once per fairness key ('keyConcurrency') and in the queue ('concurrency'), jobs started per minute
-    -- ('rpm') and when the next start is on time under that rate ('rateAt', ms). A script that may line a job
+    -- ('rpm') and when the next start is on time under that rate ('rateAt', ms), tokens spent per minute
+    -- ('tpm') and when the tokens reported so far are paid off under that rate ('tokensAt', ms), and until when
+    -- a provider asked the queue to hold off ('heldUntil', ms). A script that may line a job
     -- up or finish a lease calls it before its first write, so a foreign value at 'flow' fails it unchanged.
     -- In a fair queue it also checks the types of the keys fair share writes, so that a foreign value there
     -- fails the call before its first write too.
     local flow_settings
     local function flow()
       if not flow_settings then
-        local f = redis.call('HMGET', queue_key('flow'), 'fair', 'keyConcurrency', 'concurrency', 'rpm', 'rateAt')
+        local f = redis.call('HMGET', queue_key('flow'), 'fair', 'keyConcurrency', 'concurrency', 'rpm', 'rateAt', 'tpm',
+          'tokensAt', 'heldUntil')
         flow_settings = {fair = f[1] == '1', keyConcurrency = tonumber(f[2]), concurrency = tonumber(f[3]),
-          rpm = tonumber(f[4]), rateAt = tonumber(f[5])}
+          rpm = tonumber(f[4]), rateAt = tonumber(f[5]), tpm = tonumber(f[6]), tokensAt = tonumber(f[7]),
+          heldUntil = tonumber(f[8])}
         if flow_settings.fair then
           require_types(queue_key('turns'), 'list', queue_key('parked'), 'set', queue_key('running'), 'hash',
             queue_key('weights'), 'hash', queue_key('served'), 'hash')

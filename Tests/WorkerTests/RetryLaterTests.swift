@@ -1,0 +1,59 @@
+import Foundation
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
+import Testing
+import TestSupport
+import PhoenixWorker
+
+/// A handler told to wait by an outside service (``RetryLater``): the job goes back without spending an
+/// attempt and its queue is held for everyone, up to a bound of deliveries.
+@Suite struct RetryLaterTests {
+    @Test func aJobToldToWaitRunsAgainWithoutSpendingAnAttemptAndHoldsItsQueue() async throws {
+        let queue = try makeTestQueue()
+        let log = RunLog()
+        var registry = registryWithDiagnostics()
+        registry.register(ThrottledJob(log: log))
+        // One attempt only: had the wait spent it, the job would be dead.
+        let throttled = JobEnvelope(type: ThrottledJob.name, queue: "diagnostics", payload: .object([:]), maxAttempts: 1)
+        try await queue.enqueue(throttled)
+        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration())
+        try await eventually("the job was handed back to wait") { try await queue.job(id: throttled.idString)?.state == .delayed }
+        // The whole queue is held while the provider asked to wait: a job enqueued now waits too.
+        let held = try #require(try await queue.stats(queue: "diagnostics").rates.heldFor)
+        #expect(held > .zero && held <= .seconds(2))
+        let heldUntil = try #require(try await queue.redis.send("HGET", queue.keys.flow("diagnostics"), "heldUntil").string.flatMap { Double($0) })
+        let other = JobEnvelope(type: DiagnosticJobs.Noop.name, queue: "diagnostics")
+        try await queue.enqueue(other)
+        try await eventually("both jobs completed", timeout: .seconds(20)) {
+            let states = [try await queue.job(id: throttled.idString)?.state, try await queue.job(id: other.idString)?.state]
+            return states == [.completed, .completed]
+        }
+        try await running.stop()
+        #expect(log.runs[throttled.id.uuidString] == 2)
+        let record = try #require(try await queue.job(id: throttled.idString))
+        #expect(record.attempt == 1)
+        let stats = try await queue.stats(queue: "diagnostics")
+        #expect(stats.failed == 0 && stats.dead == 0)
+        // The other job started only once the hold was over (both times are the Redis server's clock).
+        let otherStarted = try #require(try await queue.job(id: other.idString)?.startedAt)
+        #expect(otherStarted.timeIntervalSince1970 * 1000 >= heldUntil)
+    }
+
+    @Test func aJobToldToWaitOverAndOverSpendsItsAttemptAtLast() async throws {
+        let queue = try makeTestQueue()
+        let log = RunLog()
+        var registry = registryWithDiagnostics()
+        registry.register(ThrottledJob(log: log))
+        let throttled = JobEnvelope(type: ThrottledJob.name, queue: "diagnostics", payload: .object([:]), maxAttempts: 1)
+        try await queue.enqueue(throttled)
+        // As if it had been handed back as often as a job may be without spending an attempt.
+        try await queue.redis.send("HSET", queue.keys.job(throttled.idString, in: "diagnostics"), "deliveries", RetryLater.maxDeliveriesWithoutAttempt)
+        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration())
+        try await eventually("the job is dead") { try await queue.job(id: throttled.idString)?.state == .dead }
+        try await running.stop()
+        let dead = try #require(try await queue.deadJobs(queue: "diagnostics").first)
+        #expect(dead.error.contains("429"))
+        #expect(log.runs[throttled.id.uuidString] == 1)
+    }
+}
