@@ -6,8 +6,11 @@
 # 2. The cost of the machinery: `phoenix bench` (no-op jobs naming USERS users in turn, 2 workers × 50)
 #    with fair share off and on, alternated for ROUNDS rounds; the processing rates, their medians and the
 #    ratio on / off.
-# 3. `phoenix bench-rate`: a rate limit of RPM jobs started per minute on the diagnostics queue, 4 worker
-#    processes, counted over SECONDS: the jobs started against what the limit allows.
+# 3. `phoenix bench-rate --provider`: a rate limit of RPM jobs started per minute on the diagnostics queue, 4
+#    worker processes, each job calling a fake letter provider on loopback that enforces RPM itself (429 with
+#    Retry-After over it), counted over SECONDS: the calls the provider answered against what the limit
+#    allows, its 429s, and the attempts they cost.
+# 4. The same with the provider's own limit at 80 % of the queue's: every 429 holds the queue back.
 # Usage: Benchmarks/bench-flow.sh [ROUNDS=3] [JOBS=50000] [USERS=1000] [BACKLOG=10000] [RPM=600] [SECONDS=120]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,4 +50,6 @@ for side in ("off", "on"):
 print(f"on / off: {statistics.median(rates['on']) / statistics.median(rates['off']):.2f}")
 PY
 echo
-env -u REDIS_URL "$phoenix" bench-rate --rpm "$rpm" --workers 4 --concurrency 10 --seconds "$seconds" | tail -3
+env -u REDIS_URL "$phoenix" bench-rate --provider --rpm "$rpm" --workers 4 --concurrency 10 --seconds "$seconds" | tail -4
+echo
+env -u REDIS_URL "$phoenix" bench-rate --provider --provider-rpm $((rpm * 4 / 5)) --rpm "$rpm" --workers 4 --concurrency 10 --seconds "$seconds" | tail -4

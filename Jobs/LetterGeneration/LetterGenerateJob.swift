@@ -34,10 +34,7 @@ public struct LetterGenerateJob: JobType {
         var candidate = payload.candidate ?? Candidate()
         if candidate.name == nil { candidate.name = profile.fullName }
         let analysis = OfferAnalysis(offer: payload.jobOfferText, candidateSkills: candidate.skills ?? [])
-        let (letter, writtenBy) = try await writer.write(request, candidate: candidate, analysis: analysis, logger: context.logger) { tokens in
-            // The letter is worth keeping even when its tokens could not be counted (Redis unreachable for a moment).
-            do { try await context.spendTokens(tokens) } catch { context.logger.warning("Could not count the tokens the provider spent", metadata: ["error": "\(error)"]) }
-        }
+        let (letter, writtenBy) = try await writer.write(request, candidate: candidate, analysis: analysis, logger: context.logger, spendTokens: context.spendTokensOrWarn)
         let generationType = payload.generationType ?? "standard"
         try await store.runOnce(context, userID: user) { connection in
             try await Quota.consume(.lettersGenerated, userID: user, on: connection)

@@ -21,6 +21,9 @@ public struct LetterWriter: Sendable {
         self.composer = composer
     }
 
+    /// Whether a provider is configured (else the composer writes every letter).
+    var callsProviders: Bool { !providers.isEmpty }
+
     /// The letter and the label of who wrote it. Each provider call that answered with its usage figures has
     /// its tokens passed to `spendTokens` (the job charges them to its queue's token budget).
     /// - Throws: when every configured provider failed and the fallback is off: ``RetryLater`` when one of them
@@ -62,5 +65,17 @@ public struct LetterProvidersFailed: Error, CustomStringConvertible {
 
     public var description: String {
         "no letter provider succeeded (ENABLE_CLOUD_FALLBACK=false): " + failures.map(\.description).joined(separator: "; ")
+    }
+}
+
+extension JobContext {
+    /// Charges the tokens a provider call spent to the job's queue; a letter is worth keeping even when its
+    /// tokens could not be counted (Redis unreachable for a moment), so a failure is only logged.
+    func spendTokensOrWarn(_ tokens: Int) async {
+        do {
+            try await spendTokens(tokens)
+        } catch {
+            logger.warning("Could not count the tokens the provider spent", metadata: ["error": "\(error)"])
+        }
     }
 }
