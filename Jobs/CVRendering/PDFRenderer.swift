@@ -8,10 +8,13 @@ public struct PDFRenderer: Sendable {
     public let executable: String?
     /// The longest a print may take.
     let timeout: Duration
+    /// Where each print gets a folder of its own for the page and Chromium's profile.
+    let scratch: URL
 
-    /// A renderer using the Chromium `environment` names, or none found.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, timeout: Duration = .seconds(60)) {
+    /// A renderer using the Chromium `environment` names, or none found, printing in folders under `scratch`.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, timeout: Duration = .seconds(60), scratch: URL = FileManager.default.temporaryDirectory) {
         self.timeout = timeout
+        self.scratch = scratch
         if let configured = environment[.chromiumPath], !configured.isEmpty {
             executable = FileManager.default.isExecutableFile(atPath: configured) ? configured : nil
             return
@@ -31,7 +34,7 @@ public struct PDFRenderer: Sendable {
     /// - Throws: ``PDFRenderError`` when Chromium is missing, fails, or takes longer than the timeout.
     public func render(html: String) async throws(PDFRenderError) -> Data {
         guard let executable else { throw PDFRenderError("Chromium is not installed") }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-pdf-\(UUID().uuidString)")
+        let folder = scratch.appendingPathComponent("phoenix-pdf-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let page = folder.appendingPathComponent("cv.html")
         let output = folder.appendingPathComponent("cv.pdf")
@@ -52,7 +55,8 @@ public struct PDFRenderer: Sendable {
         return pdf
     }
 
-    /// Runs a process to its end (or kills it at the timeout) without blocking a thread while it runs.
+    /// Runs a process to its end without blocking a thread while it runs; stops it at the timeout, and when the
+    /// calling task is cancelled (a job cancelled while it ran): then it throws once the process has ended.
     private static func run(_ executable: String, _ arguments: [String], timeout: Duration) async throws(PDFRenderError) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -76,9 +80,19 @@ public struct PDFRenderer: Sendable {
             process.terminate()
             return true
         }
-        var status: Int32?
-        for await exitStatus in exit { status = exitStatus }
+        // The stream is read in a task of its own: a cancelled reader would stop reading before Chromium ended.
+        let ended = Task { () -> Int32? in
+            var status: Int32?
+            for await exitStatus in exit { status = exitStatus }
+            return status
+        }
+        let status = await withTaskCancellationHandler {
+            await ended.value
+        } onCancel: {
+            process.terminate()
+        }
         watchdog.cancel()
+        if Task.isCancelled { throw PDFRenderError("cancelled: Chromium was stopped") }
         if await watchdog.value { throw PDFRenderError("Chromium took longer than \(timeout) and was stopped") }
         guard let status else { throw PDFRenderError("Chromium ended without an exit status") }
         return status

@@ -28,5 +28,10 @@ extension PhoenixStore {
     }
 }
 
-/// Workers look redelivered jobs up in `phoenix_job_runs` before running them (see ``RunLedger``).
-extension PhoenixStore: RunLedger {}
+/// Workers look redelivered jobs up in `phoenix_job_runs` before running them, and record runs cancelled while
+/// they ran there (see ``RunLedger``).
+extension PhoenixStore: RunLedger {
+    public func recordCancelled(_ job: JobEnvelope, attempt: Int, worker: String, userID: UUID?) async throws {
+        try await recordCancellation(JobRun(jobID: job.id, type: job.type, queue: job.queue, attempt: max(1, attempt), worker: worker, userID: userID))
+    }
+}

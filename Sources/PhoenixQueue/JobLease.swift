@@ -87,12 +87,24 @@ public struct FailedAttempt: Sendable, Equatable {
     }
 }
 
+/// What a lease extension found.
+public enum LeaseRenewal: Sendable, Equatable {
+    /// The lease is held and runs on.
+    case extended
+    /// The lease is held and runs on, but the job's cancellation was asked: the worker should cancel its handler.
+    case cancelRequested
+    /// The delivery no longer holds the lease (it expired and was reaped, or was handed on).
+    case lost
+}
+
 /// What became of a reported failure.
 public enum FailureOutcome: String, Sendable {
     /// The job will run again (after its delay).
     case retrying = "retry"
     /// The job is in the dead set.
     case dead
+    /// Its cancellation was asked while it ran: it ended cancelled, with no retry.
+    case cancelled
     /// The lease was no longer held: nothing changed.
     case stale
 }

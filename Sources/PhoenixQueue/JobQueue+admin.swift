@@ -6,21 +6,25 @@ import PhoenixRedis
 public enum CancelOutcome: Sendable, Equatable {
     /// The job was waiting and will not run.
     case cancelled
+    /// The job is running: its worker is told at its next heartbeat to cancel the handler, and the job then
+    /// ends cancelled (or completed, when its handler got there first).
+    case cancelling
     /// No such job (never enqueued, or its record expired).
     case notFound
-    /// The job is past waiting (leased, completed, dead or already cancelled) and was left as it is.
+    /// The job is finished (completed, dead or already cancelled) and was left as it is.
     case notCancellable(JobState)
 }
 
 extension JobQueue {
     // MARK: - Jobs
 
-    /// Cancels a ready or delayed job.
+    /// Cancels a job that waits (ready or delayed) at once, or asks the worker running a leased one to cancel it.
     public func cancel(id: String) async throws(QueueError) -> CancelOutcome {
         guard let partition = try await partition(ofJob: id) else { return .notFound }
         let reply = try await run(QueueScripts.cancel, partition, jobs: [id], [id, retention.wholeSeconds])
         switch reply.string {
         case "ok": return .cancelled
+        case "cancelling": return .cancelling
         case "missing": return .notFound
         case let state?: return JobState(rawValue: state).map(CancelOutcome.notCancellable) ?? .notFound
         case nil: throw .unexpectedReply(script: "cancel", detail: "\(reply)")
@@ -158,6 +162,29 @@ extension JobQueue {
                 heldFor: heldUntil > now ? .milliseconds(heldUntil - now) : nil
             )
         )
+    }
+
+    // MARK: - Running jobs
+
+    /// Up to `limit` jobs of `queue` leased now, those whose lease ends soonest first (across its partitions).
+    public func runningJobs(queue: String, limit: Int = 20) async throws(QueueError) -> [RunningJob] {
+        var running: [RunningJob] = []
+        for partition in partitions(of: queue) where running.count < limit {
+            let (name, index) = (partition.queue, partition.index)
+            do {
+                let ids = try await redis.send("ZRANGE", keys.leased(name, partition: index), 0, limit - running.count - 1).array?.compactMap(\.string) ?? []
+                let fields = ["type", "worker", "startedAt", "cancelRequested"]
+                let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.job($0, in: name, partition: index)] + fields) })
+                running += zip(ids, replies).map { id, reply in
+                    let values = (try? reply.get())?.array ?? []
+                    let value = { (index: Int) in index < values.count ? values[index] : .null }
+                    return RunningJob(id: id, type: value(0).string, worker: value(1).string, startedAt: value(2).int.map(Date.init(milliseconds:)), cancelling: value(3) != .null)
+                }
+            } catch {
+                throw .redis(error)
+            }
+        }
+        return running
     }
 
     // MARK: - Dead set

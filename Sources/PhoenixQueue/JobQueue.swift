@@ -206,12 +206,19 @@ public final class JobQueue: Sendable {
         }.map { FailureOutcome(rawValue: $0.string ?? "") ?? .stale }
     }
 
-    /// Pushes the lease deadlines of running jobs `lease` into the future; `false` where a lease was lost.
+    /// Pushes the lease deadlines of running jobs `lease` into the future; says, per lease, whether it was
+    /// still held, and whether the job's cancellation was asked meanwhile.
     @discardableResult
-    public func extendLeases(_ leases: [JobLease], by lease: Duration) async throws(QueueError) -> [Bool] {
+    public func extendLeases(_ leases: [JobLease], by lease: Duration) async throws(QueueError) -> [LeaseRenewal] {
         try await perPartition(leases, by: \.self, script: QueueScripts.extend, leading: { [lease.wholeMilliseconds] }) {
             [$0.id, $0.token]
-        }.map { $0.int == 1 }
+        }.map { reply in
+            switch reply.int {
+            case 1: .extended
+            case 2: .cancelRequested
+            default: .lost
+            }
+        }
     }
 
     /// Hands leased jobs that will not run back, without counting the attempt: to the front of their ready

@@ -46,6 +46,20 @@ public struct DeadJob: Sendable, Equatable, Encodable {
     public var diedAt: Date
 }
 
+/// A job leased to a worker now.
+public struct RunningJob: Sendable, Equatable {
+    /// The job id.
+    public var id: String
+    /// The job type, when known.
+    public var type: String?
+    /// The worker holding its lease.
+    public var worker: String?
+    /// When this delivery started.
+    public var startedAt: Date?
+    /// Whether its cancellation was asked (its worker cancels it at its next heartbeat).
+    public var cancelling: Bool
+}
+
 /// One queue's numbers at one instant.
 public struct QueueStats: Sendable, Equatable {
     /// The queue.

@@ -163,11 +163,25 @@ public struct PhoenixStore: Sendable {
 
     /// Records a failed attempt of a job that has not completed (a completed run is never overwritten).
     public func recordFailure(_ run: JobRun, error: String) async throws {
+        try await recordEnd(run, status: "failed", error: error)
+    }
+
+    /// Records that a job's run was cancelled while it ran (a completed run is never overwritten).
+    public func recordCancellation(_ run: JobRun) async throws {
+        do {
+            try await recordEnd(run, status: "cancelled", error: "cancelled while running")
+        } catch {
+            throw DatabaseError.readable(error)
+        }
+    }
+
+    /// Writes the row of a run that ended without completing, as `status`, unless it is completed.
+    private func recordEnd(_ run: JobRun, status: String, error: String) async throws {
         try await client.query("""
             INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, worker, user_id, started_at, finished_at, error)
-            VALUES (\(run.jobID), \(run.type), \(run.queue), 'failed', \(run.attempt), \(run.worker), \(run.userID), now(), now(), \(error))
+            VALUES (\(run.jobID), \(run.type), \(run.queue), \(status), \(run.attempt), \(run.worker), \(run.userID), now(), now(), \(error))
             ON CONFLICT (job_id) DO UPDATE
-              SET status = 'failed', attempt = EXCLUDED.attempt, worker = EXCLUDED.worker, finished_at = now(), error = EXCLUDED.error
+              SET status = EXCLUDED.status, attempt = EXCLUDED.attempt, worker = EXCLUDED.worker, finished_at = now(), error = EXCLUDED.error
               WHERE public.phoenix_job_runs.status <> 'completed'
             """, logger: logger)
     }

@@ -53,7 +53,9 @@ extension Worker {
             }
         } else {
             let context = contexts[0]
-            switch await race(entry.timeout, { () async -> AttemptResult in
+            let cancellation = cancellable(first.lease)
+            defer { forgetCancellation(first.lease) }
+            switch await race(entry.timeout, cancellation: cancellation, { () async -> AttemptResult in
                 do {
                     try await entry.run(first.envelope.payload, context)
                     return .completed
@@ -63,6 +65,9 @@ extension Worker {
             }) {
             case .finished(let result): results = [result]
             case .timedOut: results = [.timedOut]
+            case .cancelled where cancellation.isCancelled:
+                await finishCancelled(first, context: context, cancellation: cancellation, duration: ContinuousClock.now - started)
+                return
             case .cancelled: results = [.failed(CancellationError())]
             }
         }
@@ -70,6 +75,35 @@ extension Worker {
         for (index, job) in unit.enumerated() {
             record(index < results.count ? results[index] : .failed(CancellationError()), of: job, entry: entry, context: contexts[index], duration: duration)
         }
+    }
+
+    /// Ends a job whose handler was cancelled at its cancellation's request. Once the handler stopped (or 10 s
+    /// passed), a run it committed meanwhile is acknowledged as completed, since its results and quota stand;
+    /// otherwise its run row says cancelled and the queue ends it cancelled (no retry, no attempt counted as
+    /// failed).
+    private func finishCancelled(_ job: LeasedJob, context: JobContext, cancellation: RaceCancellation, duration: Duration) async {
+        if !(await cancellation.workEnded(within: .seconds(10))) {
+            context.logger.warning("The cancelled handler did not stop within 10 s; the job ends cancelled all the same")
+        }
+        if let runLedger {
+            do {
+                if try await runLedger.completedRuns(among: [job.envelope.id]).contains(job.envelope.id) {
+                    _ = finished(job.lease, failed: false)
+                    outcomes.completed(job.lease)
+                    metrics.finished(job, outcome: "completed", duration: duration)
+                    log(.info, "Job completed before its cancellation took effect", context, duration)
+                    return
+                }
+                let user = queue.fairnessKey(of: job.envelope).flatMap { UUID(uuidString: $0) }
+                try await runLedger.recordCancelled(job.envelope, attempt: job.envelope.attempt, worker: id, userID: user)
+            } catch {
+                context.logger.warning("Could not record the cancelled run", metadata: ["error": "\(error)"])
+            }
+        }
+        _ = finished(job.lease, failed: false)
+        outcomes.failed(FailedAttempt(lease: job.lease, error: "cancelled while running", retryAfter: nil))
+        metrics.finished(job, outcome: "cancelled", duration: duration)
+        log(.info, "Job cancelled while running", context, duration)
     }
 
     private func context(for job: LeasedJob) -> JobContext {

@@ -39,6 +39,8 @@ public final class Worker: Service, Sendable {
         var running: Set<JobLease> = []
         /// Cancels the fetch loop's Redis call in flight; called when shutdown begins.
         var inFlight: (@Sendable () -> Void)?
+        /// How to cancel each running job of a type run one job at a time, should its cancellation be asked.
+        var cancellations: [JobLease: RaceCancellation] = [:]
         var processed = 0
         var failed = 0
         var lastPeriods: [String: Int64] = [:]
@@ -268,6 +270,26 @@ public final class Worker: Service, Sendable {
 
     var isHandingBack: Bool { state.withLock { $0.handingBack } }
 
+    /// Makes the running delivery `lease` cancellable through the lease extension (``cancelRunning(_:)``)
+    /// until ``forgetCancellation(_:)``.
+    func cancellable(_ lease: JobLease) -> RaceCancellation {
+        let cancellation = RaceCancellation()
+        state.withLock { $0.cancellations[lease] = cancellation }
+        return cancellation
+    }
+
+    func forgetCancellation(_ lease: JobLease) {
+        _ = state.withLock { $0.cancellations.removeValue(forKey: lease) }
+    }
+
+    /// The lease extension found that the cancellation of the job running under `lease` was asked: its
+    /// handler is cancelled (a job of a batch type finishes its batch, then ends cancelled unless it completed).
+    private func cancelRunning(_ lease: JobLease) {
+        guard let cancellation = state.withLock({ $0.cancellations[lease] }), !cancellation.isCancelled else { return }
+        logger.info("Cancelling a running job at its cancellation's request", metadata: ["job.id": "\(lease.id)", "job.queue": "\(lease.queue)"])
+        cancellation.cancel()
+    }
+
     // MARK: - Heartbeat and maintenance
 
     private func every(_ interval: Duration, _ body: () async -> Void) async {
@@ -277,7 +299,8 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// Registers the worker and extends the leases of its running jobs.
+    /// Registers the worker and extends the leases of its running jobs, cancelling those whose cancellation
+    /// was asked.
     private func heartbeat() async {
         let (running, processed, failed) = state.withLock { (Array($0.running), $0.processed, $0.failed) }
         let info = WorkerInfo(
@@ -289,9 +312,13 @@ public final class Worker: Service, Sendable {
             try await queue.heartbeat(info, staleAfter: configuration.staleAfter)
             metrics.heartbeat()
             guard !running.isEmpty else { return }
-            let extended = try await queue.extendLeases(running, by: configuration.lease)
-            for (lease, kept) in zip(running, extended) where !kept {
-                logger.warning("Lease lost while running; the job may run twice", metadata: ["job.id": "\(lease.id)"])
+            let renewals = try await queue.extendLeases(running, by: configuration.lease)
+            for (lease, renewal) in zip(running, renewals) {
+                switch renewal {
+                case .extended: break
+                case .cancelRequested: cancelRunning(lease)
+                case .lost: logger.warning("Lease lost while running; the job may run twice", metadata: ["job.id": "\(lease.id)"])
+                }
             }
         } catch {
             logger.error("Heartbeat failed", metadata: ["error": "\(error)"])

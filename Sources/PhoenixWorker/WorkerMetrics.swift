@@ -58,7 +58,7 @@ final class WorkerMetrics: Sendable {
         metrics.inProgress.increment()
     }
 
-    /// A job's attempt ended with `outcome` (`completed`, `retry`, `dead`, `timeout`, `handed_back`, `retry_later`).
+    /// A job's attempt ended with `outcome` (`completed`, `retry`, `dead`, `timeout`, `handed_back`, `retry_later`, `cancelled`).
     func finished(_ job: LeasedJob, outcome: String, duration: Duration) {
         let metrics = of(job.envelope.queue)
         metrics.inProgress.decrement()

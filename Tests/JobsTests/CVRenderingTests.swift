@@ -125,3 +125,44 @@ import PhoenixPlatform
         }
     }
 }
+
+/// Chromium under a job cancelled while it runs.
+@Suite struct PDFRendererCancellationTests {
+    /// The processes whose command line mentions `text`.
+    static func processes(mentioning text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let line = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: line, as: UTF8.self).contains(text)
+        }
+    }
+
+    @Test(.enabled(if: PDFRenderer().executable != nil, "Chromium is not installed"))
+    func aCancelledPrintStopsChromium() async throws {
+        // A loopback port whose connections the kernel completes but nobody answers: Chromium waits for the
+        // page's image, so the print is still running when it is cancelled.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = UInt16(bigEndian: address.sin_port)
+
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-cancel-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        // Its own time limit far away: only the cancellation can stop Chromium within the wait below.
+        let renderer = PDFRenderer(timeout: .seconds(600), scratch: scratch)
+        let print = Task { try await renderer.render(html: "<html><body><p>Camille</p><img src=\"http://127.0.0.1:\(port)/never.png\"></body></html>") }
+        try await eventually("Chromium is printing", timeout: .seconds(30)) { !Self.processes(mentioning: scratch.path).isEmpty }
+        try await Task.sleep(for: .milliseconds(500))
+        print.cancel()
+        try await eventually("Chromium is gone", timeout: .seconds(15)) { Self.processes(mentioning: scratch.path).isEmpty }
+        await #expect(throws: PDFRenderError.self) { try await print.value }
+    }
+}

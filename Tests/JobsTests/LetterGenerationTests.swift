@@ -128,6 +128,26 @@ import PhoenixPlatform
         }
     }
 
+    @Test func aLetterCancelledWhileItsProviderWritesEndsCancelledWithoutUsingQuota() async throws {
+        let fake = FakeAIServer()
+        fake.answer(openAI: .slow(.seconds(30)))
+        try await withLetters(Self.openAIOnly.merging(["MAX_RESPONSE_TIME": "60", "ENABLE_CLOUD_FALLBACK": "false"]) { $1 }, fake: fake) { queue, client in
+            let user = try await signUp(client, name: "Ada")
+            let job = try letterJob(user.id)
+            try await queue.enqueue(job)
+            try await eventually("the provider is writing") { fake.requests.count == 1 }
+            #expect(try await queue.cancel(id: job.idString) == .cancelling)
+            // Long before the provider would answer: its call is cancelled with the handler.
+            try await eventually("the job is cancelled", timeout: .seconds(20)) { try await queue.job(id: job.idString)?.state == .cancelled }
+            #expect(try await text(client, "SELECT status FROM public.phoenix_job_runs WHERE job_id = \(job.id)") == "cancelled")
+            #expect(try await scalar(client, "SELECT count(*)::int FROM public.letter_generations") == 0)
+            #expect(try await scalar(client, "SELECT coalesce(sum(letters_generated_used), 0)::int FROM public.user_usage_limits WHERE user_id = \(user.id)") == 0)
+            let stats = try await queue.stats(queue: "letters")
+            #expect((stats.cancelled, stats.failed, stats.completed) == (1, 0, 0))
+            #expect(fake.requests.count == 1)
+        }
+    }
+
     @Test func aFreeUsersThirdLetterOfTheMonthIsRefusedNamingTheLimit() async throws {
         let fake = FakeAIServer()
         // No key at all: the composer writes every letter.

@@ -94,7 +94,7 @@ import TestSupport
         // The lease's deadline has passed (moved to 1970, not slept through) when the extension comes, before
         // the reaper: the extension wins.
         try await expire(try #require(leased.first).lease, in: queue)
-        #expect(try await queue.extendLeases(leased.map(\.lease), by: .seconds(30)) == [true])
+        #expect(try await queue.extendLeases(leased.map(\.lease), by: .seconds(30)) == [.extended])
         #expect(try await queue.reapExpiredLeases(queue: "letters") == (0, 0))
         #expect(try await queue.stats(queue: "letters").leased == 1)
     }

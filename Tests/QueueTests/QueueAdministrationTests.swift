@@ -63,7 +63,7 @@ import TestSupport
         #expect(try await queue.resume(queue: "letters") == false)
     }
 
-    @Test func cancelRemovesWaitingJobsOnly() async throws {
+    @Test func cancelRemovesWaitingJobsAndMarksRunningOnes() async throws {
         let queue = try makeQueue()
         let ready = job(), delayed = job(delay: .seconds(60)), running = job()
         try await queue.enqueue([ready, delayed])
@@ -75,9 +75,48 @@ import TestSupport
         try await queue.enqueue(running)
         let leased = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1")
         #expect(leased.map(\.envelope.id) == [running.id])
-        #expect(try await queue.cancel(id: running.idString) == .notCancellable(.leased))
+        // A running job is only marked: it stays leased until its worker is told and ends it.
+        #expect(try await queue.cancel(id: running.idString) == .cancelling)
+        #expect(try await queue.cancel(id: running.idString) == .cancelling)
         let stats = try await queue.stats(queue: "letters")
         #expect((stats.ready, stats.delayed, stats.leased, stats.cancelled) == (0, 0, 1, 2))
+        #expect(try await queue.runningJobs(queue: "letters").map(\.cancelling) == [true])
+    }
+
+    /// Each way a marked running job's delivery can end: its worker fails it (the cancelled handler), hands it
+    /// back, acks it (the handler completed first) or dies (its lease expires).
+    @Test func aRunningJobWhoseCancellationWasAskedEndsCancelledUnlessItCompleted() async throws {
+        let queue = try makeQueue()
+        let jobs = (0..<4).map { _ in job(maxAttempts: 3) }
+        try await queue.enqueue(jobs)
+        let leased = try await queue.fetch(queue: "letters", limit: 4, lease: .seconds(30), worker: "w1")
+        #expect(leased.count == 4)
+        let byID = Dictionary(uniqueKeysWithValues: leased.map { ($0.envelope.id, $0.lease) })
+        let (failed, handedBack, acked, expired) = (byID[jobs[0].id]!, byID[jobs[1].id]!, byID[jobs[2].id]!, byID[jobs[3].id]!)
+        for job in jobs { #expect(try await queue.cancel(id: job.idString) == .cancelling) }
+        // The heartbeat tells the worker; the lease runs on meanwhile.
+        #expect(try await queue.extendLeases([failed, handedBack], by: .seconds(30)) == [.cancelRequested, .cancelRequested])
+
+        // Failed with a retry left: it ends cancelled, not retried, and no failed attempt is counted.
+        #expect(try await queue.fail([FailedAttempt(lease: failed, error: "cancelled while running", retryAfter: .zero)]) == [.cancelled])
+        #expect(try await queue.release([handedBack]) == 1)
+        #expect(try await queue.ack([acked]) == [true])
+        try await expire(expired, in: queue)
+        // The reaper neither requeues nor buries it.
+        #expect(try await queue.reapExpiredLeases(queue: "letters") == (0, 0))
+
+        #expect(try await queue.job(id: jobs[0].idString)?.state == .cancelled)
+        #expect(try await queue.job(id: jobs[1].idString)?.state == .cancelled)
+        #expect(try await queue.job(id: jobs[2].idString)?.state == .completed)
+        #expect(try await queue.job(id: jobs[3].idString)?.state == .cancelled)
+        let stats = try await queue.stats(queue: "letters")
+        #expect((stats.ready, stats.delayed, stats.leased, stats.dead) == (0, 0, 0, 0))
+        #expect((stats.cancelled, stats.completed, stats.failed) == (3, 1, 0))
+        // A cancelled job's hash expires with the retention period, as a waiting one's does.
+        #expect(try await queue.redis.send("TTL", queue.keys.job(jobs[0].idString, in: "letters")).int ?? 0 > 0)
+        // Nothing is left to cancel.
+        #expect(try await queue.cancel(id: jobs[0].idString) == .notCancellable(.cancelled))
+        #expect(try await queue.cancel(id: jobs[2].idString) == .notCancellable(.completed))
     }
 
     @Test func deadJobsCanBeRetriedOrDiscarded() async throws {

@@ -64,7 +64,7 @@ struct ReplayTests {
         // tokens it matched the attempt number and handed w2's running job back to the queue.
         #expect(try await queue.release([first.lease]) == 0)
         #expect(try await queue.job(id: new.idString)?.state == .leased)
-        #expect(try await queue.extendLeases([first.lease], by: .seconds(30)) == [false])
+        #expect(try await queue.extendLeases([first.lease], by: .seconds(30)) == [.lost])
         #expect(try await queue.fail([FailedAttempt(lease: first.lease, error: "late", retryAfter: .zero)]) == [.stale])
         #expect(try await queue.ack([first.lease]) == [false])
         #expect(try await queue.ack([second.lease]) == [true])

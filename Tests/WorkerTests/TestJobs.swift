@@ -151,3 +151,21 @@ struct ThrottledJob: JobType {
         }
     }
 }
+
+/// Waits a minute unless cancelled, recording that it ran and whether it saw cancellation.
+struct CancellableJob: JobType {
+    struct Payload: Codable, Sendable {}
+    static let name = "test.cancellable"
+    static let queue = "diagnostics"
+    let log: RunLog
+
+    func run(_ payload: Payload, context: JobContext) async throws {
+        log.ran(context.jobID)
+        do {
+            try await Task.sleep(for: .seconds(60))
+        } catch {
+            log.sawCancellation()
+            throw error
+        }
+    }
+}

@@ -6,8 +6,8 @@ import Mustache
 public import PhoenixQueue
 public import PhoenixSupabase
 
-/// `/dashboard`: the operator's page (queues, throughput chart, workers, dead set with retry and discard,
-/// recent jobs), refreshing itself every 5 seconds.
+/// `/dashboard`: the operator's page (queues, throughput chart, workers, running jobs with cancel, dead set
+/// with retry and discard, recent jobs), refreshing itself every 5 seconds.
 ///
 /// Signing in takes `DASHBOARD_PASSWORD` or a `service_role` token (in the sign-in form, or as a Bearer
 /// header); it sets an HMAC-signed, `HttpOnly`, `SameSite=Lax` session cookie. Every form carries the
@@ -58,6 +58,9 @@ public struct DashboardRoutes: Sendable {
         }
         router.post("dashboard/dead/discard") { request, _ in
             try await form(request) { fields in _ = try await queue.discardDead(queue: try Self.queueName(fields), ids: [try Self.jobID(fields)]) }
+        }
+        router.post("dashboard/jobs/cancel") { request, _ in
+            try await form(request) { fields in _ = try await queue.cancel(id: try Self.jobID(fields)) }
         }
     }
 

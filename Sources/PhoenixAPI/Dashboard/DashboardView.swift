@@ -3,7 +3,7 @@ import PhoenixJobsCore
 import PhoenixSupabase
 import PhoenixQueue
 
-/// What the dashboard template shows, gathered from Redis (queues, throughput, workers, dead set) and
+/// What the dashboard template shows, gathered from Redis (queues, throughput, workers, running jobs, dead set) and
 /// PostgreSQL (recent runs). Every text value is escaped by the template; the chart is SVG built here from
 /// numbers only.
 enum DashboardView {
@@ -13,6 +13,7 @@ enum DashboardView {
         var failed = [Int](repeating: 0, count: 60)
         var queues: [[String: Any]] = []
         var dead: [[String: Any]] = []
+        var running: [[String: Any]] = []
         for name in names {
             let stats = try await queue.stats(queue: name, minutes: 60)
             let lastHour = (completed: Array(stats.completedPerMinute.suffix(60)), failed: Array(stats.failedPerMinute.suffix(60)))
@@ -25,6 +26,12 @@ enum DashboardView {
                 "oldest": stats.oldestReadyAge.map { age(Double($0.components.seconds)) } ?? "–",
                 "completedHour": lastHour.completed.reduce(0, +), "failedHour": lastHour.failed.reduce(0, +),
             ])
+            for job in try await queue.runningJobs(queue: name, limit: 20) {
+                running.append([
+                    "queue": name, "id": job.id, "type": job.type ?? "?", "worker": job.worker ?? "?", "cancelling": job.cancelling,
+                    "started": job.startedAt.map { age(now.timeIntervalSince($0)) + " ago" } ?? "–",
+                ])
+            }
             for job in try await queue.deadJobs(queue: name, limit: 20) {
                 dead.append(["queue": name, "id": job.id, "type": job.type ?? "?", "attempts": job.attempts, "error": job.error, "died": age(now.timeIntervalSince(job.diedAt)) + " ago"])
             }
@@ -45,7 +52,7 @@ enum DashboardView {
         }
         return [
             "generated": now.formatted(.iso8601), "csrf": csrf, "queues": queues, "workers": workers, "hasWorkers": !workers.isEmpty,
-            "dead": dead, "hasDead": !dead.isEmpty, "runs": runs, "hasRuns": !runs.isEmpty,
+            "dead": dead, "hasDead": !dead.isEmpty, "running": running, "hasRunning": !running.isEmpty, "runs": runs, "hasRuns": !runs.isEmpty,
             "chart": chart(completed: completed, failed: failed),
             "completedHour": completed.reduce(0, +), "failedHour": failed.reduce(0, +),
         ]

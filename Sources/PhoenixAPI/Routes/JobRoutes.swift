@@ -110,10 +110,13 @@ public struct JobRoutes: Sendable {
         switch try await queue.cancel(id: id) {
         case .cancelled:
             return .json(.object(["id": .string(id), "state": .string(JobState.cancelled.rawValue)]))
+        case .cancelling:
+            // Running: its worker cancels the handler at its next heartbeat; GET shows the state it ends in.
+            return .json(.object(["id": .string(id), "state": .string(JobState.leased.rawValue), "cancelling": .bool(true)]), status: .accepted)
         case .notFound:
             throw APIError.notFound("no job \(id)")
         case .notCancellable(let state):
-            throw APIError(.conflict, "not_cancellable", "job \(id) is \(state.rawValue); only waiting jobs (ready or delayed) can be cancelled")
+            throw APIError(.conflict, "not_cancellable", "job \(id) is \(state.rawValue): it has finished, so there is nothing to cancel")
         }
     }
 

@@ -1,17 +1,21 @@
 import PhoenixRedis
 
 extension QueueScripts {
-    /// Cancels a job that has not started, in O(1): a delayed job leaves the delayed set; a ready job is marked
-    /// cancelled and its id stays in line until a fetch drops it (removing it from the list would scan it:
-    /// 52 ms of a blocked Redis per cancel with a million jobs ready).
+    /// Cancels a job, in O(1): a delayed job leaves the delayed set; a ready job is marked cancelled and its id
+    /// stays in line until a fetch drops it (removing it from the list would scan it: 52 ms of a blocked Redis
+    /// per cancel with a million jobs ready); a running (leased) job is marked `cancelRequested`, which the
+    /// next lease extension tells its worker, and ends cancelled when its delivery ends (``end_if_cancelled``).
     ///
     /// KEYS: the queue's keys and the job's hash. ARGV: key base, queue, job id, retention (s).
-    /// Returns: 'ok' once cancelled, 'missing', or the job's state when it cannot be cancelled (leased,
-    /// completed, dead, cancelled).
-    /// Invariant: a cancelled job never runs. A delayed one is in no list or set and its hash expires after
-    /// the retention period; a ready one's id waits in line (counted in `cancelledWaiting`, which stats take
-    /// off the ready count) and its hash expires once a fetch dropped it.
-    /// Replay: the job is already cancelled, so the replay answers 'cancelled' and changes nothing.
+    /// Returns: 'ok' once cancelled, 'cancelling' for a running job now marked, 'missing', or the job's state
+    /// when it cannot be cancelled (completed, dead, cancelled).
+    /// Invariant: a cancelled job never runs again. A delayed one is in no list or set and its hash expires
+    /// after the retention period; a ready one's id waits in line (counted in `cancelledWaiting`, which stats
+    /// take off the ready count) and its hash expires once a fetch dropped it. A marked running job stays in
+    /// `leased` until its worker acks it (it completed: the mark changes nothing), fails it, hands it back or
+    /// its lease expires: each of those ends it cancelled instead of retrying it.
+    /// Replay: a cancelled job answers 'cancelled' and changes nothing; a marked running job is marked again
+    /// ('cancelling').
     static let cancel = LuaPrelude.script("cancel", """
     local id, retention = ARGV[3], tonumber(ARGV[4])
     local key = job_key(id)
@@ -22,6 +26,9 @@ extension QueueScripts {
     elseif state == 'delayed' then
       redis.call('ZREM', queue_key('delayed'), id)
       redis.call('EXPIRE', key, retention)
+    elseif state == 'leased' then
+      redis.call('HSET', key, 'cancelRequested', now_ms(), 'cancelRetention', retention)
+      return 'cancelling'
     else
       return state or 'missing'
     end

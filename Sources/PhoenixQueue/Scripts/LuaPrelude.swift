@@ -141,6 +141,17 @@ enum LuaPrelude {
       end
       return wake or (flow().concurrency ~= nil and redis.call('LLEN', queue_key('ready')) > 0)
     end
+    -- Ends a job that left `leased` as cancelled when its cancellation was asked while it ran ('cancelRequested',
+    -- set by ``cancel``): it is kept for the retention the cancel named and counts as cancelled, not failed.
+    -- Returns whether it did; a job without the mark is left to the caller.
+    local function end_if_cancelled(id, now)
+      local fields = job_fields(id, 'cancelRequested', 'cancelRetention')
+      if not (fields and fields[1]) then return false end
+      redis.call('HSET', job_key(id), 'state', 'cancelled', 'finishedAt', now)
+      redis.call('EXPIRE', job_key(id), tonumber(fields[2]) or 86400)
+      redis.call('HINCRBY', queue_key('counters'), 'cancelled', 1)
+      return true
+    end
     -- Adds n to a per-minute throughput counter kept for two hours.
     local function count_minute(name, n, now)
       if n > 0 then

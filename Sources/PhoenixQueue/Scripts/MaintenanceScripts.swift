@@ -32,8 +32,9 @@ extension QueueScripts {
     ///
     /// KEYS: the queue's keys. ARGV: key base, queue, max jobs.
     /// Returns: `{requeued, buried}`.
-    /// Invariant: an expired lease is handled once and counts as a failed attempt; the delivery's token stays
-    /// in the hash but no longer holds anything (the job left `leased`), and the next fetch grants a new one.
+    /// Invariant: an expired lease is handled once and counts as a failed attempt, unless the job's
+    /// cancellation was asked while it ran (it then ends cancelled); the delivery's token stays in the hash
+    /// but no longer holds anything (the job left `leased`), and the next fetch grants a new one.
     /// Replay: only what is still expired in `leased` is moved, so a replay moves nothing twice.
     static let reap = LuaPrelude.script("reap", """
     local queue, limit = ARGV[2], tonumber(ARGV[3])
@@ -41,12 +42,14 @@ extension QueueScripts {
     flow()
     local now = now_ms()
     local expired = redis.call('ZRANGEBYSCORE', queue_key('leased'), '-inf', now, 'LIMIT', 0, limit)
-    local requeued, buried, wake = 0, 0, false
+    local requeued, buried, cancelled, wake = 0, 0, 0, false
     for _, id in ipairs(expired) do
       redis.call('ZREM', queue_key('leased'), id)
       local job = job_fields(id, 'attempt', 'maxAttempts', 'worker', 'counted', 'fairKey')
       if job and end_lease(id, job[4], job[5]) then wake = true end
-      if not job then
+      if end_if_cancelled(id, now) then
+        cancelled = cancelled + 1
+      elseif not job then
         bury(queue, id, 'malformed job: job key holds a value of another type', now)
         buried = buried + 1
       else
@@ -61,9 +64,9 @@ extension QueueScripts {
         end
       end
     end
-    if #expired > 0 then
-      redis.call('HINCRBY', queue_key('counters'), 'failed', #expired)
-      count_minute('failed', #expired, now)
+    if #expired > cancelled then
+      redis.call('HINCRBY', queue_key('counters'), 'failed', #expired - cancelled)
+      count_minute('failed', #expired - cancelled, now)
     end
     if requeued > 0 then redis.call('HINCRBY', queue_key('counters'), 'retried', requeued) end
     if requeued > 0 or wake then signal() end
@@ -74,8 +77,8 @@ extension QueueScripts {
     ///
     /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, lease (ms), then pairs: id, lease
     /// token.
-    /// Returns: per pair, 1 if extended, 0 if that delivery no longer holds the lease (the worker should stop
-    /// caring about it).
+    /// Returns: per pair, 1 if extended, 2 if extended but the job's cancellation was asked (the worker should
+    /// cancel its handler), 0 if that delivery no longer holds the lease (the worker should stop caring about it).
     /// Invariant: only the current delivery's deadline moves. Replay: sets the same kind of deadline again.
     static let extend = LuaPrelude.script("extend", """
     local queue, lease = ARGV[2], tonumber(ARGV[3])
@@ -85,7 +88,7 @@ extension QueueScripts {
       local id, token = ARGV[i], ARGV[i + 1]
       if holds_lease(id, token) then
         redis.call('ZADD', queue_key('leased'), 'XX', deadline, id)
-        out[#out + 1] = 1
+        out[#out + 1] = redis.call('HEXISTS', job_key(id), 'cancelRequested') == 1 and 2 or 1
       else
         out[#out + 1] = 0
       end
@@ -100,8 +103,8 @@ extension QueueScripts {
     /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, delay (ms; 0 = ready at once), then
     /// pairs: id, lease token.
     /// Returns: how many jobs were handed back.
-    /// Invariant: a job leaves `leased` for exactly one of ready or delayed, marked `handedBack`; attempts
-    /// never go down. Replay: the job left `leased` under that token (and a later delivery has another
+    /// Invariant: a job leaves `leased` for exactly one of ready or delayed, marked `handedBack` (or ends
+    /// cancelled, when its cancellation was asked while it ran); attempts never go down. Replay: the job left `leased` under that token (and a later delivery has another
     /// token), so a replay hands back nothing, never a newer delivery's job.
     static let release = LuaPrelude.script("release", """
     local queue, delay = ARGV[2], tonumber(ARGV[3])
@@ -116,7 +119,9 @@ extension QueueScripts {
         local counted = redis.call('HMGET', job_key(id), 'counted', 'fairKey')
         if end_lease(id, counted[1], counted[2]) then ready = true end
         redis.call('HSET', job_key(id), 'handedBack', '1')
-        if delay > 0 then
+        if end_if_cancelled(id, now) then
+          -- Its cancellation was asked while it ran: it does not go back.
+        elseif delay > 0 then
           redis.call('HDEL', job_key(id), 'worker')
           redis.call('ZADD', queue_key('delayed'), now + delay, id)
           redis.call('HSET', job_key(id), 'state', 'delayed', 'runAt', now + delay)
