@@ -62,6 +62,27 @@ import TestSupport
             let discarded = try await api.call(.POST, "/dashboard/dead/discard", body: "queue=diagnostics&id=\(deadID)&csrf=\(csrf)", headers: form)
             #expect(discarded.status == 303)
             #expect(try await api.queue.stats(queue: "diagnostics").dead == 0)
+
+            // Running jobs are listed with a Cancel button; DELETE /v1/jobs/{id} does the same for a service.
+            var sleeping: [String] = []
+            for _ in 0..<2 {
+                let reply = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.sleep", "payload": {"ms": 60000}}"#)
+                guard case .string(let id)? = reply["id"] else { Issue.record("no id"); return }
+                sleeping.append(id)
+            }
+            try await eventually("both sleep") { try await api.queue.stats(queue: "diagnostics").leased == 2 }
+            let running = Self.html(try await api.call(.GET, "/dashboard", headers: [("Cookie", cookie)]))
+            for id in sleeping { #expect(running.contains(#"<input type="hidden" name="id" value="\#(id)"><button>Cancel</button>"#)) }
+            let viaForm = try await api.call(.POST, "/dashboard/jobs/cancel", body: "id=\(sleeping[0])&csrf=\(csrf)", headers: form)
+            #expect(viaForm.status == 303)
+            let viaAPI = try await api.call(.DELETE, "/v1/jobs/\(sleeping[1])", token: service)
+            #expect(viaAPI.status == 202 && viaAPI["state"] == .string("leased") && viaAPI["cancelling"] == .bool(true))
+            try await eventually("both are cancelled") {
+                let states = [try await api.queue.job(id: sleeping[0])?.state, try await api.queue.job(id: sleeping[1])?.state]
+                return states == [.cancelled, .cancelled]
+            }
+            let done = try await api.call(.DELETE, "/v1/jobs/\(sleeping[1])", token: service)
+            #expect(done.status == 409 && done.errorCode == "not_cancellable")
         }
     }
 

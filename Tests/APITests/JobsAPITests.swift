@@ -102,22 +102,27 @@ import TestSupport
             let service = try await api.minter.service()
             let initial = try await api.call(.GET, "/v1/queues/diagnostics/flow", token: service)
             #expect(initial.status == 200)
-            #expect(initial.json == .object(["queue": .string("diagnostics"), "fairShare": .bool(false), "keyConcurrency": .null, "concurrency": .null, "requestsPerMinute": .null]))
+            #expect(initial.json == .object(["queue": .string("diagnostics"), "fairShare": .bool(false), "keyConcurrency": .null, "concurrency": .null, "requestsPerMinute": .null, "tokensPerMinute": .null]))
 
             let changed = try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: #"{"fairShare": true, "keyConcurrency": 2, "concurrency": 20}"#)
             #expect(changed.status == 200)
-            #expect(changed.json == .object(["queue": .string("diagnostics"), "fairShare": .bool(true), "keyConcurrency": .number(2), "concurrency": .number(20), "requestsPerMinute": .null]))
+            #expect(changed.json == .object(["queue": .string("diagnostics"), "fairShare": .bool(true), "keyConcurrency": .number(2), "concurrency": .number(20), "requestsPerMinute": .null, "tokensPerMinute": .null]))
             #expect(try await api.queue.flowSettings(queue: "diagnostics") == FlowSettings(fairShare: true, keyConcurrency: 2, concurrency: 20))
             let rated = try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: #"{"requestsPerMinute": 600}"#)
             #expect(rated["requestsPerMinute"] == .number(600))
             #expect(try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: #"{"requestsPerMinute": null}"#)["requestsPerMinute"] == .null)
+            // A token budget may be far larger than a request rate.
+            let tokens = try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: #"{"tokensPerMinute": 2000000}"#)
+            #expect(tokens.status == 200 && tokens["tokensPerMinute"] == .number(2_000_000))
+            #expect(try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: #"{"tokensPerMinute": null}"#)["tokensPerMinute"] == .null)
             // Absent fields stay; null removes a limit.
             let lifted = try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: #"{"concurrency": null}"#)
             #expect(lifted["keyConcurrency"] == .number(2) && lifted["concurrency"] == .null && lifted["fairShare"] == .bool(true))
 
             for (body, code) in [
                 (#"{"fairShare": "yes"}"#, "invalid_request"), (#"{"keyConcurrency": 0}"#, "invalid_request"),
-                (#"{"concurrency": 1.5}"#, "invalid_request"), (#"{"requestsPerMinute": -5}"#, "invalid_request"), (#"{"limit": 3}"#, "invalid_request"), ("[]", "invalid_request"),
+                (#"{"concurrency": 1.5}"#, "invalid_request"), (#"{"requestsPerMinute": -5}"#, "invalid_request"), (#"{"requestsPerMinute": 2000000}"#, "invalid_request"),
+                (#"{"tokensPerMinute": 0}"#, "invalid_request"), (#"{"tokensPerMinute": 200000000}"#, "invalid_request"), (#"{"limit": 3}"#, "invalid_request"), ("[]", "invalid_request"),
                 ("{", "invalid_json"),
             ] {
                 let reply = try await api.call(.PUT, "/v1/queues/diagnostics/flow", token: service, body: body)

@@ -11,7 +11,7 @@ import TestSupport
     @Test func migrationsApplyOnAnEmptyDatabaseAndASecondRunIsANoOp() async throws {
         let url = try await TestPostgres.freshDatabase()
         let migrator = try Migrator(directory: TestPostgres.migrations)
-        #expect(migrator.migrations.count == 9)
+        #expect(migrator.migrations.count == 10)
         try await TestPostgres.withClient(url) { client in
             #expect(try await migrator.appliedVersions(client).isEmpty)
             let first = try await migrator.apply(client, logger: logger)
@@ -54,7 +54,7 @@ import TestSupport
         let restrictedURL = url.replacingOccurrences(of: "postgres@", with: "\(role)@")
         try await TestPostgres.withClient(restrictedURL) { client in
             let applied = try await migrator.apply(client, logger: logger)
-            #expect(applied.count == 9)
+            #expect(applied.count == 10)
             #expect(try await migrator.apply(client, logger: logger).isEmpty)
         }
     }
