@@ -141,18 +141,8 @@ import PhoenixPlatform
     func aCancelledPrintStopsChromium() async throws {
         // A loopback port whose connections the kernel completes but nobody answers: Chromium waits for the
         // page's image, so the print is still running when it is cancelled.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, port) = try #require(LoopbackPort.silentListener())
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
-        try #require(bound)
-        let port = UInt16(bigEndian: address.sin_port)
-
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-cancel-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }

@@ -9,15 +9,21 @@ import PhoenixWorker
 /// A handler told to wait by an outside service (``RetryLater``): the job goes back without spending an
 /// attempt and its queue is held for everyone, up to a bound of deliveries.
 @Suite struct RetryLaterTests {
-    @Test func aJobToldToWaitRunsAgainWithoutSpendingAnAttemptAndHoldsItsQueue() async throws {
+    /// A queue engine, a worker that knows ``ThrottledJob`` and the log of its runs, and a throttled job of one
+    /// attempt only (had a wait spent it, the job would be dead), enqueued after `prepare` saw it.
+    func start(prepare: (JobQueue, JobEnvelope) async throws -> Void = { _, _ in }) async throws -> (JobQueue, RunningWorker, RunLog, JobEnvelope) {
         let queue = try makeTestQueue()
         let log = RunLog()
         var registry = registryWithDiagnostics()
         registry.register(ThrottledJob(log: log))
-        // One attempt only: had the wait spent it, the job would be dead.
         let throttled = JobEnvelope(type: ThrottledJob.name, queue: "diagnostics", payload: .object([:]), maxAttempts: 1)
         try await queue.enqueue(throttled)
-        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration())
+        try await prepare(queue, throttled)
+        return (queue, RunningWorker.start(queue, registry: registry, configuration: testConfiguration()), log, throttled)
+    }
+
+    @Test func aJobToldToWaitRunsAgainWithoutSpendingAnAttemptAndHoldsItsQueue() async throws {
+        let (queue, running, log, throttled) = try await start()
         try await eventually("the job was handed back to wait") { try await queue.job(id: throttled.idString)?.state == .delayed }
         // The whole queue is held while the provider asked to wait: a job enqueued now waits too.
         let held = try #require(try await queue.stats(queue: "diagnostics").rates.heldFor)
@@ -41,15 +47,10 @@ import PhoenixWorker
     }
 
     @Test func aJobToldToWaitOverAndOverSpendsItsAttemptAtLast() async throws {
-        let queue = try makeTestQueue()
-        let log = RunLog()
-        var registry = registryWithDiagnostics()
-        registry.register(ThrottledJob(log: log))
-        let throttled = JobEnvelope(type: ThrottledJob.name, queue: "diagnostics", payload: .object([:]), maxAttempts: 1)
-        try await queue.enqueue(throttled)
-        // As if it had been handed back as often as a job may be without spending an attempt.
-        try await queue.redis.send("HSET", queue.keys.job(throttled.idString, in: "diagnostics"), "deliveries", RetryLater.maxDeliveriesWithoutAttempt)
-        let running = RunningWorker.start(queue, registry: registry, configuration: testConfiguration())
+        let (queue, running, log, throttled) = try await start { queue, throttled in
+            // As if it had been handed back as often as a job may be without spending an attempt.
+            try await queue.redis.send("HSET", queue.keys.job(throttled.idString, in: "diagnostics"), "deliveries", RetryLater.maxDeliveriesWithoutAttempt)
+        }
         try await eventually("the job is dead") { try await queue.job(id: throttled.idString)?.state == .dead }
         try await running.stop()
         let dead = try #require(try await queue.deadJobs(queue: "diagnostics").first)

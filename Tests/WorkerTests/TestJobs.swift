@@ -10,6 +10,16 @@ final class RunLog: Sendable {
 
     func ran(_ id: UUID) { state.withLock { $0.runs[id.uuidString, default: 0] += 1 } }
     func sawCancellation() { state.withLock { $0.cancelled += 1 } }
+
+    /// Sleeps for `duration`, recording a cancellation that cuts it short.
+    func sleep(for duration: Duration) async throws {
+        do {
+            try await Task.sleep(for: duration)
+        } catch {
+            sawCancellation()
+            throw error
+        }
+    }
     var runs: [String: Int] { state.withLock { $0.runs } }
     var cancellations: Int { state.withLock { $0.cancelled } }
 }
@@ -38,12 +48,7 @@ struct SlowJob: JobType {
 
     func run(_ payload: Payload, context: JobContext) async throws {
         log.ran(context.jobID)
-        do {
-            try await Task.sleep(for: .seconds(10))
-        } catch {
-            log.sawCancellation()
-            throw error
-        }
+        try await log.sleep(for: .seconds(10))
     }
 }
 
@@ -161,11 +166,6 @@ struct CancellableJob: JobType {
 
     func run(_ payload: Payload, context: JobContext) async throws {
         log.ran(context.jobID)
-        do {
-            try await Task.sleep(for: .seconds(60))
-        } catch {
-            log.sawCancellation()
-            throw error
-        }
+        try await log.sleep(for: .seconds(60))
     }
 }
