@@ -179,4 +179,24 @@ extension [Sample] {
             #expect(try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop"}"#).status == 202)
         }
     }
+
+    /// Flow control's gauges: the budgets in force, their use over the last minute, and a provider's hold.
+    @Test func theBudgetsTheirUseAndAProvidersHoldAreExported() async throws {
+        try await LiveAPI.run { api in
+            try await api.queue.configureFlow(queue: "letters", requestsPerMinute: .atMost(600), tokensPerMinute: .atMost(90_000))
+            try await api.queue.enqueue(JobEnvelope(type: "test.other", queue: "letters"))
+            let leased = try #require(try await api.queue.fetch(queue: "letters", limit: 1, lease: .seconds(60), worker: "w").first)
+            try await api.queue.spendTokens(1500, lease: leased.lease)
+            try await api.queue.holdBack(queue: "letters", for: .seconds(60))
+            let samples = try await api.scrape()
+            let letters = ["queue": "letters"]
+            #expect(samples.value("phoenix_queue_rate_limit_per_minute", letters.merging(["budget": "requests"]) { $1 }) == 600)
+            #expect(samples.value("phoenix_queue_rate_limit_per_minute", letters.merging(["budget": "tokens"]) { $1 }) == 90_000)
+            #expect((1...2).contains(samples.value("phoenix_queue_rate_last_minute", letters.merging(["budget": "requests"]) { $1 }) ?? 0))
+            #expect((1400...1500).contains(samples.value("phoenix_queue_rate_last_minute", letters.merging(["budget": "tokens"]) { $1 }) ?? 0))
+            #expect((50...60).contains(samples.value("phoenix_queue_held_seconds", letters) ?? 0))
+            #expect(samples.value("phoenix_queue_held_seconds", ["queue": "cv"]) == 0)
+            #expect(samples.value("phoenix_queue_rate_limit_per_minute", ["queue": "cv", "budget": "tokens"]) == 0)
+        }
+    }
 }
