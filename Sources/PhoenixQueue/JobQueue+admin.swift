@@ -53,7 +53,7 @@ extension JobQueue {
     /// The stored record of a job, `nil` when there is none.
     public func job(id: String) async throws(QueueError) -> JobRecord? {
         guard let partition = try await partition(ofJob: id) else { return nil }
-        let fields = ["envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt", "progress", "progressMessage"]
+        let fields = ["envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt", "progress", "progressMessage", "cancelRequested"]
         let reply: RedisValue
         do {
             reply = try await redis.send(RedisCommand("HMGET", arguments: [keys.job(id, in: partition.queue, partition: partition.index)] + fields))
@@ -79,7 +79,8 @@ extension JobQueue {
             startedAt: values[6].int.map(Date.init(milliseconds:)),
             finishedAt: (values[7].int ?? values[8].int).map(Date.init(milliseconds:)),
             progress: values[9].string.flatMap(Double.init),
-            progressMessage: values[10].string
+            progressMessage: values[10].string,
+            cancelRequestedAt: values[11].int.map(Date.init(milliseconds:))
         )
     }
 

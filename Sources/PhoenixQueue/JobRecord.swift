@@ -30,6 +30,8 @@ public struct JobRecord: Sendable, Equatable {
     public var progress: Double?
     /// The message that came with the last progress report.
     public var progressMessage: String?
+    /// When its cancellation was asked while it ran; `nil` when it never was.
+    public var cancelRequestedAt: Date?
 }
 
 /// A job in the dead set.

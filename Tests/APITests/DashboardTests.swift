@@ -77,6 +77,8 @@ import TestSupport
             #expect(viaForm.status == 303)
             let viaAPI = try await api.call(.DELETE, "/v1/jobs/\(sleeping[1])", token: service)
             #expect(viaAPI.status == 202 && viaAPI["state"] == .string("leased") && viaAPI["cancelling"] == .bool(true))
+            let status = try await api.call(.GET, "/v1/jobs/\(sleeping[1])", token: service)
+            #expect(status["cancelling"] == .bool(true) || status["state"] == .string("cancelled"))
             try await eventually("both are cancelled") {
                 let states = [try await api.queue.job(id: sleeping[0])?.state, try await api.queue.job(id: sleeping[1])?.state]
                 return states == [.cancelled, .cancelled]

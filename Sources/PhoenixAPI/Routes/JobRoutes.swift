@@ -94,6 +94,8 @@ public struct JobRoutes: Sendable {
             "finished_at": record.finishedAt.map { .string($0.formatted(.iso8601)) } ?? .null,
             "progress": record.progress.map(JSONValue.number) ?? .null,
             "progress_message": record.progressMessage.map(JSONValue.string) ?? .null,
+            // A running job whose cancellation was asked: its worker is stopping it.
+            "cancelling": .bool(record.state == .leased && record.cancelRequestedAt != nil),
         ]
         body["result"] = run?.result.flatMap { try? JSONValue.parse(Array($0.utf8)) } ?? .null
         body["duration_ms"] = run?.durationMilliseconds.map { .number(Double($0)) } ?? .null
