@@ -1,3 +1,4 @@
+public import AsyncHTTPClient
 import Foundation
 public import PhoenixJobsCore
 
@@ -6,6 +7,9 @@ public import PhoenixJobsCore
 /// the tokens charged to the queue), and stores nothing. An operator runs it to check that a worker reaches
 /// its providers and how the queue's budgets hold; `phoenix bench-rate --provider` runs it against a fake
 /// provider. It fails when no provider is configured, or when the built-in composer had to write the letter.
+///
+/// It reads the provider settings when it runs, not when the worker starts: a malformed letter setting is then
+/// this check's failure, naming the variable, and does not stop a diagnostics worker that has no letters to write.
 public struct LetterProviderCheckJob: JobType {
     /// No input: the offer is fixed.
     public struct Payload: Codable, Sendable {
@@ -23,14 +27,23 @@ public struct LetterProviderCheckJob: JobType {
         Compétences : Swift, SwiftUI, Git, tests unitaires.
         """
 
-    let writer: LetterWriter
+    let environment: [String: String]
+    let http: HTTPClient
 
-    /// A check of the providers `writer` calls.
-    public init(writer: LetterWriter) {
-        self.writer = writer
+    /// A check of the providers `environment` configures (`OPENAI_API_KEY`, `GOOGLE_API_KEY`, …), called through `http`.
+    public init(environment: [String: String], http: HTTPClient) {
+        self.environment = environment
+        self.http = http
     }
 
     public func run(_ payload: Payload, context: JobContext) async throws {
+        let settings: LetterProviderSettings
+        do {
+            settings = try LetterProviderSettings(environment: environment)
+        } catch {
+            throw PermanentFailure("\(error.variable): \(error.problem)")
+        }
+        let writer = LetterWriter(settings: settings, http: http)
         guard writer.callsProviders else {
             throw PermanentFailure("no letter provider is configured (OPENAI_API_KEY, GOOGLE_API_KEY)")
         }

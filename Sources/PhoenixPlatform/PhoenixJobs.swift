@@ -13,7 +13,7 @@ public enum PhoenixJobs {
         JobDeclaration(DiagnosticJobs.Noop.self, usesDatabase: false) { _ in DiagnosticJobs.Noop() },
         JobDeclaration(DiagnosticJobs.Sleep.self, usesDatabase: false) { _ in DiagnosticJobs.Sleep() },
         JobDeclaration(DiagnosticJobs.Fail.self, usesDatabase: false) { _ in DiagnosticJobs.Fail() },
-        JobDeclaration(LetterProviderCheckJob.self, usesDatabase: false) { LetterProviderCheckJob(writer: try $0.letterWriter()) },
+        JobDeclaration(LetterProviderCheckJob.self, usesDatabase: false) { LetterProviderCheckJob(environment: $0.environment, http: $0.http) },
         JobDeclaration(EventPublishJob.self, userField: "stream_id") { EventPublishJob(store: try $0.database()) },
         JobDeclaration(ProfileSyncJob.self, userField: "user_id") { ProfileSyncJob(store: try $0.database()) },
         JobDeclaration(ProfileRefreshStatsJob.self) { ProfileRefreshStatsJob(store: try $0.database()) },

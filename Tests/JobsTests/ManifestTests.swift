@@ -43,7 +43,7 @@ import PhoenixWorker
         }
         // Diagnostics need no database; the others say which variable is missing.
         let diagnostics = try await PhoenixJobs.registry(servedBy: [WorkerType.diagnostics.queue], dependencies: HandlerDependencies(store: nil, environment: [:]))
-        #expect(diagnostics.names == ["diagnostic.fail", "diagnostic.noop", "diagnostic.sleep"])
+        #expect(diagnostics.names == ["diagnostic.fail", "diagnostic.letter_provider", "diagnostic.noop", "diagnostic.sleep"])
         await #expect { try await PhoenixJobs.registry(servedBy: [WorkerType.eventBridge.queue], dependencies: HandlerDependencies(store: nil, environment: [:])) } throws: { error in
             (error as? SettingError)?.variable == "DATABASE_URL"
         }
