@@ -202,9 +202,19 @@ extension PhoenixStore {
 
 /// A job's row in `phoenix_job_runs`, for status pages.
 public struct JobRunSummary: Sendable, Equatable {
-    /// `completed` or `failed`.
+    /// `completed`, `failed` or `cancelled`.
     public var status: String
+    /// The job type.
+    public var type: String
+    /// The queue it ran in.
+    public var queue: String
+    /// The attempt the row records.
     public var attempt: Int
+    /// The user the job was about, when its handler recorded one (erasure clears it).
+    public var userID: UUID?
+    /// When the recorded attempt started and ended.
+    public var startedAt: Date
+    public var finishedAt: Date?
     public var durationMilliseconds: Int?
     /// The handler's JSON result summary, as text.
     public var result: String?
@@ -215,10 +225,15 @@ extension PhoenixStore {
     /// The recorded run of job `jobID`, if it has run.
     public func run(jobID: UUID) async throws -> JobRunSummary? {
         let rows = try await client.query("""
-            SELECT status, attempt, duration_ms, result::text, error FROM public.phoenix_job_runs WHERE job_id = \(jobID)
+            SELECT status, type, queue, attempt, user_id, started_at, finished_at, duration_ms, result::text, error
+            FROM public.phoenix_job_runs WHERE job_id = \(jobID)
             """, logger: PhoenixStore.quiet)
-        for try await (status, attempt, duration, result, error) in rows.decode((String, Int32, Int32?, String?, String?).self) {
-            return JobRunSummary(status: status, attempt: Int(attempt), durationMilliseconds: duration.map(Int.init), result: result, error: error)
+        for try await (status, type, queue, attempt, user, started, finished, duration, result, error)
+            in rows.decode((String, String, String, Int32, UUID?, Date, Date?, Int32?, String?, String?).self) {
+            return JobRunSummary(
+                status: status, type: type, queue: queue, attempt: Int(attempt), userID: user, startedAt: started, finishedAt: finished,
+                durationMilliseconds: duration.map(Int.init), result: result, error: error
+            )
         }
         return nil
     }

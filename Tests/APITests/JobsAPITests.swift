@@ -4,6 +4,7 @@ import NIOHTTP1
 import PhoenixJobsCore
 import PhoenixQueue
 import PhoenixRedis
+import PostgresNIO
 import Testing
 import TestSupport
 
@@ -227,6 +228,30 @@ import TestSupport
             #expect(try await api.call(.GET, "/v1/jobs/\(UUID())", token: try await api.minter.token(user: UUID())).status == 404)
             let service = try await api.minter.service()
             for _ in 0..<5 { #expect(try await api.call(.GET, "/v1/jobs/\(UUID())", token: service).status == 404) }
+        }
+    }
+
+    /// Once Redis's retention has passed, a job's status comes from its run row, with the same owners.
+    @Test func aJobsRunRecordAnswersOnceTheQueueForgotTheJob() async throws {
+        try await LiveAPI.run { api in
+            let owner = UUID(), other = UUID(), job = UUID(), anonymous = UUID()
+            try await api.client.query("""
+                INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, worker, user_id, started_at, finished_at, duration_ms, result)
+                VALUES (\(job), 'letter.generate', 'letters', 'completed', 2, 'w', \(owner), now() - interval '3 days', now() - interval '3 days', 812, '{"letter_id": "l-1"}'::jsonb),
+                       (\(anonymous), 'maintenance.cleanup', 'profiles', 'failed', 1, 'w', NULL, now(), now(), NULL, NULL)
+                """)
+            let mine = try await api.call(.GET, "/v1/jobs/\(job)", token: try await api.minter.token(user: owner))
+            #expect(mine.status == 200, "\(mine.json)")
+            #expect(mine["state"] == .string("completed") && mine["archived"] == .bool(true) && mine["type"] == .string("letter.generate"))
+            #expect(mine["attempt"] == .number(2) && mine["max_attempts"] == .null && mine["duration_ms"] == .number(812))
+            #expect(mine["result"] == .object(["letter_id": .string("l-1")]))
+            // Another user, and a user asking for a job about no user, are told there is no such job.
+            #expect(try await api.call(.GET, "/v1/jobs/\(job)", token: try await api.minter.token(user: other)).status == 404)
+            #expect(try await api.call(.GET, "/v1/jobs/\(anonymous)", token: try await api.minter.token(user: owner)).status == 404)
+            // The service reads both; a failed run that never completed ended dead.
+            let service = try await api.minter.service()
+            #expect(try await api.call(.GET, "/v1/jobs/\(job)", token: service)["state"] == .string("completed"))
+            #expect(try await api.call(.GET, "/v1/jobs/\(anonymous)", token: service)["state"] == .string("dead"))
         }
     }
 }

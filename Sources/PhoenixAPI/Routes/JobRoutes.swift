@@ -80,8 +80,14 @@ public struct JobRoutes: Sendable {
     private func status(_ context: APIContext) async throws -> Response {
         let caller = try context.caller()
         let id = try Self.jobID(context)
-        guard let record = try await queue.job(id: id.lowercasedString),
-              let envelope = record.envelope, rules.allows(caller, type: envelope.type, payload: envelope.payload) else {
+        guard let record = try await queue.job(id: id.lowercasedString) else {
+            // The queue keeps a finished job for its retention period; its run row stays after that.
+            guard let run = try await store.run(jobID: id), rules.allowsRun(caller, type: run.type, owner: run.userID) else {
+                throw APIError.notFound("no job \(id.lowercasedString) (or not yours)")
+            }
+            return .json(Self.archivedStatus(id, run))
+        }
+        guard let envelope = record.envelope, rules.allows(caller, type: envelope.type, payload: envelope.payload) else {
             throw APIError.notFound("no job \(id.lowercasedString) (or not yours)")
         }
         let run = try await store.run(jobID: id)
@@ -100,6 +106,27 @@ public struct JobRoutes: Sendable {
         body["result"] = run?.result.flatMap { try? JSONValue.parse(Array($0.utf8)) } ?? .null
         body["duration_ms"] = run?.durationMilliseconds.map { .number(Double($0)) } ?? .null
         return .json(.object(body))
+    }
+
+    /// A job's status from its run row alone, once the queue's record expired: a failed run that never
+    /// completed ended dead (or was discarded); the attempts allowed are no longer known.
+    static func archivedStatus(_ id: UUID, _ run: JobRunSummary) -> JSONValue {
+        let state: JobState = switch run.status {
+        case "completed": .completed
+        case "cancelled": .cancelled
+        default: .dead
+        }
+        return .object([
+            "id": .string(id.lowercasedString), "type": .string(run.type), "queue": .string(run.queue), "state": .string(state.rawValue),
+            "attempt": .number(Double(run.attempt)), "max_attempts": .null,
+            "last_error": run.error.map(JSONValue.string) ?? .null,
+            "started_at": .string(run.startedAt.formatted(.iso8601)),
+            "finished_at": run.finishedAt.map { .string($0.formatted(.iso8601)) } ?? .null,
+            "progress": .null, "progress_message": .null, "cancelling": .bool(false),
+            "result": run.result.flatMap { try? JSONValue.parse(Array($0.utf8)) } ?? .null,
+            "duration_ms": run.durationMilliseconds.map { .number(Double($0)) } ?? .null,
+            "archived": .bool(true),
+        ])
     }
 
     private func cancel(_ context: APIContext) async throws -> Response {

@@ -32,6 +32,14 @@ public struct UserJobRules: Sendable {
         return owner.lowercased() == user.lowercasedString
     }
 
+    /// Whether `identity` may read the recorded run of a job of `type` about user `owner` (once the queue's
+    /// record of the job expired): `service_role` always; a user for a type users submit, about themselves.
+    func allowsRun(_ identity: Identity, type: String, owner: UUID?) -> Bool {
+        if identity.role == .serviceRole { return true }
+        guard userField[type] != nil, let user = identity.userID, let owner else { return false }
+        return owner == user
+    }
+
     /// Event sources other parts act on: only the Stripe webhook and `service_role` callers publish them.
     public static let reservedEventSources: Set<String> = ["billing", "system"]
     /// Event type families other parts act on (`subscription.updated`, `payment.succeeded`, …).
