@@ -42,10 +42,11 @@ public struct APIConfiguration: Sendable {
 public enum APIServer {
     /// The router: errors as JSON everywhere; `/health`, `/ready` and `/metrics` open; `/v1/*` behind a Bearer token
     /// and the per-caller rate limit. Submissions are checked against `catalog` (whose served queues are those
-    /// listed everywhere) and `rules`; `/metrics` reports the workers of each of `workerTypes`.
+    /// listed everywhere) and `rules`; `/metrics` reports the workers of each of `workerTypes`. Job events come
+    /// from `events`, which must run beside the application (after it in the `ServiceGroup`).
     public static func router(
         configuration: APIConfiguration, queue: JobQueue, catalog: JobCatalog, rules: UserJobRules, workerTypes: [String],
-        store: PhoenixStore, verifier: TokenVerifier, metrics: PrometheusCollectorRegistry, sessionSecret: String? = nil
+        store: PhoenixStore, verifier: TokenVerifier, metrics: PrometheusCollectorRegistry, events: JobEventHub, sessionSecret: String? = nil
     ) throws -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.middlewares.add(RequestMetricsMiddleware<APIContext>(registry: metrics))
@@ -61,10 +62,16 @@ public enum APIServer {
         let submitter = JobSubmitter(queue: queue, metricsFactory: PrometheusMetricsFactory(registry: metrics))
         StripeWebhookRoute(submitter: submitter, catalog: catalog, eventType: rules.eventType, secret: configuration.stripeWebhookSecret, bodyLimit: configuration.bodyLimit).add(to: router)
         let limiter = RateLimiter(redis: queue.redis, prefix: queue.keys.prefix, limit: configuration.rateLimitPerMinute)
+        let streamTokens = StreamTokens(redis: queue.redis, prefix: queue.keys.prefix)
         let v1 = router.group("v1")
-            .add(middleware: AuthMiddleware(verifier: verifier))
+            .add(middleware: AuthMiddleware(verifier: verifier, streamTokens: streamTokens))
             .add(middleware: RateLimitMiddleware(limiter: limiter))
-        JobRoutes(submitter: submitter, catalog: catalog, store: store, rules: rules, limiter: limiter, bodyLimit: configuration.bodyLimit, eventProcessing: configuration.eventProcessing).add(to: v1)
+        let jobs = JobRoutes(
+            submitter: submitter, catalog: catalog, store: store, rules: rules, events: events, limiter: limiter,
+            bodyLimit: configuration.bodyLimit, eventProcessing: configuration.eventProcessing
+        )
+        jobs.add(to: v1)
+        EventRoutes(queue: queue, hub: events, statuses: jobs.statuses, store: store, catalog: catalog, rules: rules, tokens: streamTokens).add(to: v1)
         AdminRoutes(queue: queue, knownQueues: catalog.servedQueues, bodyLimit: configuration.bodyLimit).add(to: v1)
         return router
     }

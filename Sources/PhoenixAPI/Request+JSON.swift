@@ -4,6 +4,24 @@ import NIOCore
 import PhoenixJobsCore
 
 extension Request {
+    /// Query parameter `name` as a whole number in `range`; `nil` when absent.
+    /// - Throws: ``APIError`` 400 `invalid_query` when it is given twice, or is not such a number.
+    func integerParameter(_ name: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
+        guard let text = try queryParameter(name) else { return nil }
+        guard let number = Int(text), range.contains(number) else {
+            throw .badRequest("invalid_query", "query parameter \(name) must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+
+    /// Query parameter `name`; `nil` when absent.
+    /// - Throws: ``APIError`` 400 `invalid_query` when it is given more than once.
+    func queryParameter(_ name: String) throws(APIError) -> String? {
+        let texts = uri.queryParameters[values: Substring(name)]
+        guard texts.count <= 1 else { throw .badRequest("invalid_query", "query parameter \(name) may be given once") }
+        return texts.first.map(String.init)
+    }
+
     /// The body parsed as JSON, at most `limit` bytes.
     /// - Throws: ``APIError`` 413 when larger, 400 `invalid_json` saying where the JSON breaks.
     mutating func json(limit: Int) async throws -> JSONValue {

@@ -66,7 +66,7 @@ public struct JobEnvelope: Codable, Sendable, Equatable {
         guard Self.isName(type, allowing: "._-"), type.count <= 100 else {
             throw invalid("type '\(type)' must be 1-100 characters of a-z, 0-9, '.', '_', '-'")
         }
-        guard Self.isName(queue, allowing: "_-"), queue.count <= 64 else {
+        guard Self.isQueueName(queue) else {
             throw invalid("queue '\(queue)' must be 1-64 characters of a-z, 0-9, '_', '-'")
         }
         guard payload.objectValue != nil else { throw invalid("payload must be a JSON object") }
@@ -78,6 +78,11 @@ public struct JobEnvelope: Codable, Sendable, Equatable {
 
     /// Longest idempotency key: room for a caller's 200-byte key behind its namespace (`user:<id>:<type>:`).
     public static let maxIdempotencyKeyBytes = 400
+
+    /// Whether `text` is a queue name: 1-64 characters of a-z, 0-9, '_', '-'.
+    public static func isQueueName<S: StringProtocol>(_ text: S) -> Bool {
+        text.count <= 64 && isName(String(text), allowing: "_-")
+    }
 
     private static func isName(_ text: String, allowing extra: String) -> Bool {
         !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in

@@ -4,6 +4,9 @@ public import PhoenixJobsCore
 /// Where a job is in its lifecycle (docs/ARCHITECTURE.md has the state diagram).
 public enum JobState: String, Sendable, Codable {
     case ready, delayed, leased, completed, dead, cancelled
+
+    /// Whether the job has ended (only an operator's retry brings a dead job back).
+    public var isFinal: Bool { self == .completed || self == .dead || self == .cancelled }
 }
 
 /// A job as stored in Redis: its envelope and lifecycle fields, for status pages and the API.

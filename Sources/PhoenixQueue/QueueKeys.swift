@@ -103,6 +103,8 @@ public struct QueueKeys: Sendable, Hashable {
     public func served(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):served" }
     /// In a fair queue, hash of how many leased jobs each fairness key has.
     public func running(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):running" }
+    /// The stream of a queue's job events (``JobEvent``), the last 10,000 or so.
+    public func events(_ queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):events" }
     /// In a fair queue, list of the ids of the ready jobs of one fairness key; workers pop from its right end.
     public func keyList(_ key: String, in queue: String, partition: Int = 0) -> String { "\(base(queue, partition: partition)):key:\(key)" }
     /// Hash of one job of `queue`: its envelope and lifecycle fields.

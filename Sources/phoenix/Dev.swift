@@ -81,7 +81,8 @@ struct Dev: AsyncParsableCommand {
 
         let api = try settings.apiConfiguration(host: "127.0.0.1", port: port)
         let (auth, verifier) = try await settings.tokenVerifier()
-        let router = try phoenixRouter(configuration: api, queue: queue, store: store, verifier: verifier, metrics: metrics, sessionSecret: auth.hmacSecret)
+        let events = JobEventHub(queue: queue, logger: Logger(label: "phoenix.events"))
+        let router = try phoenixRouter(configuration: api, queue: queue, store: store, verifier: verifier, metrics: metrics, events: events, sessionSecret: auth.hmacSecret)
         let base = AsyncStream<String>.makeStream()
         let app = APIServer.application(router: router, configuration: api, logger: Logger(label: "phoenix.api")) { bound in
             base.continuation.yield("http://127.0.0.1:\(bound)")
@@ -100,10 +101,11 @@ struct Dev: AsyncParsableCommand {
             queue: queue, store: store, demo: demo, base: base.stream,
             environment: environment, serviceToken: runSecret.map(DevGuide.serviceToken(secret:))
         )
-        // Services stop in reverse order: the guide, then the worker (running jobs finish), the server, PostgreSQL.
+        // Services stop in reverse order: the guide, then the worker (running jobs finish), the event streams (so
+        // that their responses end), the server, PostgreSQL.
         let group = ServiceGroup(configuration: .init(
             services: [
-                .init(service: client), .init(service: app), .init(service: worker),
+                .init(service: client), .init(service: app), .init(service: events), .init(service: worker),
                 .init(service: guide, successTerminationBehavior: .ignore),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger

@@ -36,17 +36,21 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "phoenix.api")
         try await checkRedisServer(queue, logger: logger)
         await applyDefaultFlow(queue, logger: logger)
+        let events = JobEventHub(queue: queue, logger: Logger(label: "phoenix.events"))
         let router = try phoenixRouter(
-            configuration: configuration, queue: queue, store: PhoenixStore(client: client), verifier: verifier, metrics: bootstrapMetrics(), sessionSecret: auth.hmacSecret
+            configuration: configuration, queue: queue, store: PhoenixStore(client: client), verifier: verifier, metrics: bootstrapMetrics(),
+            events: events, sessionSecret: auth.hmacSecret
         )
         let app = APIServer.application(router: router, configuration: configuration, logger: logger) { port in
             logger.info("Phoenix Jobs API listening", metadata: ["address": "\(configuration.host):\(port)"])
         }
         // Every queue keeps its delayed jobs and expired leases moving, even with no worker of its type running.
         let maintainer = QueueMaintainer(queue: queue, alwaysMaintained: WorkerType.servedQueues, logger: Logger(label: "phoenix.maintenance"))
-        // Services stop in reverse order: the server drains before PostgreSQL closes.
+        // Services stop in reverse order: the event streams end (their responses with them), the server drains,
+        // then PostgreSQL closes.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: client), .init(service: maintainer), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            services: [.init(service: client), .init(service: maintainer), .init(service: app), .init(service: events)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
         ))
         try await group.run()
     }
@@ -55,12 +59,13 @@ struct Serve: AsyncParsableCommand {
 /// The HTTP front of the Phoenix platform: the manifest's catalogue and user rules (the user job types, each
 /// for the caller only), and heartbeat figures for every worker type.
 func phoenixRouter(
-    configuration: APIConfiguration, queue: JobQueue, store: PhoenixStore, verifier: TokenVerifier, metrics: PrometheusCollectorRegistry, sessionSecret: String?
+    configuration: APIConfiguration, queue: JobQueue, store: PhoenixStore, verifier: TokenVerifier, metrics: PrometheusCollectorRegistry,
+    events: JobEventHub, sessionSecret: String?
 ) throws -> Router<APIContext> {
     let catalog = PhoenixJobs.catalog()
     return try APIServer.router(
         configuration: configuration, queue: queue, catalog: catalog, rules: UserJobRules(catalog: catalog, eventType: PhoenixJobs.eventType),
-        workerTypes: WorkerType.allCases.map(\.rawValue), store: store, verifier: verifier, metrics: metrics, sessionSecret: sessionSecret
+        workerTypes: WorkerType.allCases.map(\.rawValue), store: store, verifier: verifier, metrics: metrics, events: events, sessionSecret: sessionSecret
     )
 }
 

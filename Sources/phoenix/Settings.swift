@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import Prometheus
 import PostgresNIO
+import PhoenixJobsCore
 import PhoenixPlatform
 import PhoenixQueue
 import PhoenixWorker
@@ -144,7 +145,7 @@ struct Settings {
                 throw SettingError(variable: "QUEUE_PARTITIONS", problem: "'\(entry)' is not queue=count with a count from 1 to 64 (e.g. letters=3,events=2)")
             }
             let queue = String(parts[0])
-            guard !queue.isEmpty, queue.count <= 64, queue.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }) else {
+            guard JobEnvelope.isQueueName(queue) else {
                 throw SettingError(variable: "QUEUE_PARTITIONS", problem: "'\(queue)' is not a queue name (1-64 characters of a-z, 0-9, '_', '-')")
             }
             guard partitions.updateValue(count, forKey: queue) == nil else {

@@ -94,7 +94,6 @@ struct LiveAPI {
         let minter = await TokenMinter()
         try await TestPostgres.withMigratedDatabase { client in
             let redisClient = RedisClient(configuration: try redis ?? TestRedis.configuration())
-            let queue = JobQueue(redis: redisClient, keys: QueueKeys(prefix: TestRedis.uniquePrefix("api")))
             let catalog = PhoenixJobs.catalog()
             let verifier = try await TokenVerifier(settings: auth(minter))
             var logger = Logger(label: "test.api")
@@ -102,14 +101,18 @@ struct LiveAPI {
             // Diagnostic jobs stand in for user job types: `user_id` in their payload names the user.
             let phoenixRules = UserJobRules(catalog: catalog, eventType: PhoenixJobs.eventType)
             let rules = UserJobRules(userField: phoenixRules.userField.merging(["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"]) { $1 }, eventType: phoenixRules.eventType)
+            // As `phoenix serve` does, jobs carry their user as their fairness key (the user event streams follow it).
+            let queue = JobQueue(redis: redisClient, keys: QueueKeys(prefix: TestRedis.uniquePrefix("api")), fairnessFields: rules.userField)
+            let events = JobEventHub(queue: queue, logger: logger)
             let metrics = PrometheusCollectorRegistry()
             let router = try APIServer.router(
                 configuration: configuration, queue: queue, catalog: catalog, rules: rules, workerTypes: WorkerType.allCases.map(\.rawValue),
-                store: PhoenixStore(client: client), verifier: verifier, metrics: metrics
+                store: PhoenixStore(client: client), verifier: verifier, metrics: metrics, events: events
             )
             let diagnostics = try await PhoenixJobs.registry(servedBy: [WorkerType.diagnostics.queue], dependencies: HandlerDependencies(store: nil, environment: [:]))
             let worker = Worker(queue: queue, registry: diagnostics, configuration: WorkerConfiguration(name: WorkerType.diagnostics.rawValue, queues: [WorkerType.diagnostics.queue], concurrency: 10, idleWait: .milliseconds(200), metricsFactory: PrometheusMetricsFactory(registry: metrics)), logger: logger)
-            try await withServer(router, services: [worker]) { base in
+            // After the server: at shutdown the event streams end first, and their responses with them.
+            try await withServer(router, services: [events, worker]) { base in
                 try await body(LiveAPI(base: base, queue: queue, client: client, minter: minter))
             }
         }
@@ -132,5 +135,81 @@ struct LiveAPI {
         let bytes = try await response.body.collect(upTo: 1 << 22)
         let json = bytes.readableBytes == 0 ? JSONValue.null : ((try? JSONValue.parse(bytes.readableBytesView)) ?? .string(String(buffer: bytes)))
         return Reply(status: Int(response.status.code), json: json, headers: response.headers)
+    }
+}
+
+/// A server-sent event as a test receives it.
+struct ReceivedEvent: Sendable {
+    let id: String?
+    let name: String
+    let data: JSONValue
+    subscript(_ key: String) -> JSONValue? { data.objectValue?[key] }
+}
+
+/// An open `text/event-stream` response, read event by event.
+struct EventStreamReader {
+    let status: Int
+    let headers: HTTPHeaders
+    /// The JSON body of a refused request.
+    let error: Reply?
+    private var body: HTTPClientResponse.Body.AsyncIterator?
+    private var pending = ""
+
+    /// Opens `path` on `api` with `token` as a Bearer header (or none) and, when given, `Last-Event-ID`.
+    static func open(_ api: LiveAPI, _ path: String, token: String? = nil, lastEventID: String? = nil) async throws -> EventStreamReader {
+        var request = HTTPClientRequest(url: api.base + path)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
+        let response = try await LiveAPI.http.execute(request, timeout: .seconds(120))
+        guard response.status == .ok else {
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            let json = (try? JSONValue.parse(bytes.readableBytesView)) ?? .string(String(buffer: bytes))
+            return EventStreamReader(status: Int(response.status.code), headers: response.headers, error: Reply(status: Int(response.status.code), json: json, headers: response.headers), body: nil)
+        }
+        return EventStreamReader(status: 200, headers: response.headers, error: nil, body: response.body.makeAsyncIterator())
+    }
+
+    private init(status: Int, headers: HTTPHeaders, error: Reply?, body: HTTPClientResponse.Body.AsyncIterator?) {
+        self.status = status
+        self.headers = headers
+        self.error = error
+        self.body = body
+    }
+
+    /// The next event (comments are passed over); `nil` once the server ended the stream.
+    mutating func next() async throws -> ReceivedEvent? {
+        while true {
+            if let end = pending.range(of: "\n\n") {
+                let block = pending[..<end.lowerBound]
+                pending = String(pending[end.upperBound...])
+                var id: String?, name = "message", data = ""
+                for line in block.split(separator: "\n") {
+                    if line.hasPrefix("id: ") { id = String(line.dropFirst(4)) }
+                    if line.hasPrefix("event: ") { name = String(line.dropFirst(7)) }
+                    if line.hasPrefix("data: ") { data += line.dropFirst(6) }
+                }
+                if data.isEmpty { continue }
+                return ReceivedEvent(id: id, name: name, data: try JSONValue.parse(Array(data.utf8)))
+            }
+            guard var iterator = body, let chunk = try await iterator.next() else { return nil }
+            body = iterator
+            pending += String(buffer: chunk)
+        }
+    }
+
+    /// Events until one named `name` (included), failing the test when the stream ends first.
+    mutating func events(through name: String) async throws -> [ReceivedEvent] {
+        var events: [ReceivedEvent] = []
+        while let event = try await next() {
+            events.append(event)
+            if event.name == name { return events }
+        }
+        throw StreamEnded(before: name, received: events.map(\.name))
+    }
+
+    struct StreamEnded: Error, CustomStringConvertible {
+        let before: String
+        let received: [String]
+        var description: String { "the stream ended before a '\(before)' event; received \(received)" }
     }
 }

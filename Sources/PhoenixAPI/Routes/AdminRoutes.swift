@@ -32,8 +32,8 @@ public struct AdminRoutes: Sendable {
         group.get("queues/{queue}/dead") { request, context in
             _ = try context.service()
             let name = try Self.queueName(context)
-            let offset = try Self.integer(request, "offset", default: 0, in: 0...1_000_000)
-            let limit = try Self.integer(request, "limit", default: 50, in: 1...500)
+            let offset = try request.integerParameter("offset", in: 0...1_000_000) ?? 0
+            let limit = try request.integerParameter("limit", in: 1...500) ?? 50
             return try Response.json(encoding: try await queue.deadJobs(queue: name, offset: offset, limit: limit))
         }
         group.post("queues/{queue}/dead/retry") { request, context in
@@ -121,20 +121,9 @@ public struct AdminRoutes: Sendable {
     }
 
     private static func queueName(_ context: APIContext) throws(APIError) -> String {
-        guard let name = context.parameters.get("queue"), !name.isEmpty, name.count <= 64,
-              name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || "_-".unicodeScalars.contains($0) }) else {
+        guard let name = context.parameters.get("queue"), JobEnvelope.isQueueName(name) else {
             throw .badRequest("invalid_queue", "a queue name is 1-64 characters of a-z, 0-9, '_', '-'")
         }
         return name
-    }
-
-    private static func integer(_ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>) throws(APIError) -> Int {
-        let texts = request.uri.queryParameters[values: Substring(name)]
-        guard let text = texts.first else { return value }
-        guard texts.count == 1 else { throw .badRequest("invalid_query", "query parameter \(name) may be given once") }
-        guard let number = Int(text), range.contains(number) else {
-            throw .badRequest("invalid_query", "query parameter \(name) must be a whole number in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return number
     }
 }

@@ -11,6 +11,7 @@ public struct JobRoutes: Sendable {
     let catalog: JobCatalog
     let store: PhoenixStore
     let rules: UserJobRules
+    let statuses: JobStatuses
     /// Charges a batch's jobs beyond the first (the request itself was charged by the middleware).
     let limiter: RateLimiter
     /// Largest request body, in bytes.
@@ -20,9 +21,12 @@ public struct JobRoutes: Sendable {
     let eventProcessing: Bool
     /// Most jobs in one batch.
     static let maxBatch = 1000
+    /// Longest long poll (`GET /v1/jobs/{id}?wait=`), in seconds.
+    static let maxWait = 60
 
-    public init(submitter: JobSubmitter, catalog: JobCatalog, store: PhoenixStore, rules: UserJobRules, limiter: RateLimiter, bodyLimit: Int, eventProcessing: Bool = true) {
+    init(submitter: JobSubmitter, catalog: JobCatalog, store: PhoenixStore, rules: UserJobRules, events: JobEventHub, limiter: RateLimiter, bodyLimit: Int, eventProcessing: Bool = true) {
         self.queue = submitter.queue
+        statuses = JobStatuses(queue: submitter.queue, store: store, rules: rules, events: events)
         self.submitter = submitter
         self.catalog = catalog
         self.store = store
@@ -36,7 +40,7 @@ public struct JobRoutes: Sendable {
     public func add(to group: RouterGroup<APIContext>) {
         group.post("jobs") { request, context in try await submit(request, context) }
         group.post("jobs/batch") { request, context in try await submitBatch(request, context) }
-        group.get("jobs/{id}") { request, context in try await status(context) }
+        group.get("jobs/{id}") { request, context in try await status(request, context) }
         group.delete("jobs/{id}") { request, context in try await cancel(context) }
         group.post("events") { request, context in try await publishEvent(request, context) }
     }
@@ -77,56 +81,17 @@ public struct JobRoutes: Sendable {
         return .json(body, status: .accepted)
     }
 
-    private func status(_ context: APIContext) async throws -> Response {
+    /// `GET /v1/jobs/{id}`, and with `?wait=N` (1-60 s) a long poll: the answer comes once the job ends, or
+    /// after the wait with its state then.
+    private func status(_ request: Request, _ context: APIContext) async throws -> Response {
         let caller = try context.caller()
         let id = try Self.jobID(context)
-        guard let record = try await queue.job(id: id.lowercasedString) else {
-            // The queue keeps a finished job for its retention period; its run row stays after that.
-            guard let run = try await store.run(jobID: id), rules.allowsRun(caller, type: run.type, owner: run.userID) else {
-                throw APIError.notFound("no job \(id.lowercasedString) (or not yours)")
-            }
-            return .json(Self.archivedStatus(id, run))
+        let wait = try request.integerParameter("wait", in: 0...Self.maxWait)
+        var status = try await statuses.status(of: id, for: caller)
+        if let wait, wait > 0, !status.state.isFinal {
+            status = try await statuses.waitForEnd(of: id, for: caller, upTo: .seconds(wait))
         }
-        guard let envelope = record.envelope, rules.allows(caller, type: envelope.type, payload: envelope.payload) else {
-            throw APIError.notFound("no job \(id.lowercasedString) (or not yours)")
-        }
-        let run = try await store.run(jobID: id)
-        var body: [String: JSONValue] = [
-            "id": .string(record.id), "type": .string(envelope.type), "queue": .string(envelope.queue), "state": .string(record.state.rawValue),
-            "attempt": .number(Double(record.attempt)), "max_attempts": .number(Double(record.maxAttempts)),
-            "last_error": record.lastError.map(JSONValue.string) ?? .null,
-            "enqueued_at": .string(envelope.enqueuedAt.formatted(.iso8601)),
-            "started_at": record.startedAt.map { .string($0.formatted(.iso8601)) } ?? .null,
-            "finished_at": record.finishedAt.map { .string($0.formatted(.iso8601)) } ?? .null,
-            "progress": record.progress.map(JSONValue.number) ?? .null,
-            "progress_message": record.progressMessage.map(JSONValue.string) ?? .null,
-            // A running job whose cancellation was asked: its worker is stopping it.
-            "cancelling": .bool(record.state == .leased && record.cancelRequestedAt != nil),
-        ]
-        body["result"] = run?.result.flatMap { try? JSONValue.parse(Array($0.utf8)) } ?? .null
-        body["duration_ms"] = run?.durationMilliseconds.map { .number(Double($0)) } ?? .null
-        return .json(.object(body))
-    }
-
-    /// A job's status from its run row alone, once the queue's record expired: a failed run that never
-    /// completed ended dead (or was discarded); the attempts allowed are no longer known.
-    static func archivedStatus(_ id: UUID, _ run: JobRunSummary) -> JSONValue {
-        let state: JobState = switch run.status {
-        case "completed": .completed
-        case "cancelled": .cancelled
-        default: .dead
-        }
-        return .object([
-            "id": .string(id.lowercasedString), "type": .string(run.type), "queue": .string(run.queue), "state": .string(state.rawValue),
-            "attempt": .number(Double(run.attempt)), "max_attempts": .null,
-            "last_error": run.error.map(JSONValue.string) ?? .null,
-            "started_at": .string(run.startedAt.formatted(.iso8601)),
-            "finished_at": run.finishedAt.map { .string($0.formatted(.iso8601)) } ?? .null,
-            "progress": .null, "progress_message": .null, "cancelling": .bool(false),
-            "result": run.result.flatMap { try? JSONValue.parse(Array($0.utf8)) } ?? .null,
-            "duration_ms": run.durationMilliseconds.map { .number(Double($0)) } ?? .null,
-            "archived": .bool(true),
-        ])
+        return .json(status.body)
     }
 
     private func cancel(_ context: APIContext) async throws -> Response {
@@ -192,7 +157,7 @@ public struct JobRoutes: Sendable {
         return .object(["id": .string(id), "created": .bool(result.created), "status_url": .string("/v1/jobs/\(id)")])
     }
 
-    private static func jobID(_ context: APIContext) throws(APIError) -> UUID {
+    static func jobID(_ context: APIContext) throws(APIError) -> UUID {
         guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
             throw .badRequest("invalid_id", "the job id must be a UUID")
         }

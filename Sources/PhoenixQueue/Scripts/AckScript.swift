@@ -28,6 +28,7 @@ extension QueueScripts {
         -- 'worker' stays: the worker that completed the job.
         redis.call('HSET', key, 'state', 'completed', 'finishedAt', now_text)
         redis.call('EXPIRE', key, retention)
+        emit(id, 'completed', fields[4])
         done = done + 1
         out[#out + 1] = 1
       elseif fields and fields[1] == token and fields[2] == 'completed' then

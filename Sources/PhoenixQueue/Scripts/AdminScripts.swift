@@ -20,6 +20,7 @@ extension QueueScripts {
     local id, retention = ARGV[3], tonumber(ARGV[4])
     local key = job_key(id)
     if redis.call('TYPE', key)['ok'] ~= 'hash' then return 'missing' end
+    require_types(queue_key('events'), 'stream')
     local state = redis.call('HGET', key, 'state')
     if state == 'ready' then
       redis.call('HINCRBY', queue_key('counters'), 'cancelledWaiting', 1)
@@ -34,6 +35,7 @@ extension QueueScripts {
     end
     redis.call('HSET', key, 'state', 'cancelled', 'finishedAt', now_ms())
     redis.call('HINCRBY', queue_key('counters'), 'cancelled', 1)
+    emit(id, 'cancelled', redis.call('HGET', key, 'fairKey'))
     return 'ok'
     """)
 
@@ -70,6 +72,7 @@ extension QueueScripts {
         redis.call('HSET', job_key(id), 'attempt', 0)
         redis.call('HDEL', job_key(id), 'diedAt', 'handedBack')
         push_ready(id, now)
+        emit(id, 'queued', redis.call('HGET', job_key(id), 'fairKey'))
         any = true
         out[#out + 1] = 1
       else

@@ -45,9 +45,11 @@ extension QueueScripts {
           'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now_text, 'idempotencyKey', idem, 'fairKey', fairKey, 'state', state, since, at)
         if state == 'delayed' then
           redis.call('ZADD', queue_key('delayed'), at, id)
+          emit(id, 'queued', fairKey, 'type', jobType, 'runAt', at)
         else
           line_up(id, priority, fairKey)
           ready = true
+          emit(id, 'queued', fairKey, 'type', jobType)
         end
         created = created + 1
         out[#out + 1] = id; out[#out + 1] = 1

@@ -22,7 +22,7 @@ extension QueueScripts {
       local id, token, delay, reason = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
       if holds_lease(id, token) then
         redis.call('ZREM', queue_key('leased'), id)
-        local counted = redis.call('HMGET', job_key(id), 'counted', 'fairKey')
+        local counted = redis.call('HMGET', job_key(id), 'counted', 'fairKey', 'attempt')
         if end_lease(id, counted[1], counted[2]) then ready = true end
         redis.call('HSET', job_key(id), 'lastError', reason)
         if end_if_cancelled(id, now) then
@@ -42,6 +42,7 @@ extension QueueScripts {
               redis.call('ZADD', queue_key('delayed'), now + delay, id)
               redis.call('HSET', job_key(id), 'state', 'delayed', 'runAt', now + delay)
             end
+            emit(id, 'failed', counted[2], 'attempt', counted[3] or '0', 'error', reason, 'runAt', int_text(now + delay))
             out[#out + 1] = 'retry'
           end
         end

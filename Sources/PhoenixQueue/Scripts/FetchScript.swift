@@ -155,7 +155,7 @@ extension QueueScripts {
     -- Read everything first; the keys that only odd jobs need (dead, counters) are checked only then.
     local jobs, odd = {}, false
     for i, id in ipairs(ids) do
-      local fields = job_fields(id, 'envelope', 'attempt', 'state', 'handedBack', 'deliveries')
+      local fields = job_fields(id, 'envelope', 'attempt', 'state', 'handedBack', 'deliveries', 'fairKey')
       local state = fields and fields[3]
       local kind = 'lease'
       if state == 'cancelled' then
@@ -210,6 +210,7 @@ extension QueueScripts {
             'worker', worker, 'startedAt', now_text, 'lease', token)
         end
         taken[#taken + 1] = id
+        emit(id, 'started', fields[6], 'attempt', int_text(attempt))
         out[#out + 1] = id; out[#out + 1] = fields[1]; out[#out + 1] = attempt; out[#out + 1] = delivery
       end
     end

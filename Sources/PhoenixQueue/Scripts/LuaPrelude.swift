@@ -61,7 +61,8 @@ enum LuaPrelude {
     -- ('rpm') and when the next start is on time under that rate ('rateAt', ms), tokens spent per minute
     -- ('tpm') and when the tokens reported so far are paid off under that rate ('tokensAt', ms), and until when
     -- a provider asked the queue to hold off ('heldUntil', ms). A script that may line a job
-    -- up or finish a lease calls it before its first write, so a foreign value at 'flow' fails it unchanged.
+    -- up or finish a lease calls it before its first write, so a foreign value at 'flow', or at the event
+    -- stream those scripts append to (``emit``), fails it unchanged.
     -- In a fair queue it also checks the types of the keys fair share writes, so that a foreign value there
     -- fails the call before its first write too.
     local flow_settings
@@ -72,12 +73,21 @@ enum LuaPrelude {
         flow_settings = {fair = f[1] == '1', keyConcurrency = tonumber(f[2]), concurrency = tonumber(f[3]),
           rpm = tonumber(f[4]), rateAt = tonumber(f[5]), tpm = tonumber(f[6]), tokensAt = tonumber(f[7]),
           heldUntil = tonumber(f[8])}
+        require_types(queue_key('events'), 'stream')
         if flow_settings.fair then
           require_types(queue_key('turns'), 'list', queue_key('parked'), 'set', queue_key('running'), 'hash',
             queue_key('weights'), 'hash', queue_key('served'), 'hash')
         end
       end
       return flow_settings
+    end
+    -- Appends a job's event to the queue's event stream (what `JobEvent` reads): the job, what happened to it,
+    -- its fairness key (its user; '' for none), then pairs of further fields. The stream keeps about the last
+    -- 10,000 events (trimmed by whole nodes, `MAXLEN ~`, which costs next to nothing). Only a script that
+    -- changed a job calls it, so a replay, which changes nothing, adds no event. Callers checked the stream's
+    -- type first (``flow``).
+    local function emit(id, kind, user, ...)
+      redis.call('XADD', queue_key('events'), 'MAXLEN', '~', '10000', '*', 'job', id, 'event', kind, 'user', user or '', ...)
     end
     -- The list of the waiting job ids of one fairness key, in a fair queue.
     local function key_list(key) return queue_key('key:' .. key) end
@@ -145,11 +155,12 @@ enum LuaPrelude {
     -- set by ``cancel``): it is kept for the retention the cancel named and counts as cancelled, not failed.
     -- Returns whether it did; a job without the mark is left to the caller.
     local function end_if_cancelled(id, now)
-      local fields = job_fields(id, 'cancelRequested', 'cancelRetention')
+      local fields = job_fields(id, 'cancelRequested', 'cancelRetention', 'fairKey')
       if not (fields and fields[1]) then return false end
       redis.call('HSET', job_key(id), 'state', 'cancelled', 'finishedAt', now)
       redis.call('EXPIRE', job_key(id), tonumber(fields[2]) or 86400)
       redis.call('HINCRBY', queue_key('counters'), 'cancelled', 1)
+      emit(id, 'cancelled', fields[3])
       return true
     end
     -- Adds n to a per-minute throughput counter kept for two hours.
@@ -173,6 +184,8 @@ enum LuaPrelude {
       redis.call('HDEL', key, 'worker')
       redis.call('ZADD', queue_key('dead'), now, id)
       redis.call('HINCRBY', queue_key('counters'), 'dead', 1)
+      local job = redis.call('HMGET', key, 'fairKey', 'attempt')
+      emit(id, 'dead', job[1], 'attempt', job[2] or '0', 'error', reason)
     end
     -- Whether delivery `token` holds the lease on job `id` now: the job is in `leased` and its hash names
     -- the token. A token is unique to one delivery, so a replayed or late call of an earlier delivery of the

@@ -61,6 +61,7 @@ extension QueueScripts {
         else
           requeue_front(id, now)
           requeued = requeued + 1
+          emit(id, 'failed', job[5], 'attempt', job[1] or '0', 'error', reason, 'runAt', int_text(now))
         end
       end
     end
@@ -125,9 +126,11 @@ extension QueueScripts {
           redis.call('HDEL', job_key(id), 'worker')
           redis.call('ZADD', queue_key('delayed'), now + delay, id)
           redis.call('HSET', job_key(id), 'state', 'delayed', 'runAt', now + delay)
+          emit(id, 'queued', counted[2], 'runAt', int_text(now + delay))
         else
           requeue_front(id, now)
           ready = true
+          emit(id, 'queued', counted[2])
         end
         released = released + 1
       end

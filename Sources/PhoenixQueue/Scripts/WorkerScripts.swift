@@ -53,11 +53,13 @@ extension QueueScripts {
     ///
     /// KEYS: the queue's keys and the named jobs' hashes. ARGV: key base, queue, id, lease token, progress (0-1),
     /// message. Returns: 1 if recorded (only the current delivery's reports are; a replay records the same values
-    /// again).
+    /// again, and appends a second, identical `progress` event).
     static let progress = LuaPrelude.script("progress", """
     local queue, id, token = ARGV[2], ARGV[3], ARGV[4]
     if not holds_lease(id, token) then return 0 end
+    require_types(queue_key('events'), 'stream')
     redis.call('HSET', job_key(id), 'progress', ARGV[5], 'progressMessage', ARGV[6])
+    emit(id, 'progress', redis.call('HGET', job_key(id), 'fairKey'), 'progress', ARGV[5], 'message', ARGV[6])
     return 1
     """)
 }

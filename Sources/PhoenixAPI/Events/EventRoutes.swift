@@ -1,0 +1,196 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixSupabase
+
+/// The live job events, as server-sent events fed from the queues' event streams (``JobEventHub``):
+/// `GET /v1/jobs/{id}/events` (one job's, ending with the job), `GET /v1/events/stream` (every job of the
+/// calling user, or of a service's queues), and `POST /v1/events/token` (a short-lived token for browsers'
+/// `EventSource`, which cannot send an Authorization header).
+struct EventRoutes: Sendable {
+    let queue: JobQueue
+    let hub: JobEventHub
+    let statuses: JobStatuses
+    let store: PhoenixStore
+    let catalog: JobCatalog
+    let rules: UserJobRules
+    let tokens: StreamTokens
+    /// How often a quiet stream gets a comment line, so that proxies and clients see it is alive.
+    static let keepAliveInterval = Duration.seconds(15)
+    /// Most events one backlog read sends (the streams keep about 10,000 each).
+    static let backlogLimit = 10_000
+
+    func add(to group: RouterGroup<APIContext>) {
+        group.get("jobs/{id}/events") { request, context in try await jobEvents(request, context) }
+        group.get("events/stream") { request, context in try await callerEvents(request, context) }
+        group.post("events/token") { _, context in try await token(context) }
+    }
+
+    /// One job's events. Without `Last-Event-ID`: first a `status` event (what `GET /v1/jobs/{id}` answers),
+    /// then each event as it happens; with it, the events after that one. The stream ends after the job's
+    /// final event (completed, dead, cancelled), or at once when the job had ended already.
+    private func jobEvents(_ request: Request, _ context: APIContext) async throws -> Response {
+        let caller = try context.caller()
+        let id = try JobRoutes.jobID(context)
+        let resumeFrom = try Self.lastEventID(request)
+        let known = try await statuses.status(of: id, for: caller)
+        guard let stream = known.stream else {
+            // The queue forgot the job: its run row says how it ended.
+            return respond(opening: [ServerSentEvent(id: nil, name: "status", data: known.body)], cursor: EventCursor([:]), following: nil) { _ in true }
+        }
+        let text = id.lowercasedString
+        let subscription = try await subscribe(to: [stream]) { $0.jobID == text }
+        var cursor = EventCursor(subscription.positions)
+        var opening: [ServerSentEvent] = []
+        var ended: Bool
+        if let from = resumeFrom?.entries[stream] {
+            let backlog = try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream]) { $0.jobID == text }
+            for event in backlog {
+                opening.append(try await sse(event, cursor: &cursor))
+            }
+            ended = backlog.contains { $0.kind.isFinal }
+        } else {
+            // Read after the subscription began: nothing between the two is missed (it may come again as an event).
+            let status = try await statuses.status(of: id, for: caller)
+            opening.append(ServerSentEvent(id: cursor.text, name: "status", data: status.body))
+            ended = status.state.isFinal
+        }
+        if ended { subscription.cancel() }
+        return respond(opening: opening, cursor: cursor, following: ended ? nil : subscription) { $0.kind.isFinal }
+    }
+
+    /// Every job of the calling user (the job types users submit, about themselves), or, for a service, every
+    /// job of `?queue=` (default: every served queue). Without `Last-Event-ID` it opens with a `ready` event
+    /// whose id marks where it began; it does not end on its own.
+    private func callerEvents(_ request: Request, _ context: APIContext) async throws -> Response {
+        let caller = try context.caller()
+        let resumeFrom = try Self.lastEventID(request)
+        let asked = try request.queryParameter("queue")
+        if let asked, !JobEnvelope.isQueueName(asked) {
+            throw APIError.badRequest("invalid_queue", "a queue name is 1-64 characters of a-z, 0-9, '_', '-'")
+        }
+        var queues: [String]
+        let wants: @Sendable (JobEvent) -> Bool
+        if caller.role == .serviceRole {
+            queues = asked.map { [$0] } ?? catalog.servedQueues
+            wants = { _ in true }
+        } else {
+            guard let user = caller.userID?.lowercasedString else { throw APIError.unauthorized("a user token needs a sub") }
+            queues = Set(rules.userField.keys.compactMap { catalog.entry($0)?.queue }).sorted()
+            if let asked {
+                guard queues.contains(asked) else { throw APIError.notFound("no queue '\(asked)' holds jobs users submit") }
+                queues = [asked]
+            }
+            wants = { $0.user?.lowercased() == user }
+        }
+        let streams = Set(queues).sorted().flatMap(queue.eventStreams(ofQueue:))
+        let subscription = try await subscribe(to: streams, where: wants)
+        var cursor = EventCursor(subscription.positions)
+        var opening: [ServerSentEvent] = []
+        if let resumeFrom {
+            var backlog: [JobEvent] = []
+            for stream in streams {
+                guard let from = resumeFrom.entries[stream] else { continue }
+                backlog += try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream], where: wants)
+            }
+            for event in backlog.sorted(by: { ($0.position.entry, $0.position.stream) < ($1.position.entry, $1.position.stream) }) {
+                opening.append(try await sse(event, cursor: &cursor))
+            }
+        } else {
+            opening.append(ServerSentEvent(id: cursor.text, name: "ready", data: .object(["queues": .array(queues.map(JSONValue.string))])))
+        }
+        return respond(opening: opening, cursor: cursor, following: subscription) { _ in false }
+    }
+
+    /// `POST /v1/events/token`: a token for `?access_token=` on the stream routes, for the caller, valid for
+    /// ``StreamTokens/lifetime``.
+    private func token(_ context: APIContext) async throws -> Response {
+        let (token, expires) = try await tokens.issue(for: try context.caller())
+        return .json(.object(["token": .string(token), "expires_at": .string(expires.formatted(.iso8601))]))
+    }
+
+    private func subscribe(to streams: [JobEventStream], where wants: @escaping @Sendable (JobEvent) -> Bool) async throws -> JobEventSubscription {
+        let subscription = try await hub.subscribe(to: streams, where: wants)
+        guard !subscription.positions.isEmpty else {
+            throw APIError(.serviceUnavailable, "shutting_down", "this server is shutting down; reconnect to another", headers: [.retryAfter: "1"])
+        }
+        return subscription
+    }
+
+    /// The events of `stream` after `entry` up to `last` that `wants` accepts, oldest first.
+    private func backlog(of stream: JobEventStream, after entry: StreamEntryID, upTo last: StreamEntryID?, where wants: (JobEvent) -> Bool) async throws -> [JobEvent] {
+        guard let last, entry < last else { return [] }
+        var found: [JobEvent] = []
+        var from = entry
+        var read = 0
+        while read < Self.backlogLimit {
+            let page = try await queue.events(in: stream, after: from, upTo: last)
+            guard let end = page.last else { break }
+            found += page.filter(wants)
+            read += page.count
+            from = end.position.entry
+        }
+        return found
+    }
+
+    /// `event` as sent, its id the cursor moved past it; a completed job's event carries its result.
+    private func sse(_ event: JobEvent, cursor: inout EventCursor) async throws -> ServerSentEvent {
+        cursor.entries[event.position.stream] = event.position.entry
+        var result: JSONValue?
+        if event.kind == .completed, let id = UUID(uuidString: event.jobID) {
+            result = try await store.run(jobID: id)?.result.flatMap { try? JSONValue.parse(Array($0.utf8)) }
+        }
+        return ServerSentEvent(id: cursor.text, name: event.kind.rawValue, data: event.json(result: result))
+    }
+
+    /// A `text/event-stream` response: `opening`, then the events of `subscription` not sent yet (with a
+    /// keep-alive comment when quiet), until one `ends` it, the subscription ends, or the client goes away.
+    private func respond(opening: [ServerSentEvent], cursor: EventCursor, following subscription: JobEventSubscription?, endsWith ends: @escaping @Sendable (JobEvent) -> Bool) -> Response {
+        let body = ResponseBody { writer in
+            defer { subscription?.cancel() }
+            for event in opening { try await writer.write(event.bytes) }
+            if let subscription {
+                var cursor = cursor
+                let (items, sink) = AsyncStream.makeStream(of: JobEvent?.self)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await event in subscription.events { sink.yield(event) }
+                        sink.finish()
+                    }
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: Self.keepAliveInterval)
+                            sink.yield(nil)
+                        }
+                    }
+                    for await item in items {
+                        guard let event = item else {
+                            try await writer.write(ServerSentEvent.keepAlive)
+                            continue
+                        }
+                        // Already sent from the stream's backlog.
+                        if let sent = cursor.entries[event.position.stream], event.position.entry <= sent { continue }
+                        try await writer.write(try await sse(event, cursor: &cursor).bytes)
+                        if ends(event) { break }
+                    }
+                    group.cancelAll()
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", Self.accelBuffering: "no"], body: body)
+    }
+
+    /// Tells nginx-style proxies not to buffer the stream.
+    private static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
+
+    /// The `Last-Event-ID` header, or the `last_event_id` query parameter (for clients that cannot set headers).
+    private static func lastEventID(_ request: Request) throws(APIError) -> EventCursor? {
+        var text = request.headers[HTTPField.Name("Last-Event-ID")!]
+        if text == nil { text = try request.queryParameter("last_event_id") }
+        guard let text else { return nil }
+        return try EventCursor(lastEventID: text)
+    }
+}

@@ -1,0 +1,164 @@
+public import Logging
+public import PhoenixQueue
+public import ServiceLifecycle
+import Synchronization
+
+/// Fans the queues' event streams out to the API's subscribers (server-sent events, long polls): one reader
+/// per stream some subscriber asked for, however many follow it, each waiting on Redis (`XREAD BLOCK`), never
+/// polling. A stream's reader starts with its first subscriber and runs until shutdown.
+///
+/// Run it in the server's `ServiceGroup` after the application: services stop in reverse order, so at
+/// shutdown the hub ends every subscription first (their responses end) and the server's connections drain.
+public final class JobEventHub: Service, Sendable {
+    /// Events a subscriber may have waiting; one more ends its subscription (the client resumes from its last
+    /// event, reading the stream).
+    static let bufferLimit = 10_000
+    /// How long one read waits on Redis before it asks again.
+    static let readWait = Duration.seconds(5)
+
+    let queue: JobQueue
+    let logger: Logger
+    /// Streams whose reader should start (``run()`` starts them).
+    private let readsWanted: AsyncStream<JobEventStream>
+    private let wantRead: AsyncStream<JobEventStream>.Continuation
+    /// The subscribers of each stream, the last entry dispatched of each stream being read, and whether the
+    /// hub has closed.
+    private let state = Mutex(State())
+
+    private struct State {
+        var subscribers: [JobEventStream: [Int: Subscriber]] = [:]
+        var cursors: [JobEventStream: StreamEntryID] = [:]
+        var nextID = 0
+        var closed = false
+    }
+
+    private struct Subscriber {
+        let wants: @Sendable (JobEvent) -> Bool
+        let continuation: AsyncStream<JobEvent>.Continuation
+    }
+
+    public init(queue: JobQueue, logger: Logger) {
+        self.queue = queue
+        self.logger = logger
+        (readsWanted, wantRead) = AsyncStream.makeStream(of: JobEventStream.self)
+    }
+
+    /// Follows `streams`, delivering the events `wants` accepts as they are appended. The subscription's
+    /// positions are where delivery begins in each stream: what came up to them is read from the stream
+    /// itself (``JobQueue/events(in:after:upTo:limit:)``), so a client resuming from an earlier entry misses
+    /// nothing and sees nothing twice. Throws when Redis cannot say where a stream ends.
+    public func subscribe(to streams: [JobEventStream], where wants: @escaping @Sendable (JobEvent) -> Bool) async throws(QueueError) -> JobEventSubscription {
+        // A stream not read yet starts at its current end, looked up before the subscription takes its place.
+        var ends: [JobEventStream: StreamEntryID] = [:]
+        for stream in streams where state.withLock({ $0.cursors[stream] == nil }) {
+            ends[stream] = try await queue.lastEventEntry(in: stream)
+        }
+        let (events, continuation) = AsyncStream.makeStream(of: JobEvent.self, bufferingPolicy: .bufferingOldest(Self.bufferLimit))
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        continuation.onTermination = { [weak self] _ in self?.unsubscribe(id, from: streams) }
+        let (positions, started) = state.withLock { state -> ([JobEventStream: StreamEntryID], [JobEventStream]) in
+            guard !state.closed else { return ([:], []) }
+            var positions: [JobEventStream: StreamEntryID] = [:]
+            var started: [JobEventStream] = []
+            for stream in streams {
+                if state.cursors[stream] == nil, let end = ends[stream] {
+                    state.cursors[stream] = end
+                    started.append(stream)
+                }
+                positions[stream] = state.cursors[stream]
+                state.subscribers[stream, default: [:]][id] = Subscriber(wants: wants, continuation: continuation)
+            }
+            return (positions, started)
+        }
+        if positions.isEmpty { continuation.finish() }
+        for stream in started { wantRead.yield(stream) }
+        return JobEventSubscription(events: events, positions: positions, continuation: continuation)
+    }
+
+    /// Reads the streams subscribers asked for until graceful shutdown, then ends every subscription.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for await stream in readsWanted.cancelOnGracefulShutdown() {
+                group.addTask { await self.read(stream) }
+            }
+            close()
+            group.cancelAll()
+        }
+    }
+
+    /// Ends every subscription and takes no more.
+    private func close() {
+        let continuations = state.withLock { state in
+            state.closed = true
+            defer { state.subscribers = [:] }
+            return state.subscribers.values.flatMap { $0.values.map(\.continuation) }
+        }
+        for continuation in continuations { continuation.finish() }
+        wantRead.finish()
+    }
+
+    private func unsubscribe(_ id: Int, from streams: [JobEventStream]) {
+        state.withLock { state in
+            for stream in streams { state.subscribers[stream]?[id] = nil }
+        }
+    }
+
+    /// Reads `stream` from its cursor until cancelled, dispatching what comes; a failed read is tried again
+    /// with backoff (the subscribers wait meanwhile, and miss nothing: the cursor stays).
+    private func read(_ stream: JobEventStream) async {
+        var backoff = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            guard let cursor = state.withLock({ $0.cursors[stream] }) else { return }
+            do {
+                let events = try await queue.waitForEvents(in: stream, after: cursor, block: Self.readWait)
+                dispatch(events, of: stream)
+                backoff = .milliseconds(100)
+            } catch {
+                guard !Task.isCancelled else { return }
+                logger.warning("Reading job events failed; trying again", metadata: ["stream": "\(stream)", "error": "\(error)", "retry_in": "\(backoff)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// Hands `events` to the subscribers of `stream` that want them, in order, and moves the stream's cursor
+    /// past them in the same step (a subscription begun meanwhile starts after them). A subscriber whose buffer
+    /// is full is ended.
+    private func dispatch(_ events: [JobEvent], of stream: JobEventStream) {
+        guard let last = events.last else { return }
+        let overflowing = state.withLock { state -> [AsyncStream<JobEvent>.Continuation] in
+            var overflowing: [AsyncStream<JobEvent>.Continuation] = []
+            for subscriber in (state.subscribers[stream] ?? [:]).values {
+                for event in events where subscriber.wants(event) {
+                    if case .dropped = subscriber.continuation.yield(event) {
+                        overflowing.append(subscriber.continuation)
+                        break
+                    }
+                }
+            }
+            state.cursors[stream] = last.position.entry
+            return overflowing
+        }
+        // Finishing calls the subscription's termination handler, which takes the lock: outside it.
+        for continuation in overflowing { continuation.finish() }
+    }
+}
+
+/// What a subscriber of ``JobEventHub`` receives: its events, from its positions on.
+public struct JobEventSubscription: Sendable {
+    /// The events as they are appended; the sequence ends at shutdown, when the subscriber fell too far
+    /// behind, or once ``cancel()`` was called.
+    public let events: AsyncStream<JobEvent>
+    /// Where delivery began in each stream followed (empty when the hub has closed).
+    public let positions: [JobEventStream: StreamEntryID]
+    let continuation: AsyncStream<JobEvent>.Continuation
+
+    /// Ends the subscription.
+    public func cancel() {
+        continuation.finish()
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import NIOCore
+import PhoenixJobsCore
+import PhoenixQueue
+
+/// How far a client has read the event streams it follows, as the id of the events it was sent:
+/// `<stream>=<entry>` for each stream, sorted by stream and joined by commas (`letters=1733300000000-0,
+/// letters.1=1733300000123-4`). The browser sends the last one back as `Last-Event-ID` when it reconnects.
+struct EventCursor: Sendable, Equatable {
+    /// Longest `Last-Event-ID` taken.
+    static let maxLength = 4096
+
+    var entries: [JobEventStream: StreamEntryID]
+
+    init(_ entries: [JobEventStream: StreamEntryID]) {
+        self.entries = entries
+    }
+
+    /// The cursor a client sent back.
+    /// - Throws: ``APIError`` 400 `invalid_last_event_id` for anything this server did not write.
+    init(lastEventID text: String) throws(APIError) {
+        let invalid = APIError.badRequest("invalid_last_event_id", "Last-Event-ID must be an event id this stream sent (stream=entry pairs)")
+        guard !text.isEmpty, text.utf8.count <= Self.maxLength else { throw invalid }
+        var entries: [JobEventStream: StreamEntryID] = [:]
+        for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, let stream = JobEventStream(name: parts[0]), let entry = StreamEntryID(parts[1]),
+                  entries.updateValue(entry, forKey: stream) == nil else { throw invalid }
+        }
+        self.entries = entries
+    }
+
+    var text: String {
+        entries.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+}
+
+/// One server-sent event, written as the `text/event-stream` format has it.
+struct ServerSentEvent: Sendable {
+    var id: String?
+    var name: String
+    var data: JSONValue
+
+    /// The event's bytes: `id:`, `event:` and one `data:` line (the JSON has no line breaks), then a blank line.
+    var bytes: ByteBuffer {
+        var text = ""
+        if let id { text += "id: \(id)\n" }
+        text += "event: \(name)\ndata: "
+        var buffer = ByteBuffer(string: text)
+        buffer.writeBytes(data.serialized)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    /// A comment line, which clients ignore: it keeps proxies from closing a quiet stream.
+    static let keepAlive = ByteBuffer(string: ": keep-alive\n\n")
+}
+
+extension JobEvent {
+    /// The event as the API sends it; `result` is the job's result, for `completed`.
+    func json(result: JSONValue? = nil) -> JSONValue {
+        var body: [String: JSONValue] = [
+            "id": .string(jobID), "event": .string(kind.rawValue), "queue": .string(position.stream.queue),
+            "at": .string(at.formatted(.iso8601)),
+        ]
+        if let type { body["type"] = .string(type) }
+        if let attempt { body["attempt"] = .number(Double(attempt)) }
+        if let progress { body["progress"] = .number(progress) }
+        if let message { body["message"] = .string(message) }
+        if let error { body["error"] = .string(error) }
+        if let runAt { body["run_at"] = .string(runAt.formatted(.iso8601)) }
+        if let result { body["result"] = result }
+        return .object(body)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import NIOHTTP1
+import PhoenixJobsCore
+import Testing
+import TestSupport
+
+/// Live job events: a job's server-sent events, the caller's stream, resuming, stream tokens, long polling.
+@Suite struct JobEventsAPITests {
+    static func noop(for user: UUID) -> String { #"{"type": "diagnostic.noop", "payload": {"user_id": "\#(user)"}}"# }
+
+    /// Submits a job for `user` while the diagnostics queue is paused, so that it waits until `resume`.
+    static func submitWaiting(_ api: LiveAPI, for user: UUID, service: String) async throws -> String {
+        #expect(try await api.call(.POST, "/v1/queues/diagnostics/pause", token: service).status == 200)
+        let submitted = try await api.call(.POST, "/v1/jobs", token: try await api.minter.token(user: user), body: noop(for: user))
+        guard case .string(let id)? = submitted["id"] else { throw Failure("the job was not accepted: \(submitted.json)") }
+        return id
+    }
+
+    static func resume(_ api: LiveAPI, service: String) async throws {
+        #expect(try await api.call(.POST, "/v1/queues/diagnostics/resume", token: service).status == 200)
+    }
+
+    @Test func aJobsStreamOpensWithItsStatusFollowsItToItsEndAndResumesFromAnEvent() async throws {
+        try await LiveAPI.run { api in
+            let user = UUID(), service = try await api.minter.service()
+            let id = try await Self.submitWaiting(api, for: user, service: service)
+            let token = try await api.minter.token(user: user)
+            var stream = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: token)
+            #expect(stream.status == 200 && stream.headers["Content-Type"] == ["text/event-stream"])
+            let status = try #require(try await stream.next())
+            #expect(status.name == "status" && status["state"] == .string("ready") && status["id"] == .string(id))
+            try await Self.resume(api, service: service)
+            let events = try await stream.events(through: "completed")
+            #expect(events.map(\.name) == ["started", "completed"])
+            #expect(events[0]["attempt"] == .number(1) && events.allSatisfy { $0["id"] == .string(id) && $0["queue"] == .string("diagnostics") })
+            // The job ended: so does its stream.
+            #expect(try await stream.next() == nil)
+
+            // Resuming from the status event sends what followed it, from the stream.
+            var resumed = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: token, lastEventID: status.id)
+            #expect(try await resumed.events(through: "completed").map(\.name) == ["started", "completed"])
+            #expect(try await resumed.next() == nil)
+            // Opened once the job ended: its status, and the end.
+            var late = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: token)
+            #expect(try await late.next()?["state"] == .string("completed"))
+            #expect(try await late.next() == nil)
+        }
+    }
+
+    @Test func aUsersStreamCarriesTheirJobsOnlyAndOpensWithAStreamToken() async throws {
+        try await LiveAPI.run { api in
+            let alice = UUID(), bob = UUID(), service = try await api.minter.service()
+            let aliceToken = try await api.minter.token(user: alice)
+            let issued = try await api.call(.POST, "/v1/events/token", token: aliceToken)
+            guard case .string(let streamToken)? = issued["token"] else { throw Failure("no stream token: \(issued.json)") }
+            #expect(issued["expires_at"] != nil)
+            // As a browser's EventSource opens it: no header, the token in the query.
+            var stream = try await EventStreamReader.open(api, "/v1/events/stream?access_token=\(streamToken)")
+            let ready = try #require(try await stream.next())
+            #expect(ready.name == "ready" && { if case .array(let queues)? = ready["queues"] { queues.contains(.string("diagnostics")) } else { false } }())
+            // Bob's job first: had it reached Alice's stream, it would come before her own job's events.
+            let bobs = try await api.call(.POST, "/v1/jobs", token: service, body: Self.noop(for: bob))
+            let alices = try await api.call(.POST, "/v1/jobs", token: aliceToken, body: Self.noop(for: alice))
+            let events = try await stream.events(through: "completed")
+            #expect(events.map(\.name) == ["queued", "started", "completed"])
+            #expect(events.allSatisfy { $0["id"] == alices["id"] }, "\(events.map(\.data)) (Bob's job: \(bobs.json))")
+            #expect(events[0]["type"] == .string("diagnostic.noop"))
+            // A service follows a whole queue, here resuming from where Alice's stream began: Bob's job too.
+            var queueStream = try await EventStreamReader.open(api, "/v1/events/stream?queue=diagnostics", token: service, lastEventID: ready.id)
+            var seen: [JSONValue: [String]] = [:]
+            while seen[bobs["id"] ?? .null]?.last != "completed" || seen[alices["id"] ?? .null]?.last != "completed" {
+                let event = try #require(try await queueStream.next())
+                seen[event["id"] ?? .null, default: []].append(event.name)
+            }
+            #expect(seen.count == 2 && seen.values.allSatisfy { $0 == ["queued", "started", "completed"] }, "\(seen)")
+        }
+    }
+
+    @Test func aLongPollAnswersWhenTheJobEndsOrWhenTheWaitIsOver() async throws {
+        try await LiveAPI.run { api in
+            let user = UUID(), service = try await api.minter.service()
+            let id = try await Self.submitWaiting(api, for: user, service: service)
+            let token = try await api.minter.token(user: user)
+            // The wait is over first: the state then.
+            let early = try await api.call(.GET, "/v1/jobs/\(id)?wait=1", token: token)
+            #expect(early.status == 200 && early["state"] == .string("ready"))
+            // The job ends during the wait: the answer comes then, completed.
+            async let answer = api.call(.GET, "/v1/jobs/\(id)?wait=60", token: token)
+            try await Self.resume(api, service: service)
+            let ended = try await answer
+            #expect(ended.status == 200 && ended["state"] == .string("completed"), "\(ended.json)")
+            #expect(try await api.call(.GET, "/v1/jobs/\(id)?wait=61", token: token).errorCode == "invalid_query")
+        }
+    }
+
+    @Test func streamsRefuseWhatTheyDidNotIssue() async throws {
+        try await LiveAPI.run { api in
+            let alice = UUID(), bob = UUID(), service = try await api.minter.service()
+            let id = try await Self.submitWaiting(api, for: alice, service: service)
+            // Another user's job is no job.
+            let bobs = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: try await api.minter.token(user: bob))
+            #expect(bobs.status == 404 && bobs.error?.errorCode == "not_found")
+            // A Last-Event-ID this server did not write.
+            let token = try await api.minter.token(user: alice)
+            for garbage in ["12", "letters=1-x", "diagnostics=1-0,diagnostics=2-0", "Nope=1-0", String(repeating: "a", count: 5000)] {
+                let refused = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: token, lastEventID: garbage)
+                #expect(refused.status == 400 && refused.error?.errorCode == "invalid_last_event_id", "\(garbage.prefix(20))")
+            }
+            // Stream tokens: forged, expired-looking or on another route.
+            let issued = try await api.call(.POST, "/v1/events/token", token: token)
+            guard case .string(let streamToken)? = issued["token"] else { throw Failure("no stream token: \(issued.json)") }
+            let parts = streamToken.split(separator: ".")
+            let forged = "service_role.-.\(parts[2]).\(parts[3])"
+            let expired = "\(parts[0]).\(parts[1]).1.\(parts[3])"
+            for bad in [forged, expired, "nonsense", String(streamToken.dropLast())] {
+                let refused = try await EventStreamReader.open(api, "/v1/events/stream?access_token=\(bad)")
+                #expect(refused.status == 401 && refused.error?.errorCode == "unauthorized", "\(bad)")
+            }
+            #expect(try await api.call(.GET, "/v1/jobs/\(id)?access_token=\(streamToken)").status == 401)
+            #expect(try await EventStreamReader.open(api, "/v1/jobs/\(id)/events?access_token=\(streamToken)").status == 200)
+            // A user may follow only the queues of the jobs users submit.
+            let events = try await EventStreamReader.open(api, "/v1/events/stream?queue=profiles_x", token: token)
+            #expect(events.status == 404)
+            #expect(try await EventStreamReader.open(api, "/v1/events/stream?queue=Bad!", token: token).status == 400)
+        }
+    }
+}
+
+/// A test's own failure, with what it saw.
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
