@@ -1,0 +1,95 @@
+import Foundation
+import PhoenixJobsCore
+import PhoenixQueue
+import PhoenixRedis
+import Testing
+import TestSupport
+
+/// The event stream the queue scripts append to: one event per change of a job, none for a replay.
+@Suite struct JobEventTests {
+    let stream = JobEventStream(queue: "letters")
+
+    /// The events of `queue`'s stream of job `id`, as kinds.
+    func kinds(_ queue: JobQueue, of id: String) async throws -> [JobEvent.Kind] {
+        try await queue.events(in: stream, after: .start).filter { $0.jobID == id }.map(\.kind)
+    }
+
+    @Test func everyTransitionAppendsOneEventAndAReplayNone() async throws {
+        let queue = JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")), fairnessFields: ["test.noop": "user_id"])
+        let user = UUID().lowercasedString
+        let first = job(maxAttempts: 2, payload: ["user_id": .string(user)])
+        try await queue.enqueue(first)
+        let leased = try #require(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").first)
+        #expect(try await queue.reportProgress(leased.lease, fraction: 0.5, message: "half"))
+        #expect(try await queue.fail([FailedAttempt(lease: leased.lease, error: "boom", retryAfter: .zero)]) == [.retrying])
+        #expect(try await queue.fail([FailedAttempt(lease: leased.lease, error: "boom", retryAfter: .zero)]) == [.stale])
+        let again = try #require(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").first)
+        #expect(try await queue.ack([again.lease]) == [true])
+        #expect(try await queue.ack([again.lease]) == [true])
+        try await queue.enqueue(first)
+        #expect(try await kinds(queue, of: first.idString) == [.queued, .started, .progress, .failed, .started, .completed])
+
+        let events = try await queue.events(in: stream, after: .start)
+        #expect(events.allSatisfy { $0.user == user && $0.position.stream == stream })
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.position.entry < $1.position.entry })
+        #expect(events[0].type == "test.noop" && events[1].attempt == 1 && events[4].attempt == 2)
+        #expect(events[2].progress == 0.5 && events[2].message == "half")
+        #expect(events[3].error == "boom" && events[3].attempt == 1 && events[3].runAt != nil)
+        // Where the stream ends, and what comes after it.
+        #expect(try await queue.lastEventEntry(in: stream) == events.last?.position.entry)
+        #expect(try await queue.events(in: stream, after: events[3].position.entry).map(\.kind) == [.started, .completed])
+        #expect(try await queue.events(in: stream, after: events[1].position.entry, upTo: events[3].position.entry).map(\.kind) == [.progress, .failed])
+    }
+
+    @Test func deathCancellationHandBacksAndRetriesAreEventsToo() async throws {
+        let queue = try makeQueue()
+        let doomed = job(maxAttempts: 1), waiting = job(delay: .seconds(3600)), running = job(), expiring = job(maxAttempts: 1)
+        try await queue.enqueue([doomed, running, expiring])
+        try await queue.enqueue(waiting)
+        let fetched = try await queue.fetch(queue: "letters", limit: 3, lease: .seconds(30), worker: "w1")
+        let lease = { (job: JobEnvelope) in try #require(fetched.first { $0.envelope.id == job.id }?.lease) }
+        #expect(try await queue.fail([FailedAttempt(lease: try lease(doomed), error: "bad input", retryAfter: nil)]) == [.dead])
+        #expect(try await queue.cancel(id: waiting.idString) == .cancelled)
+        #expect(try await queue.cancel(id: running.idString) == .cancelling)
+        #expect(try await queue.release([try lease(running)]) == 1)
+        try await expire(try lease(expiring), in: queue)
+        #expect(try await queue.reapExpiredLeases(queue: "letters") == (0, 1))
+        #expect(try await queue.retryDead(queue: "letters", ids: [doomed.idString]) == [true])
+
+        #expect(try await kinds(queue, of: doomed.idString) == [.queued, .started, .dead, .queued])
+        #expect(try await kinds(queue, of: waiting.idString) == [.queued, .cancelled])
+        #expect(try await kinds(queue, of: running.idString) == [.queued, .started, .cancelled])
+        #expect(try await kinds(queue, of: expiring.idString) == [.queued, .started, .dead])
+        let events = try await queue.events(in: stream, after: .start)
+        let death = try #require(events.first { $0.jobID == doomed.idString && $0.kind == .dead })
+        #expect(death.error == "bad input" && death.attempt == 1 && death.user == nil)
+        #expect(events.first { $0.jobID == waiting.idString }?.runAt != nil)
+        #expect(events.first { $0.jobID == expiring.idString && $0.kind == .dead }?.error?.contains("lease expired") == true)
+    }
+
+    @Test func theStreamKeepsAboutTheLastTenThousandEvents() async throws {
+        let queue = try makeQueue()
+        for _ in 0..<11 {
+            try await queue.enqueue((0..<1000).map { _ in job() })
+        }
+        let length = try #require(try await queue.redis.send("XLEN", queue.keys.events("letters")).int)
+        // Trimmed by whole nodes of the stream (100 entries each by default): never below the bound.
+        #expect((10_000..<10_200).contains(length), "\(length) events kept")
+    }
+
+    @Test func aForeignValueAtTheStreamFailsEveryScriptBeforeItWrites() async throws {
+        let queue = try makeQueue()
+        let waiting = job()
+        try await queue.enqueue(waiting)
+        try await queue.redis.send("DEL", queue.keys.events("letters"))
+        try await queue.redis.send("SET", queue.keys.events("letters"), "foreign")
+        await #expect(throws: QueueError.self) { try await queue.enqueue(job()) }
+        await #expect(throws: QueueError.self) { try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1") }
+        await #expect(throws: QueueError.self) { try await queue.cancel(id: waiting.idString) }
+        // Nothing was changed: the job waits as it did, and runs once the key is the queue's again.
+        #expect(try await queue.job(id: waiting.idString)?.state == .ready)
+        #expect(try await queue.stats(queue: "letters").ready == 1)
+        try await queue.redis.send("DEL", queue.keys.events("letters"))
+        #expect(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").map(\.envelope.id) == [waiting.id])
+    }
+}
