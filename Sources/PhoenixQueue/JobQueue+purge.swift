@@ -3,8 +3,9 @@ import PhoenixRedis
 extension JobQueue {
     /// Removes every waiting (ready, delayed) and dead job, in every queue, whose envelope mentions `value`
     /// (case-insensitively): for erasing a user, whose payloads hold CV contents and letters. Running jobs
-    /// are left to finish; jobs enqueued once the walk passed their place are not seen. Returns how many
-    /// jobs were removed.
+    /// are left to finish; jobs enqueued once the walk passed their place are not seen. The events of the
+    /// queues' event streams that mention it (their user, progress message or error) are deleted too. Returns
+    /// how many jobs were removed.
     ///
     /// Walks each structure in pages of ``scriptBatchSize`` ids (the ready list, or a fair queue's key lists,
     /// by index, the sorted sets with `ZSCAN`), one `purge` script call per page, so Redis is never held for long.
@@ -43,8 +44,27 @@ extension JobQueue {
                     cursor = next
                 } while cursor != "0"
             }
+            try await purgeEvents(in: JobEventStream(queue: queue, partition: index), mentioning: needle)
         }
         return removed
+    }
+
+    /// Deletes the events of `stream` whose user, progress message or error mentions `needle` (lower case),
+    /// reading the stream in pages. Deleting an entry twice is harmless, so a repeated call only deletes what
+    /// was appended since.
+    private func purgeEvents(in stream: JobEventStream, mentioning needle: String) async throws(QueueError) {
+        var from = StreamEntryID.start
+        while true {
+            let page = try await events(in: stream, after: from, limit: Self.scriptBatchSize)
+            guard let last = page.last else { return }
+            let mentioning = page.filter { event in
+                [event.user, event.message, event.error].contains { $0?.lowercased().contains(needle) == true }
+            }
+            if !mentioning.isEmpty {
+                _ = try await send(RedisCommand("XDEL", arguments: [keys.events(stream.queue, partition: stream.partition)] + mentioning.map(\.position.entry.description)))
+            }
+            from = last.position.entry
+        }
     }
 
     private func purge(_ partition: QueuePartition, _ structure: String, _ needle: String, _ ids: [String]) async throws(QueueError) -> Int {

@@ -93,3 +93,28 @@ import TestSupport
         #expect(try await queue.fetch(queue: "letters", limit: 1, lease: .seconds(30), worker: "w1").map(\.envelope.id) == [waiting.id])
     }
 }
+
+extension JobEventTests {
+    @Test func erasingAUserDeletesTheEventsThatMentionThem() async throws {
+        let queue = JobQueue(redis: try TestRedis.client(), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")), fairnessFields: ["test.noop": "user_id"])
+        let erased = UUID().lowercasedString, kept = UUID().lowercasedString
+        // More than a page of events of each user.
+        for _ in 0..<3 {
+            try await queue.enqueue((0..<400).map { _ in job(payload: ["user_id": .string(erased)]) } + (0..<400).map { _ in job(payload: ["user_id": .string(kept)]) })
+        }
+        // The first two jobs in line are the erased user's; they die with errors that name them.
+        let leased = try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1")
+        #expect(leased.allSatisfy { $0.envelope.payload.objectValue?["user_id"] == .string(erased) })
+        #expect(try await queue.fail(leased.map { FailedAttempt(lease: $0.lease, error: "no profile for \(erased)", retryAfter: nil) }) == [.dead, .dead])
+        #expect(try await queue.purgeJobs(mentioning: erased.uppercased()) == 1200)
+        var users: [String?: Int] = [:]
+        var from = StreamEntryID.start
+        while case let page = try await queue.events(in: stream, after: from), let last = page.last {
+            for event in page { users[event.user, default: 0] += 1 }
+            #expect(page.allSatisfy { !($0.error ?? "").contains(erased) })
+            from = last.position.entry
+        }
+        // Only the kept user's events are left: their jobs' 1,200 queued events.
+        #expect(users == [kept: 1200], "\(users)")
+    }
+}

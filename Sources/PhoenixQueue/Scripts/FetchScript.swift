@@ -19,7 +19,8 @@ extension QueueScripts {
     /// again so another idle worker wakes. Every popped job is read before
     /// anything is written, and a foreign value at `leased`, `dead` or `counters` puts the ids back and fails
     /// the call before its first other write (checked only when a popped job needs that key, so the common
-    /// call costs no type look-up).
+    /// call costs one type look-up: the event stream's, in ``flow``, before anything is popped). Each job
+    /// leased appends a `started` event (``emit``).
     /// Flow control (``FlowSettings``, read from the queue's `flow` hash):
     /// - Concurrency: the call leases no more than the queue's limit leaves room for beside `leased`.
     /// - Rate (`rpm`, jobs started per minute across every worker): no more than the rate allows now, a second's
