@@ -44,6 +44,9 @@ import TestSupport
             var late = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: token)
             #expect(try await late.next()?["state"] == .string("completed"))
             #expect(try await late.next() == nil)
+            // Browsers of an allowed origin may read it, as any other answer.
+            let fromApp = try await api.call(.GET, "/v1/jobs/\(id)/events", token: token, headers: [("Origin", "https://app.phoenix.test")])
+            #expect(fromApp.status == 200 && fromApp.headers["Access-Control-Allow-Origin"] == ["https://app.phoenix.test"])
         }
     }
 

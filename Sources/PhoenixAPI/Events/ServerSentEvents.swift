@@ -57,18 +57,21 @@ struct ServerSentEvent: Sendable {
 }
 
 extension JobEvent {
+    /// Event times to the millisecond (`2026-12-04T12:00:00.123Z`).
+    static let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     /// The event as the API sends it; `result` is the job's result, for `completed`.
     func json(result: JSONValue? = nil) -> JSONValue {
         var body: [String: JSONValue] = [
             "id": .string(jobID), "event": .string(kind.rawValue), "queue": .string(position.stream.queue),
-            "at": .string(at.formatted(.iso8601)),
+            "at": .string(at.formatted(Self.timestamp)),
         ]
         if let type { body["type"] = .string(type) }
         if let attempt { body["attempt"] = .number(Double(attempt)) }
         if let progress { body["progress"] = .number(progress) }
         if let message { body["message"] = .string(message) }
         if let error { body["error"] = .string(error) }
-        if let runAt { body["run_at"] = .string(runAt.formatted(.iso8601)) }
+        if let runAt { body["run_at"] = .string(runAt.formatted(Self.timestamp)) }
         if let result { body["result"] = result }
         return .object(body)
     }
