@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
 
 # chromium and poppler-utils let the CV PDF test and the dashboard browser test run (they are skipped without them).
-ensure_packages redis-server libhiredis-dev openssl python3 postgresql-15 postgresql-client-15 chromium poppler-utils
+ensure_packages redis-server libhiredis-dev openssl python3 postgresql-15 postgresql-client-15 chromium poppler-utils python3-httpx python3-pytest nodejs
 PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-test.XXXXXX)
 trap stop_services EXIT
 # The TLS tests start redis-servers of their own with these (RedisTLSTests).
@@ -27,6 +27,8 @@ if [ $# -eq 0 ]; then
   scripts/check-alerts.sh || status=$?
   # The image's layout and start-up on the debug build: both command forms, HEALTHCHECK, tini reaping as PID 1.
   BUILD=debug scripts/check-image-layout.sh || status=$?
+  # The Python and JavaScript clients against a live server (pytest, node --test).
+  scripts/check-clients.sh || status=$?
   # The probe routes of Benchmarks/bench-http-floor.sh still apply to the sources.
   git apply --check Benchmarks/http-floor-routes.patch || status=$?
 fi
