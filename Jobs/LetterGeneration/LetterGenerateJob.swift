@@ -34,7 +34,10 @@ public struct LetterGenerateJob: JobType {
         var candidate = payload.candidate ?? Candidate()
         if candidate.name == nil { candidate.name = profile.fullName }
         let analysis = OfferAnalysis(offer: payload.jobOfferText, candidateSkills: candidate.skills ?? [])
-        let (letter, writtenBy) = try await writer.write(request, candidate: candidate, analysis: analysis, logger: context.logger, spendTokens: context.spendTokensOrWarn)
+        let progress = LetterProgress(context: context)
+        let (letter, writtenBy) = try await writer.write(
+            request, candidate: candidate, analysis: analysis, logger: context.logger, spendTokens: context.spendTokensOrWarn, written: progress.written
+        )
         let generationType = payload.generationType ?? "standard"
         try await store.runOnce(context, userID: user) { connection in
             try await Quota.consume(.lettersGenerated, userID: user, on: connection)

@@ -9,8 +9,8 @@ protocol LetterProvider: Sendable {
     /// What `letter_generations.ai_optimization_level` records for a letter it wrote (`openai:gpt-4o-mini`).
     var label: String { get }
     /// The letter and the tokens the call spent (the provider's usage figures; `nil` when it gave none), or why
-    /// there is none.
-    func write(_ prompt: LetterPrompt, timeout: Duration) async throws(ProviderError) -> (letter: String, tokens: Int?)
+    /// there is none. The provider streams its answer: `written` gets the text so far each time more came.
+    func write(_ prompt: LetterPrompt, timeout: Duration, written: @Sendable (String) async -> Void) async throws(ProviderError) -> (letter: String, tokens: Int?)
 }
 
 /// Why a provider wrote no letter. Every case is worth retrying later (the provider may recover); the
@@ -34,47 +34,106 @@ struct ProviderCall: Sendable {
     /// Largest answer read, in bytes.
     static let maxResponseBytes = 1 << 20
 
-    func post<Request: Encodable, Response: Decodable>(
-        _ url: String, headers: [(String, String)], body: Request, as: Response.Type, timeout: Duration
-    ) async throws(ProviderError) -> Response {
+    /// Sends `body` and reads the answer as it comes: each server-sent event's `data:` decoded as a `Chunk` and
+    /// handed to `receive`, until `[DONE]` or the end. An answer that is not an event stream (a provider, or a
+    /// proxy, that does not stream) is decoded whole as one `Chunk`. The whole answer must come within `timeout`.
+    func stream<Request: Encodable, Chunk: Decodable>(
+        _ url: String, headers: [(String, String)], body: Request, as: Chunk.Type, timeout: Duration,
+        receive: (Chunk) async throws(ProviderError) -> Void
+    ) async throws(ProviderError) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "text/event-stream, application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let bytes: Data
         do {
-            bytes = try JSONEncoder().encode(body)
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
         } catch {
             throw ProviderError(provider: provider, reason: "could not encode the request: \(error)")
         }
-        request.body = .bytes(ByteBuffer(bytes: bytes))
-        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-        let deadline = NIODeadline.now() + .milliseconds(milliseconds)
-        let status: HTTPResponseStatus
-        let retryAfter: String?
-        let answer: ByteBuffer
+        let response: HTTPClientResponse
         do {
-            let response = try await http.execute(request, deadline: deadline)
-            status = response.status
-            retryAfter = response.headers.first(name: "Retry-After")
-            answer = try await response.body.collect(upTo: Self.maxResponseBytes)
-        } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
-            throw ProviderError(provider: provider, reason: "no answer within \(Self.seconds(timeout)) s (MAX_RESPONSE_TIME)")
+            response = try await http.execute(request, deadline: NIODeadline.now() + .milliseconds(timeout.milliseconds))
         } catch {
-            throw ProviderError(provider: provider, reason: "request failed: \(error)")
+            throw failure(error, timeout: timeout)
         }
-        let text = String(buffer: answer)
-        guard (200..<300).contains(status.code) else {
+        guard (200..<300).contains(response.status.code) else {
+            let text = (try? await response.body.collect(upTo: Self.maxResponseBytes)).map { String(buffer: $0) } ?? ""
             throw ProviderError(
-                provider: provider, reason: "HTTP \(status.code) \(status.reasonPhrase): \(Self.excerpt(text))",
-                retryLater: RetryLater(status: Int(status.code), retryAfter: retryAfter, from: provider)
+                provider: provider, reason: "HTTP \(response.status.code) \(response.status.reasonPhrase): \(Self.excerpt(text))",
+                retryLater: RetryLater(status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"), from: provider)
             )
         }
+        guard response.headers.first(name: "Content-Type")?.lowercased().hasPrefix("text/event-stream") == true else {
+            let answer: ByteBuffer
+            do {
+                answer = try await response.body.collect(upTo: Self.maxResponseBytes)
+            } catch {
+                throw failure(error, timeout: timeout)
+            }
+            try await receive(try decode(Chunk.self, String(buffer: answer)))
+            return
+        }
+        // The body is read in a task of its own, raced against the deadline: a provider that stops sending
+        // mid-answer fails the call at MAX_RESPONSE_TIME as one that never answered does.
+        let deadline = ContinuousClock.now + timeout
+        let (events, sink) = AsyncStream.makeStream(of: String.self)
         do {
-            return try JSONDecoder().decode(Response.self, from: Data(text.utf8))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await Self.readEvents(response.body, into: sink, provider: provider) }
+                group.addTask {
+                    try await Task.sleep(until: deadline)
+                    sink.finish()
+                    throw HTTPClientError.deadlineExceeded
+                }
+                for await data in events {
+                    try await receive(try decode(Chunk.self, data))
+                }
+                // The answer ended, or the deadline came: the first of the two to finish says which.
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch let error as ProviderError {
+            throw error
+        } catch {
+            throw failure(error, timeout: timeout)
+        }
+    }
+
+    /// Reads a `text/event-stream` body, yielding each event's `data:` to `sink` until `[DONE]` or the end.
+    private static func readEvents(_ body: HTTPClientResponse.Body, into sink: AsyncStream<String>.Continuation, provider: String) async throws {
+        defer { sink.finish() }
+        var pending: [UInt8] = []
+        var received = 0
+        for try await part in body {
+            received += part.readableBytes
+            guard received <= maxResponseBytes else { throw ProviderError(provider: provider, reason: "the answer is larger than \(maxResponseBytes) bytes") }
+            pending += part.readableBytesView
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                pending.removeSubrange(...newline)
+                guard line.hasPrefix("data:") else { continue }
+                let data = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
+                if data == "[DONE]" { return }
+                sink.yield(data)
+            }
+        }
+    }
+
+    private func decode<Chunk: Decodable>(_ type: Chunk.Type, _ text: String) throws(ProviderError) -> Chunk {
+        do {
+            return try JSONDecoder().decode(Chunk.self, from: Data(text.utf8))
         } catch {
             throw ProviderError(provider: provider, reason: "unexpected answer: \(Self.excerpt(text))")
         }
+    }
+
+    /// What a failed call or read says: a timeout names `MAX_RESPONSE_TIME`.
+    private func failure(_ error: any Error, timeout: Duration) -> ProviderError {
+        if let error = error as? HTTPClientError, [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
+            return ProviderError(provider: provider, reason: "no answer within \(Self.seconds(timeout)) s (MAX_RESPONSE_TIME)")
+        }
+        return ProviderError(provider: provider, reason: "request failed: \(error)")
     }
 
     /// A written letter, checked: not empty, not a stub.
@@ -109,34 +168,50 @@ struct OpenAIProvider: LetterProvider {
             let role: String
             let content: String
         }
+        struct StreamOptions: Encodable {
+            let include_usage: Bool
+        }
         let model: String
         let messages: [Message]
         let temperature: Double
+        let stream: Bool
+        let stream_options: StreamOptions
     }
 
-    private struct Response: Decodable {
+    /// One streamed chunk (`choices[].delta`, the usage figures in the last), or a whole answer
+    /// (`choices[].message`) from a server that does not stream.
+    private struct Chunk: Decodable {
         struct Choice: Decodable {
             struct Message: Decodable { let content: String? }
-            let message: Message
+            let delta: Message?
+            let message: Message?
         }
         struct Usage: Decodable {
             let total_tokens: Int?
         }
-        let choices: [Choice]
+        let choices: [Choice]?
         let usage: Usage?
     }
 
-    func write(_ prompt: LetterPrompt, timeout: Duration) async throws(ProviderError) -> (letter: String, tokens: Int?) {
+    func write(_ prompt: LetterPrompt, timeout: Duration, written: @Sendable (String) async -> Void) async throws(ProviderError) -> (letter: String, tokens: Int?) {
         let call = ProviderCall(http: http, provider: label)
-        let body = Request(model: settings.model, messages: [.init(role: "system", content: prompt.system), .init(role: "user", content: prompt.user)], temperature: 0.7)
-        let response = try await call.post(
-            "\(settings.baseURL)/chat/completions", headers: [("Authorization", "Bearer \(settings.apiKey)")], body: body, as: Response.self, timeout: timeout
+        let body = Request(
+            model: settings.model, messages: [.init(role: "system", content: prompt.system), .init(role: "user", content: prompt.user)],
+            temperature: 0.7, stream: true, stream_options: .init(include_usage: true)
         )
-        return (try call.letter(response.choices.first?.message.content), response.usage?.total_tokens)
+        var text = ""
+        var tokens: Int?
+        try await call.stream("\(settings.baseURL)/chat/completions", headers: [("Authorization", "Bearer \(settings.apiKey)")], body: body, as: Chunk.self, timeout: timeout) { chunk in
+            tokens = chunk.usage?.total_tokens ?? tokens
+            guard let choice = chunk.choices?.first, let more = choice.delta?.content ?? choice.message?.content, !more.isEmpty else { return }
+            text += more
+            await written(text)
+        }
+        return (try call.letter(text), tokens)
     }
 }
 
-/// Gemini's `POST <base>/models/<model>:generateContent`.
+/// Gemini's `POST <base>/models/<model>:streamGenerateContent?alt=sse`.
 struct GeminiProvider: LetterProvider {
     let settings: LetterProviderSettings.Gemini
     let http: HTTPClient
@@ -152,7 +227,8 @@ struct GeminiProvider: LetterProvider {
         let contents: [Content]
     }
 
-    private struct Response: Decodable {
+    /// One streamed part of the answer (the usage figures come with the last), or a whole answer.
+    private struct Chunk: Decodable {
         struct Candidate: Decodable {
             struct Content: Decodable {
                 struct Part: Decodable { let text: String? }
@@ -167,14 +243,21 @@ struct GeminiProvider: LetterProvider {
         let usageMetadata: Usage?
     }
 
-    func write(_ prompt: LetterPrompt, timeout: Duration) async throws(ProviderError) -> (letter: String, tokens: Int?) {
+    func write(_ prompt: LetterPrompt, timeout: Duration, written: @Sendable (String) async -> Void) async throws(ProviderError) -> (letter: String, tokens: Int?) {
         let call = ProviderCall(http: http, provider: label)
         let body = Request(systemInstruction: .init(parts: [.init(text: prompt.system)]), contents: [.init(parts: [.init(text: prompt.user)])])
-        let response = try await call.post(
-            "\(settings.baseURL)/models/\(settings.model):generateContent", headers: [("x-goog-api-key", settings.apiKey)],
-            body: body, as: Response.self, timeout: timeout
-        )
-        let text = response.candidates?.first?.content?.parts?.compactMap(\.text).joined()
-        return (try call.letter(text), response.usageMetadata?.totalTokenCount)
+        var text = ""
+        var tokens: Int?
+        try await call.stream(
+            "\(settings.baseURL)/models/\(settings.model):streamGenerateContent?alt=sse", headers: [("x-goog-api-key", settings.apiKey)],
+            body: body, as: Chunk.self, timeout: timeout
+        ) { chunk in
+            tokens = chunk.usageMetadata?.totalTokenCount ?? tokens
+            let more = chunk.candidates?.first?.content?.parts?.compactMap(\.text).joined() ?? ""
+            guard !more.isEmpty else { return }
+            text += more
+            await written(text)
+        }
+        return (try call.letter(text), tokens)
     }
 }

@@ -25,21 +25,23 @@ public struct LetterWriter: Sendable {
     var callsProviders: Bool { !providers.isEmpty }
 
     /// The letter and the label of who wrote it. Each provider call that answered with its usage figures has
-    /// its tokens passed to `spendTokens` (the job charges them to its queue's token budget).
+    /// its tokens passed to `spendTokens` (the job charges them to its queue's token budget). While a provider
+    /// writes, `written` gets the text so far each time more came.
     /// - Throws: when every configured provider failed and the fallback is off: ``RetryLater`` when one of them
     ///   refused the call for now (429, or 503 with Retry-After; the shortest wait asked), else
     ///   ``LetterProvidersFailed``.
     func write(
-        _ request: LetterRequest, candidate: Candidate, analysis: OfferAnalysis, logger: Logger, spendTokens: (Int) async -> Void
+        _ request: LetterRequest, candidate: Candidate, analysis: OfferAnalysis, logger: Logger, spendTokens: (Int) async -> Void,
+        written: @Sendable (String) async -> Void = { _ in }
     ) async throws -> (letter: String, writtenBy: String) {
         var failures: [ProviderError] = []
         if !providers.isEmpty {
             let prompt = LetterPrompt(request: request, candidate: candidate, analysis: analysis)
             for provider in providers {
                 do {
-                    let written = try await provider.write(prompt, timeout: settings.maxResponseTime)
-                    if let tokens = written.tokens { await spendTokens(tokens) }
-                    return (written.letter, provider.label)
+                    let answer = try await provider.write(prompt, timeout: settings.maxResponseTime, written: written)
+                    if let tokens = answer.tokens { await spendTokens(tokens) }
+                    return (answer.letter, provider.label)
                 } catch {
                     logger.warning("Letter provider failed", metadata: ["provider": "\(provider.label)", "error": "\(error.reason)"])
                     failures.append(error)

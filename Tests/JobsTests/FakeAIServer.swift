@@ -18,6 +18,9 @@ final class FakeAIServer: Sendable {
         case slow(Duration)
         /// This status (429, 503) with a Retry-After header, when one is given.
         case throttled(Int, retryAfter: String?)
+        /// 200 with a server-sent event stream: the letter in these pieces, `pause` apart, the usage figures
+        /// with the last.
+        case streamed([String], pause: Duration)
     }
 
     /// The tokens every letter's usage figures report.
@@ -48,16 +51,21 @@ final class FakeAIServer: Sendable {
         let router = Router()
         router.post("/v1/chat/completions") { request, _ -> Response in
             let behaviour = self.record(request, credential: request.headers[.authorization] ?? "")
-            return try await Self.respond(behaviour) { letter in
+            return try await Self.respond(behaviour, done: "[DONE]") { letter in
                 ["choices": [["index": 0, "message": ["role": "assistant", "content": letter], "finish_reason": "stop"]],
                  "usage": ["prompt_tokens": 1000, "completion_tokens": Self.tokensPerLetter - 1000, "total_tokens": Self.tokensPerLetter]]
+            } piece: { text, last in
+                // As OpenAI streams: deltas, then a chunk with no choices and the usage figures.
+                last ? ["choices": [] as [Any], "usage": ["total_tokens": Self.tokensPerLetter]] : ["choices": [["index": 0, "delta": ["content": text]]]]
             }
         }
         router.post("/v1beta/models/{call}") { request, _ -> Response in
             let behaviour = self.record(request, credential: request.headers[HTTPField.Name("x-goog-api-key")!] ?? "", gemini: true)
-            return try await Self.respond(behaviour) { letter in
+            return try await Self.respond(behaviour, done: nil) { letter in
                 ["candidates": [["content": ["role": "model", "parts": [["text": letter]]], "finishReason": "STOP"]],
                  "usageMetadata": ["totalTokenCount": Self.tokensPerLetter]]
+            } piece: { text, last in
+                last ? ["candidates": [] as [Any], "usageMetadata": ["totalTokenCount": Self.tokensPerLetter]] : ["candidates": [["content": ["role": "model", "parts": [["text": text]]]]]]
             }
         }
         try await withServer(router, body)
@@ -71,9 +79,24 @@ final class FakeAIServer: Sendable {
         }
     }
 
-    private static func respond(_ behaviour: Behaviour, _ body: (String) -> [String: Any]) async throws -> Response {
+    /// The answer `behaviour` calls for: `body` makes a whole answer of a letter; `piece` a streamed event of a
+    /// piece of it (or, `last`, the closing one with the usage figures), and `done` is the stream's end marker.
+    private static func respond(
+        _ behaviour: Behaviour, done: String?, _ body: (String) -> [String: Any], piece: @escaping @Sendable (String, Bool) -> [String: Any]
+    ) async throws -> Response {
         var letter = ""
         switch behaviour {
+        case .streamed(let pieces, let pause):
+            let events = ResponseBody { writer in
+                for (index, text) in (pieces + [""]).enumerated() {
+                    let data = try JSONSerialization.data(withJSONObject: piece(text, index == pieces.count))
+                    try await writer.write(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+                    if index < pieces.count - 1 { try await Task.sleep(for: pause) }
+                }
+                if let done { try await writer.write(ByteBuffer(string: "data: \(done)\n\n")) }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: events)
         case .letter(let text):
             letter = text
         case .status(let code):

@@ -67,7 +67,7 @@ import PhoenixPlatform
             try await queue.enqueue(try letterJob(user.id))
             try await eventually("the first letter is stored") { try await queue.stats(queue: "letters").completed == 1 }
             #expect(try await text(client, "SELECT ai_optimization_level FROM public.letter_generations WHERE user_id = \(user.id)") == "gemini:gemini-test")
-            #expect(fake.requests == ["/v1/chat/completions", "/v1beta/models/gemini-test:generateContent"])
+            #expect(fake.requests == ["/v1/chat/completions", "/v1beta/models/gemini-test:streamGenerateContent"])
             #expect(fake.authorizations.last == "g-test")
 
             // Both providers now fail: OpenAI with a 500, Gemini by answering after MAX_RESPONSE_TIME.
@@ -146,6 +146,32 @@ import PhoenixPlatform
             let stats = try await queue.stats(queue: "letters")
             #expect((stats.cancelled, stats.failed, stats.completed) == (1, 0, 0))
             #expect(fake.requests.count == 1)
+        }
+    }
+
+    @Test(arguments: [false, true]) func aStreamedLetterIsPublishedAsProgressWhileItIsWritten(gemini: Bool) async throws {
+        let fake = FakeAIServer()
+        let words = Self.aiLetter.split(separator: " ", omittingEmptySubsequences: false)
+        let pieces = stride(from: 0, to: words.count, by: 10).map { start in
+            words[start..<min(words.count, start + 10)].joined(separator: " ") + (start + 10 < words.count ? " " : "")
+        }
+        let streamed = FakeAIServer.Behaviour.streamed(pieces, pause: .milliseconds(400))
+        if gemini { fake.answer(openAI: .status(500), gemini: streamed) } else { fake.answer(openAI: streamed) }
+        try await withLetters(gemini ? Self.both : Self.openAIOnly, fake: fake) { queue, client in
+            let user = try await signUp(client, name: "Ada")
+            let job = try letterJob(user.id)
+            try await queue.enqueue(job)
+            try await eventually("the letter is stored", timeout: .seconds(20)) { try await queue.stats(queue: "letters").completed == 1 }
+            #expect(try await text(client, "SELECT generated_letter FROM public.letter_generations WHERE user_id = \(user.id)") == Self.aiLetter)
+            // The letter's events: the text so far, growing, as progress; then completed.
+            let events = try await queue.events(in: JobEventStream(queue: "letters"), after: .start).filter { $0.jobID == job.idString }
+            let written = events.filter { $0.kind == .progress }.compactMap(\.message)
+            #expect(written.count >= 2 && written.count <= pieces.count, "\(written.count) progress events for \(pieces.count) pieces")
+            #expect(zip(written, written.dropFirst()).allSatisfy { $1.count > $0.count && $1.hasPrefix($0) })
+            #expect(written.allSatisfy { Self.aiLetter.hasPrefix($0) })
+            #expect(events.last?.kind == .completed)
+            // The usage figures of the stream's last event were charged.
+            #expect(try await queue.redis.send("HGET", queue.keys.job(job.idString, in: "letters"), "tokens").string == "\(FakeAIServer.tokensPerLetter)")
         }
     }
 
