@@ -41,12 +41,12 @@ struct EventRoutes: Sendable {
             return respond(opening: [ServerSentEvent(id: nil, name: "status", data: known.body)], cursor: EventCursor([:]), following: nil) { _ in true }
         }
         let text = id.lowercasedString
-        let subscription = try await subscribe(to: [stream]) { $0.jobID == text }
+        let subscription = try await subscribe(to: [stream], following: .job(text))
         var cursor = EventCursor(subscription.positions)
         var opening: [ServerSentEvent] = []
         var ended: Bool
         if let from = resumeFrom?.entries[stream] {
-            let backlog = try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream]) { $0.jobID == text }
+            let backlog = try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream], following: .job(text))
             for event in backlog {
                 opening.append(try await sse(event, cursor: &cursor))
             }
@@ -72,10 +72,10 @@ struct EventRoutes: Sendable {
             throw APIError.badRequest("invalid_queue", "a queue name is 1-64 characters of a-z, 0-9, '_', '-'")
         }
         var queues: [String]
-        let wants: @Sendable (JobEvent) -> Bool
+        let filter: JobEventFilter
         if caller.role == .serviceRole {
             queues = asked.map { [$0] } ?? catalog.servedQueues
-            wants = { _ in true }
+            filter = .all
         } else {
             guard let user = caller.userID?.lowercasedString else { throw APIError.unauthorized("a user token needs a sub") }
             queues = Set(rules.userField.keys.compactMap { catalog.entry($0)?.queue }).sorted()
@@ -83,17 +83,17 @@ struct EventRoutes: Sendable {
                 guard queues.contains(asked) else { throw APIError.notFound("no queue '\(asked)' holds jobs users submit") }
                 queues = [asked]
             }
-            wants = { $0.user?.lowercased() == user }
+            filter = .user(user)
         }
         let streams = Set(queues).sorted().flatMap(queue.eventStreams(ofQueue:))
-        let subscription = try await subscribe(to: streams, where: wants)
+        let subscription = try await subscribe(to: streams, following: filter)
         var cursor = EventCursor(subscription.positions)
         var opening: [ServerSentEvent] = []
         if let resumeFrom {
             var backlog: [JobEvent] = []
             for stream in streams {
                 guard let from = resumeFrom.entries[stream] else { continue }
-                backlog += try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream], where: wants)
+                backlog += try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream], following: filter)
             }
             for event in backlog.sorted(by: { ($0.position.entry, $0.position.stream) < ($1.position.entry, $1.position.stream) }) {
                 opening.append(try await sse(event, cursor: &cursor))
@@ -111,16 +111,16 @@ struct EventRoutes: Sendable {
         return .json(.object(["token": .string(token), "expires_at": .string(expires.formatted(.iso8601))]))
     }
 
-    private func subscribe(to streams: [JobEventStream], where wants: @escaping @Sendable (JobEvent) -> Bool) async throws -> JobEventSubscription {
-        let subscription = try await hub.subscribe(to: streams, where: wants)
+    private func subscribe(to streams: [JobEventStream], following filter: JobEventFilter) async throws -> JobEventSubscription {
+        let subscription = try await hub.subscribe(to: streams, following: filter)
         guard !subscription.positions.isEmpty else {
             throw APIError(.serviceUnavailable, "shutting_down", "this server is shutting down; reconnect to another", headers: [.retryAfter: "1"])
         }
         return subscription
     }
 
-    /// The events of `stream` after `entry` up to `last` that `wants` accepts, oldest first.
-    private func backlog(of stream: JobEventStream, after entry: StreamEntryID, upTo last: StreamEntryID?, where wants: (JobEvent) -> Bool) async throws -> [JobEvent] {
+    /// The events of `stream` after `entry` up to `last` that `filter` takes, oldest first.
+    private func backlog(of stream: JobEventStream, after entry: StreamEntryID, upTo last: StreamEntryID?, following filter: JobEventFilter) async throws -> [JobEvent] {
         guard let last, entry < last else { return [] }
         var found: [JobEvent] = []
         var from = entry
@@ -128,7 +128,7 @@ struct EventRoutes: Sendable {
         while read < Self.backlogLimit {
             let page = try await queue.events(in: stream, after: from, upTo: last)
             guard let end = page.last else { break }
-            found += page.filter(wants)
+            found += page.filter(filter.takes)
             read += page.count
             from = end.position.entry
         }

@@ -26,15 +26,52 @@ public final class JobEventHub: Service, Sendable {
     private let state = Mutex(State())
 
     private struct State {
-        var subscribers: [JobEventStream: [Int: Subscriber]] = [:]
+        var subscribers: [JobEventStream: Subscribers] = [:]
         var cursors: [JobEventStream: StreamEntryID] = [:]
         var nextID = 0
         var closed = false
     }
 
-    private struct Subscriber {
-        let wants: @Sendable (JobEvent) -> Bool
-        let continuation: AsyncStream<JobEvent>.Continuation
+    /// The subscribers of one stream, indexed by what they follow, so that an event reaches its subscribers
+    /// without a look at the others (a thousand streams of one job each cost one look-up per event).
+    private struct Subscribers {
+        var byJob: [String: [Int: AsyncStream<JobEvent>.Continuation]] = [:]
+        var byUser: [String: [Int: AsyncStream<JobEvent>.Continuation]] = [:]
+        var all: [Int: AsyncStream<JobEvent>.Continuation] = [:]
+
+        /// The subscribers `event` is for.
+        func receivers(of event: JobEvent) -> [AsyncStream<JobEvent>.Continuation] {
+            var found = Array(all.values)
+            if let subscribers = byJob[event.jobID] { found += subscribers.values }
+            if let user = event.user?.lowercased(), let subscribers = byUser[user] { found += subscribers.values }
+            return found
+        }
+
+        subscript(_ filter: JobEventFilter, id id: Int) -> AsyncStream<JobEvent>.Continuation? {
+            get {
+                switch filter {
+                case .job(let job): byJob[job]?[id]
+                case .user(let user): byUser[user]?[id]
+                case .all: all[id]
+                }
+            }
+            set {
+                switch filter {
+                case .job(let job):
+                    byJob[job, default: [:]][id] = newValue
+                    if byJob[job]?.isEmpty == true { byJob[job] = nil }
+                case .user(let user):
+                    byUser[user, default: [:]][id] = newValue
+                    if byUser[user]?.isEmpty == true { byUser[user] = nil }
+                case .all:
+                    all[id] = newValue
+                }
+            }
+        }
+
+        var continuations: [AsyncStream<JobEvent>.Continuation] {
+            Array(all.values) + byJob.values.flatMap(\.values) + byUser.values.flatMap(\.values)
+        }
     }
 
     public init(queue: JobQueue, logger: Logger) {
@@ -43,11 +80,11 @@ public final class JobEventHub: Service, Sendable {
         (readsWanted, wantRead) = AsyncStream.makeStream(of: JobEventStream.self)
     }
 
-    /// Follows `streams`, delivering the events `wants` accepts as they are appended. The subscription's
+    /// Follows `streams`, delivering the events `filter` takes as they are appended. The subscription's
     /// positions are where delivery begins in each stream: what came up to them is read from the stream
     /// itself (``JobQueue/events(in:after:upTo:limit:)``), so a client resuming from an earlier entry misses
     /// nothing and sees nothing twice. Throws when Redis cannot say where a stream ends.
-    public func subscribe(to streams: [JobEventStream], where wants: @escaping @Sendable (JobEvent) -> Bool) async throws(QueueError) -> JobEventSubscription {
+    public func subscribe(to streams: [JobEventStream], following filter: JobEventFilter) async throws(QueueError) -> JobEventSubscription {
         // A stream not read yet starts at its current end, looked up before the subscription takes its place.
         var ends: [JobEventStream: StreamEntryID] = [:]
         for stream in streams where state.withLock({ $0.cursors[stream] == nil }) {
@@ -58,7 +95,7 @@ public final class JobEventHub: Service, Sendable {
             defer { state.nextID += 1 }
             return state.nextID
         }
-        continuation.onTermination = { [weak self] _ in self?.unsubscribe(id, from: streams) }
+        continuation.onTermination = { [weak self] _ in self?.unsubscribe(id, following: filter, from: streams) }
         let (positions, started) = state.withLock { state -> ([JobEventStream: StreamEntryID], [JobEventStream]) in
             guard !state.closed else { return ([:], []) }
             var positions: [JobEventStream: StreamEntryID] = [:]
@@ -69,7 +106,7 @@ public final class JobEventHub: Service, Sendable {
                     started.append(stream)
                 }
                 positions[stream] = state.cursors[stream]
-                state.subscribers[stream, default: [:]][id] = Subscriber(wants: wants, continuation: continuation)
+                state.subscribers[stream, default: Subscribers()][filter, id: id] = continuation
             }
             return (positions, started)
         }
@@ -94,15 +131,15 @@ public final class JobEventHub: Service, Sendable {
         let continuations = state.withLock { state in
             state.closed = true
             defer { state.subscribers = [:] }
-            return state.subscribers.values.flatMap { $0.values.map(\.continuation) }
+            return state.subscribers.values.flatMap(\.continuations)
         }
         for continuation in continuations { continuation.finish() }
         wantRead.finish()
     }
 
-    private func unsubscribe(_ id: Int, from streams: [JobEventStream]) {
+    private func unsubscribe(_ id: Int, following filter: JobEventFilter, from streams: [JobEventStream]) {
         state.withLock { state in
-            for stream in streams { state.subscribers[stream]?[id] = nil }
+            for stream in streams { state.subscribers[stream]?[filter, id: id] = nil }
         }
     }
 
@@ -132,12 +169,13 @@ public final class JobEventHub: Service, Sendable {
         guard let last = events.last else { return }
         let overflowing = state.withLock { state -> [AsyncStream<JobEvent>.Continuation] in
             var overflowing: [AsyncStream<JobEvent>.Continuation] = []
-            for subscriber in (state.subscribers[stream] ?? [:]).values {
-                for event in events where subscriber.wants(event) {
-                    if case .dropped = subscriber.continuation.yield(event) {
-                        overflowing.append(subscriber.continuation)
-                        break
-                    }
+            guard let subscribers = state.subscribers[stream] else {
+                state.cursors[stream] = last.position.entry
+                return overflowing
+            }
+            for event in events {
+                for continuation in subscribers.receivers(of: event) {
+                    if case .dropped = continuation.yield(event) { overflowing.append(continuation) }
                 }
             }
             state.cursors[stream] = last.position.entry
@@ -145,6 +183,25 @@ public final class JobEventHub: Service, Sendable {
         }
         // Finishing calls the subscription's termination handler, which takes the lock: outside it.
         for continuation in overflowing { continuation.finish() }
+    }
+}
+
+/// Which events of its streams a subscriber of ``JobEventHub`` follows.
+public enum JobEventFilter: Sendable, Hashable {
+    /// One job's (its id, lowercase).
+    case job(String)
+    /// The jobs of one user: those whose fairness key is the user's id (lowercase).
+    case user(String)
+    /// Every job's.
+    case all
+
+    /// Whether `event` is one this filter follows (as the hub's index finds them).
+    public func takes(_ event: JobEvent) -> Bool {
+        switch self {
+        case .job(let job): event.jobID == job
+        case .user(let user): event.user?.lowercased() == user
+        case .all: true
+        }
     }
 }
 

@@ -57,13 +57,13 @@ struct JobStatuses: Sendable {
     func waitForEnd(of id: UUID, for caller: Identity, upTo wait: Duration) async throws -> Status {
         let text = id.lowercasedString
         guard let stream = try await queue.eventStream(ofJob: text) else { return try await status(of: id, for: caller) }
-        let subscription = try await events.subscribe(to: [stream]) { $0.jobID == text && $0.kind.isFinal }
+        let subscription = try await events.subscribe(to: [stream], following: .job(text))
         defer { subscription.cancel() }
         let status = try await status(of: id, for: caller)
         guard !status.state.isFinal else { return status }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await _ in subscription.events { return }
+                for await event in subscription.events where event.kind.isFinal { return }
             }
             group.addTask { try? await Task.sleep(for: wait) }
             await group.next()
