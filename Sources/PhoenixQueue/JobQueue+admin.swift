@@ -52,7 +52,17 @@ extension JobQueue {
 
     /// The stored record of a job, `nil` when there is none.
     public func job(id: String) async throws(QueueError) -> JobRecord? {
+        try await locateJob(id: id)?.record
+    }
+
+    /// The stored record of a job and the event stream its events go to, `nil` when there is none.
+    public func locateJob(id: String) async throws(QueueError) -> (record: JobRecord, stream: JobEventStream)? {
         guard let partition = try await partition(ofJob: id) else { return nil }
+        guard let record = try await record(id: id, in: partition) else { return nil }
+        return (record, JobEventStream(queue: partition.queue, partition: partition.index))
+    }
+
+    private func record(id: String, in partition: QueuePartition) async throws(QueueError) -> JobRecord? {
         let fields = ["envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt", "progress", "progressMessage", "cancelRequested"]
         let reply: RedisValue
         do {

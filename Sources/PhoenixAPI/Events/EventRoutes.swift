@@ -35,13 +35,22 @@ struct EventRoutes: Sendable {
         let caller = try context.caller()
         let id = try JobRoutes.jobID(context)
         let resumeFrom = try Self.lastEventID(request)
-        let known = try await statuses.status(of: id, for: caller)
-        guard let stream = known.stream else {
-            // The queue forgot the job: its run row says how it ended.
-            return respond(opening: [ServerSentEvent(id: nil, name: "status", data: known.body)], cursor: EventCursor([:]), following: nil) { _ in true }
-        }
         let text = id.lowercasedString
+        guard let stream = try await queue.eventStream(ofJob: text) else {
+            // The queue forgot the job: its run row says how it ended (or there is no such job: a 404).
+            let archived = try await statuses.status(of: id, for: caller)
+            return respond(opening: [ServerSentEvent(id: nil, name: "status", data: archived.body)], cursor: EventCursor([:]), following: nil) { _ in true }
+        }
+        // Subscribed before the job is read (and the caller's right to it checked), so that nothing between the
+        // two is missed.
         let subscription = try await subscribe(to: [stream], following: .job(text))
+        let status: JobStatuses.Status
+        do {
+            status = try await statuses.status(of: id, for: caller)
+        } catch {
+            subscription.cancel()
+            throw error
+        }
         var cursor = EventCursor(subscription.positions)
         var opening: [ServerSentEvent] = []
         var ended: Bool
@@ -52,8 +61,7 @@ struct EventRoutes: Sendable {
             }
             ended = backlog.contains { $0.kind.isFinal }
         } else {
-            // Read after the subscription began: nothing between the two is missed (it may come again as an event).
-            let status = try await statuses.status(of: id, for: caller)
+            // Read after the subscription began: an event may repeat what it shows.
             opening.append(ServerSentEvent(id: cursor.text, name: "status", data: status.body))
             ended = status.state.isFinal
         }

@@ -22,7 +22,7 @@ struct JobStatuses: Sendable {
     /// Job `id`'s status, or a 404 when there is no such job or it is not `caller`'s.
     func status(of id: UUID, for caller: Identity) async throws -> Status {
         let text = id.lowercasedString
-        guard let stream = try await queue.eventStream(ofJob: text), let record = try await queue.job(id: text) else {
+        guard let (record, stream) = try await queue.locateJob(id: text) else {
             // The queue keeps a finished job for its retention period; its run row stays after that.
             guard let run = try await store.run(jobID: id), rules.allowsRun(caller, type: run.type, owner: run.userID) else {
                 throw APIError.notFound("no job \(text) (or not yours)")
