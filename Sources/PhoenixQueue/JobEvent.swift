@@ -39,6 +39,9 @@ public struct JobEvent: Sendable, Equatable {
     public var error: String?
     /// When the job is due (`queued` with a delay, `failed`).
     public var runAt: Date?
+    /// A completed job's result summary (JSON text), when the reader attached it: the stream does not hold it
+    /// (the API's hub reads it from `phoenix_job_runs`).
+    public var result: String?
 
     /// When it happened (the Redis server's clock, from the entry id).
     public var at: Date { Date(timeIntervalSince1970: Double(position.entry.milliseconds) / 1000) }

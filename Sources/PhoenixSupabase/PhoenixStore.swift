@@ -237,6 +237,18 @@ extension PhoenixStore {
         }
         return nil
     }
+
+    /// The result summaries (JSON text) of those of `jobIDs` whose run completed with one, in one query.
+    public func results(jobIDs: [UUID]) async throws -> [UUID: String] {
+        guard !jobIDs.isEmpty else { return [:] }
+        let rows = try await client.query("""
+            SELECT job_id, result::text FROM public.phoenix_job_runs
+            WHERE job_id = ANY(\(jobIDs)) AND status = 'completed' AND result IS NOT NULL
+            """, logger: PhoenixStore.quiet)
+        var results: [UUID: String] = [:]
+        for try await (id, result) in rows.decode((UUID, String).self) { results[id] = result }
+        return results
+    }
 }
 
 /// A run as the dashboard lists it.

@@ -81,7 +81,7 @@ struct Dev: AsyncParsableCommand {
 
         let api = try settings.apiConfiguration(host: "127.0.0.1", port: port)
         let (auth, verifier) = try await settings.tokenVerifier()
-        let events = JobEventHub(queue: queue, logger: Logger(label: "phoenix.events"))
+        let events = JobEventHub(queue: queue, store: store, logger: Logger(label: "phoenix.events"))
         let router = try phoenixRouter(configuration: api, queue: queue, store: store, verifier: verifier, metrics: metrics, events: events, sessionSecret: auth.hmacSecret)
         let base = AsyncStream<String>.makeStream()
         let app = APIServer.application(router: router, configuration: api, logger: Logger(label: "phoenix.api")) { bound in

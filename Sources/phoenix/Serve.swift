@@ -36,9 +36,10 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "phoenix.api")
         try await checkRedisServer(queue, logger: logger)
         await applyDefaultFlow(queue, logger: logger)
-        let events = JobEventHub(queue: queue, logger: Logger(label: "phoenix.events"))
+        let store = PhoenixStore(client: client)
+        let events = JobEventHub(queue: queue, store: store, logger: Logger(label: "phoenix.events"))
         let router = try phoenixRouter(
-            configuration: configuration, queue: queue, store: PhoenixStore(client: client), verifier: verifier, metrics: bootstrapMetrics(),
+            configuration: configuration, queue: queue, store: store, verifier: verifier, metrics: bootstrapMetrics(),
             events: events, sessionSecret: auth.hmacSecret
         )
         let app = APIServer.application(router: router, configuration: configuration, logger: logger) { port in

@@ -103,11 +103,12 @@ struct LiveAPI {
             let rules = UserJobRules(userField: phoenixRules.userField.merging(["diagnostic.noop": "user_id", "diagnostic.sleep": "user_id"]) { $1 }, eventType: phoenixRules.eventType)
             // As `phoenix serve` does, jobs carry their user as their fairness key (the user event streams follow it).
             let queue = JobQueue(redis: redisClient, keys: QueueKeys(prefix: TestRedis.uniquePrefix("api")), fairnessFields: rules.userField)
-            let events = JobEventHub(queue: queue, logger: logger)
+            let store = PhoenixStore(client: client)
+            let events = JobEventHub(queue: queue, store: store, logger: logger)
             let metrics = PrometheusCollectorRegistry()
             let router = try APIServer.router(
                 configuration: configuration, queue: queue, catalog: catalog, rules: rules, workerTypes: WorkerType.allCases.map(\.rawValue),
-                store: PhoenixStore(client: client), verifier: verifier, metrics: metrics, events: events
+                store: store, verifier: verifier, metrics: metrics, events: events
             )
             let diagnostics = try await PhoenixJobs.registry(servedBy: [WorkerType.diagnostics.queue], dependencies: HandlerDependencies(store: nil, environment: [:]))
             let worker = Worker(queue: queue, registry: diagnostics, configuration: WorkerConfiguration(name: WorkerType.diagnostics.rawValue, queues: [WorkerType.diagnostics.queue], concurrency: 10, idleWait: .milliseconds(200), metricsFactory: PrometheusMetricsFactory(registry: metrics)), logger: logger)

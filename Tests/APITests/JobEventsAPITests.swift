@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import PhoenixJobsCore
+import PostgresNIO
 import Testing
 import TestSupport
 
@@ -47,6 +48,26 @@ import TestSupport
             // Browsers of an allowed origin may read it, as any other answer.
             let fromApp = try await api.call(.GET, "/v1/jobs/\(id)/events", token: token, headers: [("Origin", "https://app.phoenix.test")])
             #expect(fromApp.status == 200 && fromApp.headers["Access-Control-Allow-Origin"] == ["https://app.phoenix.test"])
+        }
+    }
+
+    @Test func aCompletedEventCarriesTheJobsResultLiveAndWhenResumed() async throws {
+        try await LiveAPI.run { api in
+            let user = UUID(), service = try await api.minter.service()
+            let id = try await Self.submitWaiting(api, for: user, service: service)
+            let job = try #require(UUID(uuidString: id))
+            // As a job that records its result does (diagnostic jobs record none).
+            try await api.client.query("""
+                INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, worker, user_id, started_at, finished_at, duration_ms, result)
+                VALUES (\(job), 'diagnostic.noop', 'diagnostics', 'completed', 1, 'w', \(user), now(), now(), 3, '{"letter_id": "l-9"}'::jsonb)
+                """)
+            var stream = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: service)
+            let status = try #require(try await stream.next())
+            try await Self.resume(api, service: service)
+            let live = try #require(try await stream.events(through: "completed").last)
+            #expect(live["result"] == .object(["letter_id": .string("l-9")]))
+            var resumed = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: service, lastEventID: status.id)
+            #expect(try await resumed.events(through: "completed").last?["result"] == .object(["letter_id": .string("l-9")]))
         }
     }
 

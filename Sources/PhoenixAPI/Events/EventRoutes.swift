@@ -57,7 +57,7 @@ struct EventRoutes: Sendable {
         if let from = resumeFrom?.entries[stream] {
             let backlog = try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream], following: .job(text))
             for event in backlog {
-                opening.append(try await sse(event, cursor: &cursor))
+                opening.append(try await sse(event, cursor: &cursor, lookUp: true))
             }
             ended = backlog.contains { $0.kind.isFinal }
         } else {
@@ -104,7 +104,7 @@ struct EventRoutes: Sendable {
                 backlog += try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream], following: filter)
             }
             for event in backlog.sorted(by: { ($0.position.entry, $0.position.stream) < ($1.position.entry, $1.position.stream) }) {
-                opening.append(try await sse(event, cursor: &cursor))
+                opening.append(try await sse(event, cursor: &cursor, lookUp: true))
             }
         } else {
             opening.append(ServerSentEvent(id: cursor.text, name: "ready", data: .object(["queues": .array(queues.map(JSONValue.string))])))
@@ -143,14 +143,15 @@ struct EventRoutes: Sendable {
         return found
     }
 
-    /// `event` as sent, its id the cursor moved past it; a completed job's event carries its result.
-    private func sse(_ event: JobEvent, cursor: inout EventCursor) async throws -> ServerSentEvent {
+    /// `event` as sent, its id the cursor moved past it. A completed job's event carries its result: the one the
+    /// hub attached to a live event, or, for an event read from the stream (`lookUp`), the one read here.
+    private func sse(_ event: JobEvent, cursor: inout EventCursor, lookUp: Bool = false) async throws -> ServerSentEvent {
         cursor.entries[event.position.stream] = event.position.entry
-        var result: JSONValue?
-        if event.kind == .completed, let id = UUID(uuidString: event.jobID) {
-            result = try await store.run(jobID: id)?.result.flatMap { try? JSONValue.parse(Array($0.utf8)) }
+        var result = event.result
+        if lookUp, event.kind == .completed, let id = UUID(uuidString: event.jobID) {
+            result = try await store.run(jobID: id)?.result
         }
-        return ServerSentEvent(id: cursor.text, name: event.kind.rawValue, data: event.json(result: result))
+        return ServerSentEvent(id: cursor.text, name: event.kind.rawValue, data: event.json(result: result.flatMap { try? JSONValue.parse(Array($0.utf8)) }))
     }
 
     /// A `text/event-stream` response: `opening`, then the events of `subscription` not sent yet (with a

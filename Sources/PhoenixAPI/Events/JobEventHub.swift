@@ -1,5 +1,7 @@
+public import Foundation
 public import Logging
 public import PhoenixQueue
+public import PhoenixSupabase
 public import ServiceLifecycle
 import Synchronization
 
@@ -17,6 +19,8 @@ public final class JobEventHub: Service, Sendable {
     static let readWait = Duration.seconds(5)
 
     let queue: JobQueue
+    /// The result summaries of completed jobs (`PhoenixStore.results(jobIDs:)`), attached to their events.
+    let results: @Sendable ([UUID]) async throws -> [UUID: String]
     let logger: Logger
     /// Streams whose reader should start (``run()`` starts them).
     private let readsWanted: AsyncStream<JobEventStream>
@@ -74,8 +78,11 @@ public final class JobEventHub: Service, Sendable {
         }
     }
 
-    public init(queue: JobQueue, logger: Logger) {
+    /// A hub over `queue`'s streams; completed jobs' result summaries come from `store`, read once for each
+    /// batch of events read.
+    public init(queue: JobQueue, store: PhoenixStore, logger: Logger) {
         self.queue = queue
+        self.results = store.results(jobIDs:)
         self.logger = logger
         (readsWanted, wantRead) = AsyncStream.makeStream(of: JobEventStream.self)
     }
@@ -151,7 +158,7 @@ public final class JobEventHub: Service, Sendable {
             guard let cursor = state.withLock({ $0.cursors[stream] }) else { return }
             do {
                 let events = try await queue.waitForEvents(in: stream, after: cursor, block: Self.readWait)
-                dispatch(events, of: stream)
+                dispatch(await withResults(events, of: stream), of: stream)
                 backoff = .milliseconds(100)
             } catch {
                 guard !Task.isCancelled else { return }
@@ -159,6 +166,28 @@ public final class JobEventHub: Service, Sendable {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
+        }
+    }
+
+    /// `events` with the results of the completed jobs someone follows, read in one query; without them when
+    /// the query fails (logged: the subscribers get the event, only not its result).
+    private func withResults(_ events: [JobEvent], of stream: JobEventStream) async -> [JobEvent] {
+        let followed = state.withLock { state -> Set<String> in
+            guard let subscribers = state.subscribers[stream] else { return [] }
+            return Set(events.filter { $0.kind == .completed && !subscribers.receivers(of: $0).isEmpty }.map(\.jobID))
+        }
+        guard !followed.isEmpty else { return events }
+        let found: [UUID: String]
+        do {
+            found = try await results(followed.compactMap { UUID(uuidString: $0) })
+        } catch {
+            logger.warning("Reading completed jobs' results failed; their events go without them", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return events
+        }
+        return events.map { event in
+            var event = event
+            if event.kind == .completed, let id = UUID(uuidString: event.jobID) { event.result = found[id] }
+            return event
         }
     }
 
