@@ -33,7 +33,8 @@ struct JobStatuses: Sendable {
         guard let envelope = record.envelope, rules.allows(caller, type: envelope.type, payload: envelope.payload) else {
             throw APIError.notFound("no job \(text) (or not yours)")
         }
-        let run = try await store.run(jobID: id)
+        // A job waiting for its turn has no result yet: its run row is read once it has run.
+        let run = [.ready, .delayed].contains(record.state) ? nil : try await store.run(jobID: id)
         var body: [String: JSONValue] = [
             "id": .string(record.id), "type": .string(envelope.type), "queue": .string(envelope.queue), "state": .string(record.state.rawValue),
             "attempt": .number(Double(record.attempt)), "max_attempts": .number(Double(record.maxAttempts)),
