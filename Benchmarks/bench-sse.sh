@@ -5,7 +5,8 @@
 # per second, the p50/p99/max time from a job's completion (the ack, Redis clock) to its event reaching the
 # subscriber, and the server's peak resident memory. Starts its own Redis and PostgreSQL; release build
 # (BUILD=debug to skip it).
-# Usage: Benchmarks/bench-sse.sh [SUBSCRIBERS=1000] [RATE=500] [SECONDS=30]
+# Usage: Benchmarks/bench-sse.sh [SUBSCRIBERS=1000] [RATE=500] [SECONDS=30] [DELAY_MS=800]
+# (DELAY_MS: how long each job waits before it runs, and so how long each stream stays open first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 subscribers=${1:-1000}
 rate=${2:-500}
 seconds=${3:-30}
+delay_ms=${4:-800}
 ensure_packages redis-server libhiredis-dev python3 postgresql-15 postgresql-client-15
 build=${BUILD:-release}
 swift build -c "$build" --product phoenix >&2
@@ -31,7 +33,7 @@ serve_pid=$worker_pid
 "$phoenix" work --type diagnostics --concurrency 200 2>"$PHOENIX_RUN_DIR/worker.log" &
 diagnostics_pid=$!
 "$phoenix" bench-sse --base "http://127.0.0.1:$PHOENIX_API_PORT" --subscribers "$subscribers" --rate "$rate" \
-  --seconds "$seconds" --server-pid "$serve_pid"
+  --seconds "$seconds" --delay-ms "$delay_ms" --server-pid "$serve_pid"
 if grep -q "Request failed" "$PHOENIX_RUN_DIR/serve.log"; then
   echo "the server logged internal errors:" >&2
   grep "Request failed" "$PHOENIX_RUN_DIR/serve.log" | head -5 >&2

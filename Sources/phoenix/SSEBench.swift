@@ -34,7 +34,7 @@ struct SSEBench: AsyncParsableCommand {
     var seconds: Int = 30
 
     @Option(name: .long, help: "Each job's delay (ms): how long its stream stays open before it runs.")
-    var delayMs: Int = 1000
+    var delayMs: Int = 800
 
     @Option(name: .long, help: "The phoenix serve process, whose peak memory is reported.")
     var serverPid: Int?
