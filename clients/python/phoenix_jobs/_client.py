@@ -43,6 +43,22 @@ def _poll_wait(deadline: Optional[float]) -> int:
     return max(0, min(MAX_POLL_WAIT, int(deadline - time.monotonic())))
 
 
+class _Reconnection:
+    """When a dropped event stream is opened again: after a backoff growing from 0.2 s to 5 s, at most
+    ``STREAM_RETRIES`` times in a row (an event received starts the count again)."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def received(self) -> None:
+        self.failures = 0
+
+    def next_wait(self) -> Optional[float]:
+        """The wait before the next try, or ``None`` when the stream should fail."""
+        self.failures += 1
+        return None if self.failures > STREAM_RETRIES else min(2 ** self.failures * 0.1, 5)
+
+
 def _stream_headers(token: str, last_event_id: Optional[str]) -> Dict[str, str]:
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
     if last_event_id:
@@ -112,7 +128,7 @@ class Client:
         return self._follow("/v1/events/stream", {"queue": queue} if queue else {}, last_event_id, one_job=False)
 
     def _follow(self, path: str, params: Mapping[str, str], last_event_id: Optional[str], one_job: bool) -> Iterator[JobEvent]:
-        failures = 0
+        reconnection = _Reconnection()
         while True:
             try:
                 with self._http.stream("GET", path, params=params, headers=_stream_headers(self._token, last_event_id), timeout=httpx.Timeout(30, read=None)) as response:
@@ -120,7 +136,7 @@ class Client:
                         response.read()
                         raise error_from(response.status_code, response.headers, response.content)
                     for event in EventParser().feed(response.iter_lines()):
-                        failures = 0
+                        reconnection.received()
                         last_event_id = event.id or last_event_id
                         yield event
                         if one_job and event.ends_job:
@@ -128,10 +144,10 @@ class Client:
                     if one_job:
                         return
             except httpx.TransportError:
-                failures += 1
-                if failures > STREAM_RETRIES:
+                wait = reconnection.next_wait()
+                if wait is None:
                     raise
-                time.sleep(min(2 ** failures * 0.1, 5))
+                time.sleep(wait)
 
 
 class AsyncClient:
@@ -185,7 +201,7 @@ class AsyncClient:
         return self._follow("/v1/events/stream", {"queue": queue} if queue else {}, last_event_id, one_job=False)
 
     async def _follow(self, path: str, params: Mapping[str, str], last_event_id: Optional[str], one_job: bool) -> AsyncIterator[JobEvent]:
-        failures = 0
+        reconnection = _Reconnection()
         while True:
             try:
                 async with self._http.stream("GET", path, params=params, headers=_stream_headers(self._token, last_event_id), timeout=httpx.Timeout(30, read=None)) as response:
@@ -195,7 +211,7 @@ class AsyncClient:
                     parser = EventParser()
                     async for line in response.aiter_lines():
                         for event in parser.feed([line]):
-                            failures = 0
+                            reconnection.received()
                             last_event_id = event.id or last_event_id
                             yield event
                             if one_job and event.ends_job:
@@ -203,9 +219,9 @@ class AsyncClient:
                     if one_job:
                         return
             except httpx.TransportError:
-                failures += 1
-                if failures > STREAM_RETRIES:
+                wait = reconnection.next_wait()
+                if wait is None:
                     raise
-                await asyncio.sleep(min(2 ** failures * 0.1, 5))
+                await asyncio.sleep(wait)
 
 
