@@ -7,12 +7,13 @@ import Synchronization
 /// most every ``interval``, and the first ``maxCharacters`` of the text.
 final class LetterProgress: Sendable {
     /// Shortest time between two reports.
-    static let interval = Duration.milliseconds(250)
+    static let interval = Duration.milliseconds(500)
     /// A typical letter's length: the progress reported is the text's share of it, kept below 1 until the job
     /// ends.
     static let typicalLength = 2500.0
-    /// Longest text reported (a letter is checked against a few thousand characters).
-    static let maxCharacters = 16_000
+    /// Longest text reported: a letter runs to a few thousand characters, and each report is kept in the
+    /// queue's event stream (10,000 events at most, so the letters stream holds 80 MB at the very worst).
+    static let maxCharacters = 8_000
 
     let context: JobContext
     /// When the last report was sent.
