@@ -5,6 +5,8 @@
 # and with a signed-in user's token, so the authenticated routes are exercised as both callers, not only
 # their 401s. The two event streams are left out: a stream stays open as long as its job runs (or for ever, for
 # a caller's stream), which a fuzzer reads as a hung request; JobEventsAPITests sends them hostile input instead.
+# A long poll (`GET /v1/jobs/{id}?wait=60`) on a job no worker runs answers after its wait: hence the 65 s
+# request timeout.
 # Usage: scripts/api-fuzz.sh [max examples per operation, default 100]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +35,7 @@ for token in "$PHOENIX_SERVICE_TOKEN" "$user_token"; do
   "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.yaml" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance \
-    --max-examples "$examples" --generation-deterministic \
+    --max-examples "$examples" --generation-deterministic --request-timeout 65 \
     --exclude-path /v1/events/stream --exclude-path "/v1/jobs/{id}/events" || status=$?
 done
 if grep -q "Request failed" "$PHOENIX_RUN_DIR/serve.log"; then
