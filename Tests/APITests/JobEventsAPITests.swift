@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import PhoenixJobsCore
 import PostgresNIO
+import PhoenixRedis
 import Testing
 import TestSupport
 
@@ -97,6 +98,24 @@ import TestSupport
                 seen[event["id"] ?? .null, default: []].append(event.name)
             }
             #expect(seen.count == 2 && seen.values.allSatisfy { $0 == ["queued", "started", "completed"] }, "\(seen)")
+        }
+    }
+
+    @Test func anOpenStreamCarriesOnAcrossARedisRestart() async throws {
+        let server = try await RedisServerProcess()
+        try await LiveAPI.run(redis: try RedisConfiguration(url: server.url)) { api in
+            let service = try await api.minter.service()
+            var stream = try await EventStreamReader.open(api, "/v1/events/stream?queue=diagnostics", token: service)
+            #expect(try await stream.next()?.name == "ready")
+            let first = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop"}"#)
+            #expect(try await stream.events(through: "completed").allSatisfy { $0["id"] == first["id"] })
+            // Redis goes away (the hub's read fails, and is tried again) and comes back with its data.
+            await server.stop()
+            try await server.start()
+            let second = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop"}"#)
+            #expect(second.status == 202, "\(second.json)")
+            let events = try await stream.events(through: "completed")
+            #expect(events.map(\.name) == ["queued", "started", "completed"] && events.allSatisfy { $0["id"] == second["id"] }, "\(events.map(\.data))")
         }
     }
 
