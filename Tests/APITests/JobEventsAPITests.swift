@@ -40,8 +40,12 @@ import TestSupport
 
             // Resuming from the status event sends what followed it, from the stream.
             var resumed = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: token, lastEventID: status.id)
-            #expect(try await resumed.events(through: "completed").map(\.name) == ["started", "completed"])
+            let again = try await resumed.events(through: "completed")
+            #expect(again.map(\.name) == ["started", "completed"])
             #expect(try await resumed.next() == nil)
+            // Reconnecting after the end, as EventSource does whenever a stream ends: a 204, which stops it.
+            let afterTheEnd = try await api.call(.GET, "/v1/jobs/\(id)/events", token: token, headers: [("Last-Event-ID", try #require(again.last?.id))])
+            #expect(afterTheEnd.status == 204)
             // Opened once the job ended: its status, and the end.
             var late = try await EventStreamReader.open(api, "/v1/jobs/\(id)/events", token: token)
             #expect(try await late.next()?["state"] == .string("completed"))

@@ -213,6 +213,8 @@ export class PhoenixJobs {
         continue;
       }
       if (!response.ok) throw await errorFrom(response);
+      // The job had ended and nothing was left to send.
+      if (response.status === 204) return;
       try {
         for await (const event of parseEvents(response.body)) {
           failures = 0;

@@ -30,7 +30,9 @@ struct EventRoutes: Sendable {
 
     /// One job's events. Without `Last-Event-ID`: first a `status` event (what `GET /v1/jobs/{id}` answers),
     /// then each event as it happens; with it, the events after that one. The stream ends after the job's
-    /// final event (completed, dead, cancelled), or at once when the job had ended already.
+    /// final event (completed, dead, cancelled), or at once when the job had ended already (with a `status`
+    /// event when what was sent did not say so). A client resuming after the job's end, with nothing left to
+    /// send, gets a 204: browsers' `EventSource` reconnects whenever a stream ends, and stops only at a 204.
     private func jobEvents(_ request: Request, _ context: APIContext) async throws -> Response {
         let caller = try context.caller()
         let id = try JobRoutes.jobID(context)
@@ -56,10 +58,19 @@ struct EventRoutes: Sendable {
         var ended: Bool
         if let from = resumeFrom?.entries[stream] {
             let backlog = try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream], following: .job(text))
+            guard !(backlog.isEmpty && status.state.isFinal) else {
+                subscription.cancel()
+                return Response(status: .noContent)
+            }
             for event in backlog {
                 opening.append(try await sse(event, cursor: &cursor, lookUp: true))
             }
             ended = backlog.contains { $0.kind.isFinal }
+            if status.state.isFinal && !ended {
+                // It ended after the subscription began (its final event may be on its way): say so now.
+                opening.append(ServerSentEvent(id: cursor.text, name: "status", data: status.body))
+                ended = true
+            }
         } else {
             // Read after the subscription began: an event may repeat what it shows.
             opening.append(ServerSentEvent(id: cursor.text, name: "status", data: status.body))
