@@ -32,7 +32,7 @@ serve_api "$phoenix"
 serve_pid=$worker_pid
 "$phoenix" work --type diagnostics --concurrency 200 2>"$PHOENIX_RUN_DIR/worker.log" &
 diagnostics_pid=$!
-"$phoenix" bench-sse --base "http://127.0.0.1:$PHOENIX_API_PORT" --subscribers "$subscribers" --rate "$rate" \
+"$phoenix" bench-sse --base "http://127.0.0.1:$PHOENIX_API_PORT" --token "$PHOENIX_SERVICE_TOKEN" --subscribers "$subscribers" --rate "$rate" \
   --seconds "$seconds" --delay-ms "$delay_ms" --server-pid "$serve_pid"
 if grep -q "Request failed" "$PHOENIX_RUN_DIR/serve.log"; then
   echo "the server logged internal errors:" >&2

@@ -39,15 +39,16 @@ struct SSEBench: AsyncParsableCommand {
     @Option(name: .long, help: "The phoenix serve process, whose peak memory is reported.")
     var serverPid: Int?
 
+    @Option(name: .long, help: "A service_role token for the API (Benchmarks/bench-sse.sh signs one for the run).")
+    var token: String
+
     func validate() throws {
         try Bench.check([("--subscribers", subscribers, 1...20_000), ("--rate", rate, 1...100_000), ("--seconds", seconds, 1...3600), ("--delay-ms", delayMs, 0...600_000)])
         guard URL(string: base)?.host != nil else { throw ValidationError("--base must be a URL such as http://127.0.0.1:8080") }
+        guard !token.isEmpty else { throw ValidationError("--token must be a service_role token for the API") }
     }
 
     func run() async throws {
-        guard let token = ProcessInfo.processInfo.environment["PHOENIX_SERVICE_TOKEN"], !token.isEmpty else {
-            throw ValidationError("PHOENIX_SERVICE_TOKEN must hold a service_role token for the API")
-        }
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = subscribers * 2 + 16
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

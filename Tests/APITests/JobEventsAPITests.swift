@@ -7,7 +7,9 @@ import Testing
 import TestSupport
 
 /// Live job events: a job's server-sent events, the caller's stream, resuming, stream tokens, long polling.
-@Suite struct JobEventsAPITests {
+/// One test at a time: each starts a server over a database of its own, and six at once loaded the machine
+/// enough to make other suites' timing-bound tests miss their margins.
+@Suite(.serialized) struct JobEventsAPITests {
     static func noop(for user: UUID) -> String { #"{"type": "diagnostic.noop", "payload": {"user_id": "\#(user)"}}"# }
 
     /// Submits a job for `user` while the diagnostics queue is paused, so that it waits until `resume`.

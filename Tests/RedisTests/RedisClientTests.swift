@@ -246,9 +246,10 @@ actor Counter {
         _ = try await redis.pipeline(keys.map { RedisCommand("SET", $0, value) })
         try await redis.send("SAVE")
         await server.stop()
-        // 5 ms per key, and clients served every kilobyte loaded: the server answers LOADING for about two
-        // seconds after it accepts connections.
-        try await server.start(options: ["--appendonly", "no", "--key-load-delay", "5000", "--loading-process-events-interval-bytes", "1024"])
+        // 15 ms per key, and clients served every kilobyte loaded: the server answers LOADING for about six
+        // seconds after it accepts connections (two were not enough on a loaded machine: loading was over
+        // before the probe's first call).
+        try await server.start(options: ["--appendonly", "no", "--key-load-delay", "15000", "--loading-process-events-interval-bytes", "1024"])
         let probe = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
         let info = try await probe.send("INFO", "persistence").string ?? ""
         #expect(info.contains("loading:1"), "the server should still be loading when the test calls it")

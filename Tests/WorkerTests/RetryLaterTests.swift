@@ -24,12 +24,18 @@ import PhoenixWorker
 
     @Test func aJobToldToWaitRunsAgainWithoutSpendingAnAttemptAndHoldsItsQueue() async throws {
         let (queue, running, log, throttled) = try await start()
-        try await eventually("the job was handed back to wait") { try await queue.job(id: throttled.idString)?.state == .delayed }
+        // Handed back to wait: its queue's hold and its due time are set, and stay once it ran again (a loaded
+        // machine may not look while the job is delayed).
+        let jobKey = queue.keys.job(throttled.idString, in: "diagnostics")
+        try await eventually("the job was handed back to wait") {
+            let held = try await queue.redis.send("HEXISTS", queue.keys.flow("diagnostics"), "heldUntil").int == 1
+            let due = try await queue.redis.send("HEXISTS", jobKey, "runAt").int == 1
+            return held && due
+        }
         // The whole queue is held as long as the job waits: the hold and the hand-back are recorded in one flush,
         // the hold first, both two seconds from their call, and both after the job was enqueued (all times are the
         // Redis server's clock and stay put once the job ran again, so a slow machine cannot make these reads
         // miss them). A job enqueued now waits too, unless the hold is over by then.
-        let jobKey = queue.keys.job(throttled.idString, in: "diagnostics")
         let heldUntil = try #require(try await queue.redis.send("HGET", queue.keys.flow("diagnostics"), "heldUntil").string.flatMap { Double($0) })
         let runAt = try #require(try await queue.redis.send("HGET", jobKey, "runAt").string.flatMap { Double($0) })
         let enqueuedAt = try #require(try await queue.redis.send("HGET", jobKey, "enqueuedAt").string.flatMap { Double($0) })
