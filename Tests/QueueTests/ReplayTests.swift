@@ -12,9 +12,13 @@ import TestSupport
 struct ReplayTests {
     /// A queue engine whose client goes through a fault proxy in front of the test server. Its scripts are
     /// loaded first, so that a fault hits the script's run, not a `NOSCRIPT` answer.
+    static let commandTimeout = Duration.seconds(5)
+
     private func proxiedQueue() async throws -> (JobQueue, RedisFaultProxy) {
         let proxy = try RedisFaultProxy(upstreamPort: try TestRedis.configuration().port)
-        let queue = JobQueue(redis: RedisClient(configuration: try proxy.configuration()), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")))
+        // A 5 s command timeout: with 2 s, the first calls of a test (connect, load the scripts) timed out on a
+        // loaded machine before any fault was armed.
+        let queue = JobQueue(redis: RedisClient(configuration: try proxy.configuration(commandTimeout: Self.commandTimeout)), keys: QueueKeys(prefix: TestRedis.uniquePrefix("phx")))
         _ = try await queue.fetch(queue: "warm-up", limit: 1, lease: .seconds(1), worker: "w")
         _ = try await queue.ack([JobLease(id: "none", queue: "warm-up", token: "none")])
         return (queue, proxy)
@@ -101,8 +105,8 @@ struct ReplayTests {
         defer { proxy.stop() }
         try await queue.enqueue((0..<4).map { _ in job() })
         let token = JobQueue.newToken()
-        // The reply comes after the client's 2 s timeout: the call fails, though Redis leased the jobs.
-        proxy.inject(.stall(.seconds(3)), onScript: QueueScripts.fetch)
+        // The reply comes after the client's timeout: the call fails, though Redis leased the jobs.
+        proxy.inject(.stall(Self.commandTimeout + .seconds(1)), onScript: QueueScripts.fetch)
         await #expect(throws: QueueError.self) {
             try await queue.fetch(queue: "letters", limit: 2, lease: .seconds(30), worker: "w1", token: token)
         }
