@@ -55,7 +55,7 @@ public enum APIServer {
         HealthRoutes(redis: queue.redis.configuration, store: store, detailsOnlyForServicesVerifiedBy: configuration.production ? verifier : nil).add(to: router)
         OpenAPIRoute().add(to: router)
         try DashboardRoutes(
-            queue: queue, store: store, verifier: verifier, password: configuration.dashboardPassword, sessionSecret: sessionSecret,
+            queue: queue, store: store, hub: events, verifier: verifier, password: configuration.dashboardPassword, sessionSecret: sessionSecret,
             knownQueues: catalog.servedQueues, bodyLimit: configuration.bodyLimit, secureCookie: configuration.production
         ).add(to: router)
         MetricsRoute(queue: queue, registry: metrics, knownQueues: catalog.servedQueues, workerHeartbeats: WorkerHeartbeatMetrics(workerTypes: workerTypes)).add(to: router)

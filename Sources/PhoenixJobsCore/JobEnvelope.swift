@@ -63,7 +63,7 @@ public struct JobEnvelope: Codable, Sendable, Equatable {
     /// Checks what Redis keys and workers rely on; the error names the field that is wrong.
     public func validate() throws(InvalidJob) {
         func invalid(_ reason: String) -> InvalidJob { InvalidJob(id: id, reason: reason) }
-        guard Self.isName(type, allowing: "._-"), type.count <= 100 else {
+        guard Self.isTypeName(type) else {
             throw invalid("type '\(type)' must be 1-100 characters of a-z, 0-9, '.', '_', '-'")
         }
         guard Self.isQueueName(queue) else {
@@ -82,6 +82,11 @@ public struct JobEnvelope: Codable, Sendable, Equatable {
     /// Whether `text` is a queue name: 1-64 characters of a-z, 0-9, '_', '-'.
     public static func isQueueName<S: StringProtocol>(_ text: S) -> Bool {
         text.count <= 64 && isName(String(text), allowing: "_-")
+    }
+
+    /// Whether `text` is a job type name: 1-100 characters of a-z, 0-9, '.', '_', '-'.
+    public static func isTypeName<S: StringProtocol>(_ text: S) -> Bool {
+        text.count <= 100 && isName(String(text), allowing: "._-")
     }
 
     private static func isName(_ text: String, allowing extra: String) -> Bool {

@@ -192,6 +192,53 @@ extension JobQueue {
         keys.events(stream.queue, partition: stream.partition)
     }
 
+    /// The events of `stream` after `entry` up to `last` (the stream's end when `nil`) that `matching` takes,
+    /// oldest first, reading at most `scanning` entries (the streams keep about 10,000 each).
+    public func events(in stream: JobEventStream, after entry: StreamEntryID, upTo last: StreamEntryID? = nil, matching: (JobEvent) -> Bool, scanning limit: Int = 10_000) async throws(QueueError) -> [JobEvent] {
+        if let last, last <= entry { return [] }
+        var found: [JobEvent] = []
+        var from = entry
+        var read = 0
+        while read < limit {
+            let page = try await events(in: stream, after: from, upTo: last, limit: min(1000, limit - read))
+            guard let end = page.last else { break }
+            found += page.filter(matching)
+            read += page.count
+            from = end.position.entry
+        }
+        return found
+    }
+
+    /// The latest event of each job with the newest events in `stream`, newest first, up to `limit` jobs, reading
+    /// at most `scanning` entries from the end; only jobs of `user` when one is given. The stream is the queue's
+    /// index of its recent jobs: every change of a job appends to it.
+    public func latestEvents(in stream: JobEventStream, user: String? = nil, limit: Int, scanning: Int = 10_000) async throws(QueueError) -> [JobEvent] {
+        var latest: [JobEvent] = []
+        var seen: Set<String> = []
+        var before = "+"
+        var read = 0
+        while read < scanning, latest.count < limit {
+            let page: [JobEvent]
+            do {
+                let reply = try await redis.send("XREVRANGE", key(of: stream), before, "-", "COUNT", min(1000, scanning - read))
+                page = try Self.events(of: stream, entries: reply)
+                read += reply.array?.count ?? 0
+                guard let oldest = reply.array?.last?.array?.first?.string else { break }
+                before = "(\(oldest)"
+            } catch let error as RedisError {
+                throw .redis(error)
+            } catch let error as QueueError {
+                throw error
+            } catch {
+                throw .unexpectedReply(script: "XREVRANGE", detail: "\(error)")
+            }
+            for event in page where latest.count < limit && (user == nil || event.user?.lowercased() == user) && seen.insert(event.jobID).inserted {
+                latest.append(event)
+            }
+        }
+        return latest
+    }
+
     /// The events of a reply listing stream entries (`[[id, [field, value, …]], …]`); entries the scripts did not
     /// write are passed over.
     private static func events(of stream: JobEventStream, entries: RedisValue) throws(QueueError) -> [JobEvent] {

@@ -63,17 +63,46 @@ extension JobQueue {
     }
 
     private func record(id: String, in partition: QueuePartition) async throws(QueueError) -> JobRecord? {
-        let fields = ["envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt", "progress", "progressMessage", "cancelRequested"]
         let reply: RedisValue
         do {
-            reply = try await redis.send(RedisCommand("HMGET", arguments: [keys.job(id, in: partition.queue, partition: partition.index)] + fields))
+            reply = try await redis.send(recordCommand(id: id, in: partition))
         } catch .server(code: "WRONGTYPE", _) {
             return nil
         } catch {
             throw .redis(error)
         }
-        let values = try Self.elements(of: reply, script: "HMGET")
-        guard values.count == fields.count, let state = values[1].string.flatMap(JobState.init(rawValue:)) else { return nil }
+        return try Self.record(id: id, from: reply)
+    }
+
+    /// The stored records of those of `ids` whose hash is in `stream`'s partition, in the order of `ids`, read
+    /// in one pipeline; ids with no record (or a foreign value at their key) are left out.
+    public func records(ids: [String], in stream: JobEventStream) async throws(QueueError) -> [JobRecord] {
+        let partition = QueuePartition(stream.queue, stream.partition)
+        let replies: [Result<RedisValue, RedisError>]
+        do {
+            replies = try await redis.pipeline(ids.map { recordCommand(id: $0, in: partition) })
+        } catch {
+            throw .redis(error)
+        }
+        var records: [JobRecord] = []
+        for (id, reply) in zip(ids, replies) {
+            guard case .success(let value) = reply, let record = try Self.record(id: id, from: value) else { continue }
+            records.append(record)
+        }
+        return records
+    }
+
+    private static let recordFields = [
+        "envelope", "state", "attempt", "maxAttempts", "lastError", "worker", "startedAt", "finishedAt", "diedAt", "progress", "progressMessage", "cancelRequested",
+    ]
+
+    private func recordCommand(id: String, in partition: QueuePartition) -> RedisCommand {
+        RedisCommand("HMGET", arguments: [keys.job(id, in: partition.queue, partition: partition.index)] + Self.recordFields)
+    }
+
+    private static func record(id: String, from reply: RedisValue) throws(QueueError) -> JobRecord? {
+        let values = try elements(of: reply, script: "HMGET")
+        guard values.count == recordFields.count, let state = values[1].string.flatMap(JobState.init(rawValue:)) else { return nil }
         let envelope: JobEnvelope? = {
             guard case .bulk(let bytes) = values[0] else { return nil }
             return try? JobEnvelope(json: bytes)

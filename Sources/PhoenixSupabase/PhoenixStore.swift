@@ -256,8 +256,11 @@ public struct RecentRun: Sendable, Equatable {
     public var jobID: UUID
     public var type: String
     public var queue: String
+    /// `completed`, `failed` (the job died) or `cancelled`.
     public var status: String
     public var attempt: Int
+    /// The user the job was for, for the job types users submit.
+    public var userID: UUID?
     public var startedAt: Date
     public var durationMilliseconds: Int?
     public var error: String?
@@ -266,13 +269,25 @@ public struct RecentRun: Sendable, Equatable {
 extension PhoenixStore {
     /// The latest runs recorded in `phoenix_job_runs`, newest first.
     public func recentRuns(limit: Int) async throws -> [RecentRun] {
+        try await findRuns(limit: limit)
+    }
+
+    /// The latest runs of `user`, of `type` and ending `status` (each only when given), newest first.
+    public func findRuns(user: UUID? = nil, type: String? = nil, status: String? = nil, limit: Int) async throws -> [RecentRun] {
         let rows = try await client.query("""
-            SELECT job_id, type, queue, status, attempt, started_at, duration_ms, error
-            FROM public.phoenix_job_runs ORDER BY started_at DESC LIMIT \(limit)
+            SELECT job_id, type, queue, status, attempt, user_id, started_at, duration_ms, error
+            FROM public.phoenix_job_runs
+            WHERE (\(user)::uuid IS NULL OR user_id = \(user)) AND (\(type)::text IS NULL OR type = \(type))
+              AND (\(status)::text IS NULL OR status = \(status))
+            ORDER BY started_at DESC LIMIT \(limit)
             """, logger: PhoenixStore.quiet)
         var runs: [RecentRun] = []
-        for try await (id, type, queue, status, attempt, started, duration, error) in rows.decode((UUID, String, String, String, Int32, Date, Int32?, String?).self) {
-            runs.append(RecentRun(jobID: id, type: type, queue: queue, status: status, attempt: Int(attempt), startedAt: started, durationMilliseconds: duration.map(Int.init), error: error))
+        for try await (id, type, queue, status, attempt, user, started, duration, error)
+            in rows.decode((UUID, String, String, String, Int32, UUID?, Date, Int32?, String?).self) {
+            runs.append(RecentRun(
+                jobID: id, type: type, queue: queue, status: status, attempt: Int(attempt), userID: user, startedAt: started,
+                durationMilliseconds: duration.map(Int.init), error: error
+            ))
         }
         return runs
     }

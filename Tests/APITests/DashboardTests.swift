@@ -1,6 +1,7 @@
 import PhoenixAPI
 import Foundation
 import NIOHTTP1
+import PostgresNIO
 import PhoenixJobsCore
 import PhoenixQueue
 import Testing
@@ -85,6 +86,138 @@ import TestSupport
             }
             let done = try await api.call(.DELETE, "/v1/jobs/\(sleeping[1])", token: service)
             #expect(done.status == 409 && done.errorCode == "not_cancellable")
+        }
+    }
+
+    /// Signs in with the dashboard password: the session cookie and the form token of its pages.
+    static func signIn(_ api: LiveAPI) async throws -> (cookie: String, csrf: String) {
+        let signedIn = try await api.call(.POST, "/dashboard/login", body: "credential=dashboard-test-password", headers: [("Content-Type", "application/x-www-form-urlencoded")])
+        let cookie = try #require(Self.cookie(signedIn))
+        let page = Self.html(try await api.call(.GET, "/dashboard", headers: [("Cookie", cookie)]))
+        let csrf = try #require(page.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.1).description
+        return (cookie, csrf)
+    }
+
+    /// Submits a job as the service; its id.
+    static func submit(_ api: LiveAPI, _ body: String) async throws -> String {
+        let reply = try await api.call(.POST, "/v1/jobs", token: try await api.minter.service(), body: body)
+        let id: String? = if case .string(let id)? = reply["id"] { id } else { nil }
+        return try #require(id, "no id in \(reply.status) \(reply.json)")
+    }
+
+    @Test func aJobsPageShowsItsHistoryAttemptsResultAndItsPayloadWithPersonalFieldsMasked() async throws {
+        try await LiveAPI.run { api in
+            let (cookie, _) = try await Self.signIn(api)
+            let user = UUID().uuidString.lowercased()
+            let id = try await Self.submit(api, #"{"type": "diagnostic.fail", "payload": {"message": "no luck", "user_id": "\#(user)", "email": "jane.doe@example.com", "candidate": {"name": "Jane Doe", "phone": 33612345678}, "language": "fr"}}"#)
+            try await eventually("the job is dead after its attempts") { try await api.queue.job(id: id)?.state == .dead }
+            let reply = try await api.call(.GET, "/dashboard/jobs/\(id)", headers: [("Cookie", cookie)])
+            #expect(reply.status == 200)
+            #expect(reply.headers.first(name: "Content-Security-Policy")?.contains("script-src 'self'") == true)
+            let page = Self.html(reply)
+            #expect(page.contains(#"id="job-state" class="state dead">dead"#))
+            // State history, newest first: the last attempt's death above its first start.
+            let events = page.matches(of: /<tr data-event="([a-z]+)">/).map { String($0.1) }
+            #expect(events.first == "dead" && events.last == "queued" && events.contains("started") && events.contains("failed"), "\(events)")
+            #expect(page.contains("<td class=\"error\">no luck</td>"))
+            // Personal fields masked, the rest shown.
+            let payload = try #require(page.firstMatch(of: /<pre id="payload">(.*?)<\/pre>/.dotMatchesNewlines())?.1).description
+            #expect(!payload.contains("jane.doe") && !payload.contains("Jane Doe") && !payload.contains("33612345678") && !payload.contains("no luck"))
+            #expect(payload.contains("‹masked: 20 characters›") && payload.contains("‹masked number›"))
+            #expect(payload.contains(user) && payload.contains("&quot;fr&quot;"))
+            // Dead: Retry and Discard, no Cancel.
+            #expect(page.contains(#"<button name="action" value="retry">Retry</button>"#) && !page.contains(#"value="cancel">Cancel</button>"#))
+
+            // A job the queue forgot: its run row alone, with its result.
+            let archived = UUID()
+            try await api.client.query("""
+                INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, user_id, finished_at, duration_ms, result)
+                VALUES (\(archived), 'letter.generate', 'letters', 'completed', 1, \(UUID(uuidString: user)!), now(), 1234, '{"letter_id": 7}'::jsonb)
+                """)
+            let old = Self.html(try await api.call(.GET, "/dashboard/jobs/\(archived.uuidString)", headers: [("Cookie", cookie)]))
+            #expect(old.contains("completed (archived") && old.contains("1234 ms") && old.contains("&quot;letter_id&quot; : 7"))
+            #expect(old.contains("Not kept: the queue forgets"))
+
+            let unknown = try await api.call(.GET, "/dashboard/jobs/\(UUID().uuidString)", headers: [("Cookie", cookie)])
+            #expect(unknown.status == 404 && unknown.errorCode == "not_found")
+            let malformed = try await api.call(.GET, "/dashboard/jobs/nope", headers: [("Cookie", cookie)])
+            #expect(malformed.status == 400)
+            let anonymous = try await api.call(.GET, "/dashboard/jobs/\(id)")
+            #expect(anonymous.status == 401 && !Self.html(anonymous).contains("jane"))
+        }
+    }
+
+    @Test func theSearchFindsJobsByUserTypeAndStateAndItsResultsTakeBulkActions() async throws {
+        try await LiveAPI.run { api in
+            let (cookie, csrf) = try await Self.signIn(api)
+            let (alice, bob) = (UUID().uuidString.lowercased(), UUID().uuidString.lowercased())
+            var aliceJobs: [String] = []
+            for _ in 0..<3 { aliceJobs.append(try await Self.submit(api, #"{"type": "diagnostic.noop", "payload": {"user_id": "\#(alice)"}}"#)) }
+            let bobJob = try await Self.submit(api, #"{"type": "diagnostic.noop", "payload": {"user_id": "\#(bob)"}}"#)
+            var dead: [String] = []
+            for index in 0..<2 { dead.append(try await Self.submit(api, #"{"type": "diagnostic.fail", "payload": {"message": "boom \#(index)", "permanent": true}}"#)) }
+            let waiting = try await Self.submit(api, #"{"type": "diagnostic.noop", "delaySeconds": 3600, "payload": {"user_id": "\#(alice)"}}"#)
+            try await eventually("all ran") {
+                let stats = try await api.queue.stats(queue: "diagnostics")
+                return stats.completed == 4 && stats.dead == 2
+            }
+            // A job only phoenix_job_runs remembers, of alice.
+            let archived = UUID()
+            try await api.client.query("""
+                INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, user_id, finished_at, error)
+                VALUES (\(archived), 'letter.generate', 'letters', 'failed', 3, \(UUID(uuidString: alice)!), now(), 'provider down')
+                """)
+            func search(_ query: String) async throws -> [String] {
+                let reply = try await api.call(.GET, "/dashboard/search?\(query)", headers: [("Cookie", cookie)])
+                #expect(reply.status == 200, "\(query): \(reply.status) \(reply.json)")
+                return Self.html(reply).matches(of: /<tr data-job="([0-9a-f-]+)">/).map { String($0.1) }
+            }
+            #expect(Set(try await search("user=\(alice)")) == Set(aliceJobs + [waiting, archived.uuidString.lowercased()]))
+            #expect(Set(try await search("user=\(alice)&state=completed")) == Set(aliceJobs))
+            #expect(try await search("user=\(alice)&state=delayed") == [waiting])
+            #expect(try await search("user=\(alice)&state=dead") == [archived.uuidString.lowercased()])
+            #expect(try await search("user=\(bob)") == [bobJob])
+            #expect(Set(try await search("type=diagnostic.fail&state=dead")) == Set(dead))
+            #expect(try await search("type=letter.generate") == [archived.uuidString.lowercased()])
+            // A job id opens its page.
+            let byID = try await api.call(.GET, "/dashboard/search?id=\(bobJob.uppercased())", headers: [("Cookie", cookie)])
+            #expect(byID.status == 303 && byID.headers.first(name: "Location") == "/dashboard/jobs/\(bobJob)")
+            for (query, code) in [("user=someone", "invalid_user"), ("state=lost", "invalid_state"), ("type=DROP%20TABLE", "invalid_type"), ("id=1", "invalid_id")] {
+                let refused = try await api.call(.GET, "/dashboard/search?\(query)", headers: [("Cookie", cookie)])
+                #expect(refused.status == 400 && refused.errorCode == code, "\(query)")
+            }
+
+            // Bulk actions: every id ticked, back to the page it came from with what was done.
+            let form = [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", cookie)]
+            let back = "%2Fdashboard%2Fsearch%3Ftype%3Ddiagnostic.fail"
+            let retried = try await api.call(.POST, "/dashboard/jobs/bulk", body: "csrf=\(csrf)&action=retry&back=\(back)&id=\(dead[0])&id=\(dead[1])&id=\(bobJob)", headers: form)
+            #expect(retried.status == 303 && retried.headers.first(name: "Location") == "/dashboard/search?type=diagnostic.fail&done=retry&ok=2&of=3")
+            let notice = Self.html(try await api.call(.GET, "/dashboard/search?type=diagnostic.fail&done=retry&ok=2&of=3", headers: [("Cookie", cookie)]))
+            #expect(notice.contains("Retried 2 of 3 jobs."))
+            try await eventually("the retried jobs died again") {
+                let records = [try await api.queue.job(id: dead[0]), try await api.queue.job(id: dead[1])]
+                let deadCount = try await api.queue.stats(queue: "diagnostics").dead
+                return records.allSatisfy { $0?.state == .dead && $0?.attempt == 1 } && deadCount == 2
+            }
+            let cancelled = try await api.call(.POST, "/dashboard/jobs/bulk", body: "csrf=\(csrf)&action=cancel&id=\(waiting)&id=\(bobJob)", headers: form)
+            #expect(cancelled.headers.first(name: "Location") == "/dashboard?done=cancel&ok=1&of=2")
+            #expect(try await api.queue.job(id: waiting)?.state == .cancelled)
+            let discarded = try await api.call(.POST, "/dashboard/jobs/bulk", body: "csrf=\(csrf)&action=discard&back=https%3A%2F%2Fevil.test&id=\(dead[0])&id=\(dead[1])", headers: form)
+            #expect(discarded.headers.first(name: "Location") == "/dashboard?done=discard&ok=2&of=2")
+            #expect(try await api.queue.stats(queue: "diagnostics").dead == 0)
+            // Refusals change nothing.
+            for (body, status) in [
+                ("csrf=\(csrf)&action=retry", 400), ("csrf=\(csrf)&action=explode&id=\(bobJob)", 400), ("csrf=\(csrf)&action=cancel&id=nope", 400),
+                ("csrf=0000&action=cancel&id=\(bobJob)", 403),
+            ] {
+                let refused = try await api.call(.POST, "/dashboard/jobs/bulk", body: body, headers: form)
+                #expect(refused.status == status, "\(body)")
+            }
+            let tooMany = (0..<1001).map { _ in "id=\(UUID().uuidString)" }.joined(separator: "&")
+            let refusedMany = try await api.call(.POST, "/dashboard/jobs/bulk", body: "csrf=\(csrf)&action=cancel&\(tooMany)", headers: form)
+            #expect(refusedMany.status == 400 && refusedMany.errorCode == "too_many_jobs")
+            let events = try await api.call(.GET, "/dashboard/events")
+            #expect(events.status == 401)
         }
     }
 

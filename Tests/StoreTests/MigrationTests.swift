@@ -11,7 +11,7 @@ import TestSupport
     @Test func migrationsApplyOnAnEmptyDatabaseAndASecondRunIsANoOp() async throws {
         let url = try await TestPostgres.freshDatabase()
         let migrator = try Migrator(directory: TestPostgres.migrations)
-        #expect(migrator.migrations.count == 10)
+        #expect(migrator.migrations.count == 11)
         try await TestPostgres.withClient(url) { client in
             #expect(try await migrator.appliedVersions(client).isEmpty)
             let first = try await migrator.apply(client, logger: logger)

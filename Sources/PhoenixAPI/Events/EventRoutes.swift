@@ -17,8 +17,6 @@ struct EventRoutes: Sendable {
     let catalog: JobCatalog
     let rules: UserJobRules
     let tokens: StreamTokens
-    /// How often a quiet stream gets a comment line, so that proxies and clients see it is alive.
-    static let keepAliveInterval = Duration.seconds(15)
     /// Most events one backlog read sends (the streams keep about 10,000 each).
     static let backlogLimit = 10_000
 
@@ -140,18 +138,8 @@ struct EventRoutes: Sendable {
 
     /// The events of `stream` after `entry` up to `last` that `filter` takes, oldest first.
     private func backlog(of stream: JobEventStream, after entry: StreamEntryID, upTo last: StreamEntryID?, following filter: JobEventFilter) async throws -> [JobEvent] {
-        guard let last, entry < last else { return [] }
-        var found: [JobEvent] = []
-        var from = entry
-        var read = 0
-        while read < Self.backlogLimit {
-            let page = try await queue.events(in: stream, after: from, upTo: last)
-            guard let end = page.last else { break }
-            found += page.filter(filter.takes)
-            read += page.count
-            from = end.position.entry
-        }
-        return found
+        guard let last else { return [] }
+        return try await queue.events(in: stream, after: entry, upTo: last, matching: filter.takes, scanning: Self.backlogLimit)
     }
 
     /// `event` as sent, its id the cursor moved past it. A completed job's event carries its result: the one the
@@ -165,46 +153,13 @@ struct EventRoutes: Sendable {
         return ServerSentEvent(id: cursor.text, name: event.kind.rawValue, data: event.json(result: result.flatMap { try? JSONValue.parse(Array($0.utf8)) }))
     }
 
-    /// A `text/event-stream` response: `opening`, then the events of `subscription` not sent yet (with a
-    /// keep-alive comment when quiet), until one `ends` it, the subscription ends, or the client goes away.
+    /// A `text/event-stream` response: `opening`, then the events of `subscription` as ``sse(_:cursor:lookUp:)``
+    /// writes them, until one `ends` it.
     private func respond(opening: [ServerSentEvent], cursor: EventCursor, following subscription: JobEventSubscription?, endsWith ends: @escaping @Sendable (JobEvent) -> Bool) -> Response {
-        let body = ResponseBody { writer in
-            defer { subscription?.cancel() }
-            for event in opening { try await writer.write(event.bytes) }
-            if let subscription {
-                var cursor = cursor
-                let (items, sink) = AsyncStream.makeStream(of: JobEvent?.self)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await event in subscription.events { sink.yield(event) }
-                        sink.finish()
-                    }
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: Self.keepAliveInterval)
-                            sink.yield(nil)
-                        }
-                    }
-                    for await item in items {
-                        guard let event = item else {
-                            try await writer.write(ServerSentEvent.keepAlive)
-                            continue
-                        }
-                        // Already sent from the stream's backlog.
-                        if let sent = cursor.entries[event.position.stream], event.position.entry <= sent { continue }
-                        try await writer.write(try await sse(event, cursor: &cursor).bytes)
-                        if ends(event) { break }
-                    }
-                    group.cancelAll()
-                }
-            }
-            try await writer.finish(nil)
+        ServerSentEvent.response(opening: opening, cursor: cursor, following: subscription, endsWith: ends) { event, cursor in
+            try await sse(event, cursor: &cursor)
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", Self.accelBuffering: "no"], body: body)
     }
-
-    /// Tells nginx-style proxies not to buffer the stream.
-    private static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
 
     /// The `Last-Event-ID` header, or the `last_event_id` query parameter (for clients that cannot set headers).
     private static func lastEventID(_ request: Request) throws(APIError) -> EventCursor? {
