@@ -120,6 +120,8 @@ import TestSupport
             let events = page.matches(of: /<tr data-event="([a-z]+)">/).map { String($0.1) }
             #expect(events.first == "dead" && events.last == "queued" && events.contains("started") && events.contains("failed"), "\(events)")
             #expect(page.contains("<td class=\"error\">no luck</td>"))
+            // A queued event has no attempt: its cell is empty, not the job's own attempt.
+            #expect(page.contains(/<tr data-event="queued"><td>[^<]*<\/td><td class="state queued">queued<\/td><td class="num"><\/td>/), "\(page)")
             // Personal fields masked, the rest shown.
             let payload = try #require(page.firstMatch(of: /<pre id="payload">(.*?)<\/pre>/.dotMatchesNewlines())?.1).description
             #expect(!payload.contains("jane.doe") && !payload.contains("Jane Doe") && !payload.contains("33612345678") && !payload.contains("no luck"))

@@ -46,8 +46,12 @@ enum DashboardJobView {
         return view
     }
 
+    /// A history row. Every key is set, empty when the event lacks it: a missing one would show the job's own
+    /// value of that name (templates look a name up in the enclosing context).
     private static func row(_ event: JobEvent, now: Date) -> [String: Any] {
-        var row: [String: Any] = ["event": event.kind.rawValue, "at": time(event.at, now: now)]
+        var row: [String: Any] = [
+            "event": event.kind.rawValue, "at": time(event.at, now: now), "attempt": "", "progress": "", "message": "", "error": "", "runAt": "",
+        ]
         if let attempt = event.attempt { row["attempt"] = attempt }
         if let progress = event.progress { row["progress"] = "\(Int((progress * 100).rounded())) %" }
         // A progress message may be the text being written (a letter): only its size is shown.
