@@ -46,7 +46,7 @@ struct EventRoutes: Sendable {
         let subscription = try await subscribe(to: [stream], following: .job(text))
         let status: JobStatuses.Status
         do {
-            status = try await statuses.status(of: id, for: caller)
+            status = try await statuses.status(of: id, for: caller, in: stream)
         } catch {
             subscription.cancel()
             throw error

@@ -17,6 +17,9 @@ public final class JobEventHub: Service, Sendable {
     static let bufferLimit = 10_000
     /// How long one read waits on Redis before it asks again.
     static let readWait = Duration.seconds(5)
+    /// How often every subscription is handed a keep-alive (`nil`), which a server-sent event stream writes as a
+    /// comment so that proxies and clients see a quiet stream is alive: one timer for all, not one per stream.
+    static let keepAliveInterval = Duration.seconds(15)
 
     let queue: JobQueue
     /// The result summaries of completed jobs (`PhoenixStore.results(jobIDs:)`), attached to their events.
@@ -39,19 +42,19 @@ public final class JobEventHub: Service, Sendable {
     /// The subscribers of one stream, indexed by what they follow, so that an event reaches its subscribers
     /// without a look at the others (a thousand streams of one job each cost one look-up per event).
     private struct Subscribers {
-        var byJob: [String: [Int: AsyncStream<JobEvent>.Continuation]] = [:]
-        var byUser: [String: [Int: AsyncStream<JobEvent>.Continuation]] = [:]
-        var all: [Int: AsyncStream<JobEvent>.Continuation] = [:]
+        var byJob: [String: [Int: AsyncStream<JobEvent?>.Continuation]] = [:]
+        var byUser: [String: [Int: AsyncStream<JobEvent?>.Continuation]] = [:]
+        var all: [Int: AsyncStream<JobEvent?>.Continuation] = [:]
 
         /// The subscribers `event` is for.
-        func receivers(of event: JobEvent) -> [AsyncStream<JobEvent>.Continuation] {
+        func receivers(of event: JobEvent) -> [AsyncStream<JobEvent?>.Continuation] {
             var found = Array(all.values)
             if let subscribers = byJob[event.jobID] { found += subscribers.values }
             if let user = event.user?.lowercased(), let subscribers = byUser[user] { found += subscribers.values }
             return found
         }
 
-        subscript(_ filter: JobEventFilter, id id: Int) -> AsyncStream<JobEvent>.Continuation? {
+        subscript(_ filter: JobEventFilter, id id: Int) -> AsyncStream<JobEvent?>.Continuation? {
             get {
                 switch filter {
                 case .job(let job): byJob[job]?[id]
@@ -73,7 +76,7 @@ public final class JobEventHub: Service, Sendable {
             }
         }
 
-        var continuations: [AsyncStream<JobEvent>.Continuation] {
+        var continuations: [AsyncStream<JobEvent?>.Continuation] {
             Array(all.values) + byJob.values.flatMap(\.values) + byUser.values.flatMap(\.values)
         }
     }
@@ -97,7 +100,7 @@ public final class JobEventHub: Service, Sendable {
         for stream in streams where state.withLock({ $0.cursors[stream] == nil }) {
             ends[stream] = try await queue.lastEventEntry(in: stream)
         }
-        let (events, continuation) = AsyncStream.makeStream(of: JobEvent.self, bufferingPolicy: .bufferingOldest(Self.bufferLimit))
+        let (events, continuation) = AsyncStream.makeStream(of: JobEvent?.self, bufferingPolicy: .bufferingOldest(Self.bufferLimit))
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
@@ -125,11 +128,25 @@ public final class JobEventHub: Service, Sendable {
     /// Reads the streams subscribers asked for until graceful shutdown, then ends every subscription.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.keepSubscriptionsAlive() }
             for await stream in readsWanted.cancelOnGracefulShutdown() {
                 group.addTask { await self.read(stream) }
             }
             close()
             group.cancelAll()
+        }
+    }
+
+    /// Hands every subscription a keep-alive each ``keepAliveInterval`` until cancelled.
+    private func keepSubscriptionsAlive() async {
+        while (try? await Task.sleep(for: Self.keepAliveInterval)) != nil {
+            let overflowing = state.withLock { state in
+                state.subscribers.values.flatMap(\.continuations).filter { continuation in
+                    if case .dropped = continuation.yield(nil) { return true }
+                    return false
+                }
+            }
+            for continuation in overflowing { continuation.finish() }
         }
     }
 
@@ -196,8 +213,8 @@ public final class JobEventHub: Service, Sendable {
     /// is full is ended.
     private func dispatch(_ events: [JobEvent], of stream: JobEventStream) {
         guard let last = events.last else { return }
-        let overflowing = state.withLock { state -> [AsyncStream<JobEvent>.Continuation] in
-            var overflowing: [AsyncStream<JobEvent>.Continuation] = []
+        let overflowing = state.withLock { state -> [AsyncStream<JobEvent?>.Continuation] in
+            var overflowing: [AsyncStream<JobEvent?>.Continuation] = []
             guard let subscribers = state.subscribers[stream] else {
                 state.cursors[stream] = last.position.entry
                 return overflowing
@@ -236,12 +253,13 @@ public enum JobEventFilter: Sendable, Hashable {
 
 /// What a subscriber of ``JobEventHub`` receives: its events, from its positions on.
 public struct JobEventSubscription: Sendable {
-    /// The events as they are appended; the sequence ends at shutdown, when the subscriber fell too far
-    /// behind, or once ``cancel()`` was called.
-    public let events: AsyncStream<JobEvent>
+    /// The events as they are appended, and a `nil` every ``JobEventHub/keepAliveInterval`` (a stream's cue to
+    /// show it is alive); the sequence ends at shutdown, when the subscriber fell too far behind, or once
+    /// ``cancel()`` was called.
+    public let events: AsyncStream<JobEvent?>
     /// Where delivery began in each stream followed (empty when the hub has closed).
     public let positions: [JobEventStream: StreamEntryID]
-    let continuation: AsyncStream<JobEvent>.Continuation
+    let continuation: AsyncStream<JobEvent?>.Continuation
 
     /// Ends the subscription.
     public func cancel() {

@@ -57,15 +57,13 @@ struct ServerSentEvent: Sendable {
     /// A comment line, which clients ignore: it keeps proxies from closing a quiet stream.
     static let keepAlive = ByteBuffer(string: ": keep-alive\n\n")
 
-    /// How often a quiet stream gets a ``keepAlive`` comment, so that proxies and clients see it is alive.
-    static let keepAliveInterval = Duration.seconds(15)
-
     /// Tells nginx-style proxies not to buffer the stream.
     private static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
 
     /// A `text/event-stream` response: `opening`, then each event of `subscription` not sent yet (past `cursor`),
-    /// as `encode` writes it (moving the cursor), with a keep-alive comment when quiet, until one `ends` it, the
-    /// subscription ends, or the client goes away. The subscription is cancelled when the response ends.
+    /// as `encode` writes it (moving the cursor), and a keep-alive comment at each of the hub's keep-alives, until
+    /// one `ends` it, the subscription ends, or the client goes away (a write fails). The subscription is
+    /// cancelled when the response ends.
     static func response(
         opening: [ServerSentEvent], cursor: EventCursor, following subscription: JobEventSubscription?,
         endsWith ends: @escaping @Sendable (JobEvent) -> Bool,
@@ -76,29 +74,15 @@ struct ServerSentEvent: Sendable {
             for event in opening { try await writer.write(event.bytes) }
             if let subscription {
                 var cursor = cursor
-                let (items, sink) = AsyncStream.makeStream(of: JobEvent?.self)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await event in subscription.events { sink.yield(event) }
-                        sink.finish()
+                for await item in subscription.events {
+                    guard let event = item else {
+                        try await writer.write(keepAlive)
+                        continue
                     }
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: keepAliveInterval)
-                            sink.yield(nil)
-                        }
-                    }
-                    for await item in items {
-                        guard let event = item else {
-                            try await writer.write(keepAlive)
-                            continue
-                        }
-                        // Already sent from the stream's backlog.
-                        if let sent = cursor.entries[event.position.stream], event.position.entry <= sent { continue }
-                        try await writer.write(try await encode(event, &cursor).bytes)
-                        if ends(event) { break }
-                    }
-                    group.cancelAll()
+                    // Already sent from the stream's backlog.
+                    if let sent = cursor.entries[event.position.stream], event.position.entry <= sent { continue }
+                    try await writer.write(try await encode(event, &cursor).bytes)
+                    if ends(event) { break }
                 }
             }
             try await writer.finish(nil)

@@ -19,10 +19,16 @@ struct JobStatuses: Sendable {
         var stream: JobEventStream?
     }
 
-    /// Job `id`'s status, or a 404 when there is no such job or it is not `caller`'s.
-    func status(of id: UUID, for caller: Identity) async throws -> Status {
+    /// Job `id`'s status, or a 404 when there is no such job or it is not `caller`'s. `stream`, when the caller
+    /// found it already, saves looking for the job's queue (a job never moves to another).
+    func status(of id: UUID, for caller: Identity, in stream: JobEventStream? = nil) async throws -> Status {
         let text = id.lowercasedString
-        guard let (record, stream) = try await queue.locateJob(id: text) else {
+        let located = if let stream {
+            try await queue.records(ids: [text], in: stream).first.map { (record: $0, stream: stream) }
+        } else {
+            try await queue.locateJob(id: text)
+        }
+        guard let (record, stream) = located else {
             // The queue keeps a finished job for its retention period; its run row stays after that.
             guard let run = try await store.run(jobID: id), rules.allowsRun(caller, type: run.type, owner: run.userID) else {
                 throw APIError.notFound("no job \(text) (or not yours)")
@@ -60,18 +66,18 @@ struct JobStatuses: Sendable {
         guard let stream = try await queue.eventStream(ofJob: text) else { return try await status(of: id, for: caller) }
         let subscription = try await events.subscribe(to: [stream], following: .job(text))
         defer { subscription.cancel() }
-        let status = try await status(of: id, for: caller)
+        let status = try await status(of: id, for: caller, in: stream)
         guard !status.state.isFinal else { return status }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await event in subscription.events where event.kind.isFinal { return }
+                for await case let event? in subscription.events where event.kind.isFinal { return }
             }
             group.addTask { try? await Task.sleep(for: wait) }
             await group.next()
             group.cancelAll()
             subscription.cancel()
         }
-        return try await self.status(of: id, for: caller)
+        return try await self.status(of: id, for: caller, in: stream)
     }
 
     /// A job's status from its run row alone, once the queue's record expired: a failed run that never
