@@ -8,9 +8,11 @@ Opens URL in a fresh profile, then runs each step in order against the page:
   run:JS     evaluate JS once (a promise is awaited)
   print:JS   evaluate JS and print its value as one line of JSON
   mark:TEXT  print "mark TEXT" (a test waits for it before acting)
+  png:PATH   save a PNG of the whole page at PATH (1280 pixels wide)
 Output is flushed line by line; the exit status is 0 when every step passed. A page that is navigating is
 waited for: an evaluation interrupted by a navigation is tried again.
 """
+import base64
 import json
 import os
 import subprocess
@@ -72,6 +74,14 @@ class Browser:
             raise RuntimeError(details.get("exception", {}).get("description") or details.get("text"))
         return reply["result"].get("value")
 
+    def screenshot(self, path):
+        """Saves the whole page, 1280 pixels wide, as a PNG."""
+        height = self.evaluate("document.documentElement.scrollHeight")
+        self.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        image = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
+        with open(path, "wb") as file:
+            file.write(base64.b64decode(image))
+
     def close(self):
         try:
             self.call("Browser.close", session=False)
@@ -108,8 +118,10 @@ def main(arguments):
                         browser.evaluate(argument)
                     elif kind == "print":
                         print(json.dumps(browser.evaluate(argument)), flush=True)
+                    elif kind == "png":
+                        browser.screenshot(argument)
                     else:
-                        raise SystemExit(f"unknown step {kind!r}: use wait:, run:, print: or mark:")
+                        raise SystemExit(f"unknown step {kind!r}: use wait:, run:, print:, mark: or png:")
                     break
                 except RuntimeError as error:
                     if time.monotonic() > deadline:

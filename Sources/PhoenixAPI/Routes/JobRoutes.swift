@@ -1,7 +1,7 @@
 import Foundation
 public import Hummingbird
-public import PhoenixJobsCore
-public import PhoenixSupabase
+import PhoenixJobsCore
+import PhoenixSupabase
 import PhoenixQueue
 
 /// `/v1/jobs` and `/v1/events`: submit jobs (one or a batch), read a job's status, cancel a waiting job.

@@ -8,6 +8,8 @@
   const status = document.getElementById("live-status");
   const feed = document.querySelector("#live tbody");
   const kinds = ["queued", "started", "progress", "completed", "failed", "dead", "cancelled"];
+  // Only queued events name the job's type: the feed remembers it for the job's later events.
+  const types = new Map();
 
   // "Select all" on the search results.
   document.getElementById("select-all")?.addEventListener("change", (change) => {
@@ -38,7 +40,9 @@
     link.href = "/dashboard/jobs/" + encodeURIComponent(event.id);
     link.textContent = event.id;
     cell(row, "", "muted").append(link);
-    cell(row, event.type);
+    if (event.type) types.set(event.id, event.type);
+    if (types.size > 1000) types.delete(types.keys().next().value);
+    cell(row, types.get(event.id));
     cell(row, kind, "state " + kind);
     cell(row, event.attempt, "num");
     cell(row, event.progress == null ? "" : Math.round(event.progress * 100) + " %", "num");
