@@ -48,7 +48,7 @@ import TestSupport
                 #"print:[window.phoenixMarker, [...document.querySelectorAll('#history tr[data-event]')].map(row => row.dataset.event)]"#,
                 // The search, then a bulk discard through the form.
                 #"run:location.href = "/dashboard/search?type=diagnostic.fail&state=dead""#,
-                #"wait:document.querySelectorAll('#results tr[data-job]').length === 2"#,
+                #"wait:document.querySelectorAll('#results tr[data-job]').length === 2 && document.body.dataset.script === "ready""#,
                 #"run:document.getElementById("select-all").click(); document.querySelector('#bulk-results button[value="discard"]').click()"#,
                 #"wait:document.getElementById("notice")?.textContent === "Discarded 2 of 2 jobs.""#,
                 #"print:document.querySelectorAll('#results tr[data-job]').length"#,

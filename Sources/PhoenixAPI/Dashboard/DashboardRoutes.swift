@@ -130,7 +130,7 @@ public struct DashboardRoutes: Sendable {
                 "states": ([nil] + [JobState.ready, .delayed, .leased, .completed, .dead, .cancelled]).map { state in
                     ["value": state?.rawValue ?? "", "label": state?.rawValue ?? "any state", "selected": state == search.state]
                 },
-                "back": request.uri.description,
+                "back": search.path,
                 "jobs": found.map { job in
                     [
                         "id": job.id, "queue": job.queue, "type": job.type, "state": job.state, "attempt": job.attempt, "user": job.user ?? "–",

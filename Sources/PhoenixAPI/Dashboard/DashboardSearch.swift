@@ -46,6 +46,12 @@ struct DashboardSearch: Sendable {
         }
     }
 
+    /// The search page's path with this search's fields (all of them URL-safe: a UUID, a type name, a state).
+    var path: String {
+        let fields = [("user", user?.lowercasedString), ("type", type), ("state", state?.rawValue)].compactMap { name, value in value.map { "\(name)=\($0)" } }
+        return "/dashboard/search" + (fields.isEmpty ? "" : "?" + fields.joined(separator: "&"))
+    }
+
     /// Whether the search names anything to look for.
     var isEmpty: Bool { id == nil && user == nil && type == nil && state == nil }
 

@@ -15,6 +15,8 @@
   document.getElementById("select-all")?.addEventListener("change", (change) => {
     for (const box of document.querySelectorAll("input[type=checkbox][form=bulk-results]")) box.checked = change.target.checked;
   });
+  // Set once the handlers above are in place (the browser tests wait for it before they click).
+  body.dataset.script = "ready";
   if (!feed && !document.querySelector("[data-refresh]")) return;
 
   function say(state, text) {
