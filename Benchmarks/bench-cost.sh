@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
+. Benchmarks/lib/push-pop-ceiling.sh
 
 jobs=${1:-20000}
 rounds=${2:-3}
@@ -35,10 +36,8 @@ for round in $(seq 1 "$rounds"); do
     python3 -c 'import json, sys; print(json.dumps({"round": int(sys.argv[1]), "peer": "phoenix", **json.load(sys.stdin)}))' "$round" >>"$results"
   REDIS_URL="redis://127.0.0.1:$PHOENIX_REDIS_PORT/1" ruby Benchmarks/peers/sidekiq_bench.rb "$jobs" "$workers" $((concurrency / 2)) |
     python3 -c 'import json, sys; print(json.dumps({"round": int(sys.argv[1]), **json.load(sys.stdin)}))' "$round" >>"$results"
-  redis-benchmark -p "$PHOENIX_REDIS_PORT" -c 50 -n 200000 -t lpush,rpop -q | tr '\r' '\n' | python3 -c '
-import json, re, sys
-rates = {m.group(1).lower(): float(m.group(2)) for m in re.finditer(r"(LPUSH|RPOP): ([0-9.]+) requests per second", sys.stdin.read())}
-print(json.dumps({"round": int(sys.argv[1]), "peer": "redis-benchmark", **rates, "ceiling": (rates["lpush"] + rates["rpop"]) / 4}))' "$round" >>"$results"
+  push_pop_ceiling "$PHOENIX_REDIS_PORT" |
+    python3 -c 'import json, sys; print(json.dumps({"round": int(sys.argv[1]), **json.load(sys.stdin)}))' "$round" >>"$results"
 done
 
 python3 - "$results" "$jobs" "$workers" "$concurrency" <<'PY'

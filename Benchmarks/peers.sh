@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/services.sh
+. Benchmarks/lib/push-pop-ceiling.sh
 
 jobs=${1:-20000}
 workers=${2:-2}
@@ -44,10 +45,7 @@ PY
     echo "running $peer" >&2
     PEER_REDIS_URL="redis://127.0.0.1:$PHOENIX_REDIS_PORT/1" "$venvs/$peer/bin/python" Benchmarks/peers/run.py "$peer" "$jobs" "$workers" "$concurrency"
   done
-  redis-benchmark -p "$PHOENIX_REDIS_PORT" -c 50 -n 200000 -t lpush,rpop -q | tr '\r' '\n' | python3 -c '
-import json, re, sys
-rates = {m.group(1).lower(): float(m.group(2)) for m in re.finditer(r"(LPUSH|RPOP): ([0-9.]+) requests per second", sys.stdin.read())}
-print(json.dumps({"peer": "redis-benchmark", **rates, "ceiling_jobs_per_second": round((rates["lpush"] + rates["rpop"]) / 2 / 2)}))'
+  push_pop_ceiling "$PHOENIX_REDIS_PORT"
 } | tee "$out" >/dev/null
 
 python3 - "$out" <<'PY'
@@ -61,7 +59,7 @@ for l in lines[1:]:
     if l["peer"] == "phoenix":
         print(f"{'phoenix':<16}{'':<10}{round(l['batchEnqueueRate']):>12}{round(l['processingRate']):>12}{max(l['workerPeakRSSMegabytes']):>8.1f}MB")
     elif l["peer"] == "redis-benchmark":
-        print(f"\nredis-benchmark -c 50 (no -P): LPUSH {l['lpush']:.0f}/s, RPOP {l['rpop']:.0f}/s -> ceiling {l['ceiling_jobs_per_second']} jobs/s")
+        print(f"\nredis-benchmark -c 50 (no -P): LPUSH {l['lpush']:.0f}/s, RPOP {l['rpop']:.0f}/s -> ceiling {l['ceiling']} jobs/s")
     else:
         print(f"{l['peer']:<16}{l['version']:<10}{l['enqueue_rate']:>12}{l['processing_rate']:>12}{l['peak_rss_mb'] or 0:>8.1f}MB")
 print(f"\nraw results: {sys.argv[1]}")
