@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads ISO 8601 timestamps. Every fetched envelope carries one or two, in the form the queue writes
+/// Reads and writes ISO 8601 timestamps. Every fetched envelope carries one or two, in the form the queue writes
 /// (`2026-11-25T12:00:00.123Z`: UTC, optional fraction), which are read here directly; Foundation's parser,
 /// several times slower, reads every other form (offsets such as `+02:00`).
 enum ISO8601Timestamp {
@@ -40,6 +40,46 @@ enum ISO8601Timestamp {
             let seconds = daysSince1970(year: year, month: month, day: day) * 86_400 + hour * 3_600 + minute * 60 + second
             return Date(timeIntervalSince1970: Double(seconds) + fraction)
         }
+    }
+
+    /// `date` in the queue's form, `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, whole milliseconds, truncated; a date
+    /// within half a microsecond of the next millisecond counts as that one, so that the text read back
+    /// writes the same text again). Years 1–9999 are written here; others by Foundation.
+    static func format(_ date: Date) -> String {
+        let milliseconds = (date.timeIntervalSince1970 * 1000 + 0.0005).rounded(.down)
+        guard milliseconds >= -62_135_596_800_000, milliseconds < 253_402_300_800_000 else { return date.formatted(JobEnvelope.iso8601) }
+        let total = Int(milliseconds)
+        var (days, inDay) = total.quotientAndRemainder(dividingBy: 86_400_000)
+        if inDay < 0 { (days, inDay) = (days - 1, inDay + 86_400_000) }
+        let (year, month, day) = civil(daysSince1970: days)
+        var text = [UInt8]()
+        text.reserveCapacity(24)
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4); text.append(UInt8(ascii: "-")); digits(month, 2); text.append(UInt8(ascii: "-")); digits(day, 2)
+        text.append(UInt8(ascii: "T")); digits(inDay / 3_600_000, 2); text.append(UInt8(ascii: ":"))
+        digits(inDay / 60_000 % 60, 2); text.append(UInt8(ascii: ":")); digits(inDay / 1000 % 60, 2)
+        text.append(UInt8(ascii: ".")); digits(inDay % 1000, 3); text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The date `days` after 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's civil_from_days).
+    private static func civil(daysSince1970 days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Days from 1970-01-01 to the date in the proleptic Gregorian calendar (H. Hinnant's days_from_civil).

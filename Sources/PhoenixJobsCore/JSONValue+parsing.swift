@@ -18,6 +18,26 @@ extension JSONValue {
     }
 }
 
+extension JSONValue {
+    /// Parses JSON text whose value is an object into its members in the order written (a repeated name
+    /// appears twice), or nil when the value is no object: for documents of a few known members, read
+    /// without building a dictionary (the envelope on the fetch path).
+    static func parseMembers(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> [(name: String, value: JSONValue)]? {
+        var parser = JSONParser(bytes: Array(bytes))
+        parser.skipWhitespace()
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "{") else {
+            _ = try parser.value(depth: 0)
+            return nil
+        }
+        var members: [(name: String, value: JSONValue)] = []
+        members.reserveCapacity(12)
+        try parser.eachMember(depth: 0) { members.append(($0, $1)) }
+        parser.skipWhitespace()
+        guard parser.index == parser.bytes.count else { throw parser.error("unexpected data after the value") }
+        return members
+    }
+}
+
 private struct JSONParser {
     let bytes: [UInt8]
     var index = 0
@@ -56,12 +76,18 @@ private struct JSONParser {
     }
 
     mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
-        index += 1
         var members: [String: JSONValue] = [:]
+        try eachMember(depth: depth) { members[$0] = $1 }
+        return .object(members)
+    }
+
+    /// Reads the object at `index` (its `{`), handing each member to `body` in the order written.
+    mutating func eachMember(depth: Int, _ body: (String, JSONValue) -> Void) throws(JSONParseError) {
+        index += 1
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return
         }
         while true {
             skipWhitespace()
@@ -71,13 +97,13 @@ private struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after member name") }
             index += 1
             skipWhitespace()
-            members[key] = try value(depth: depth + 1)
+            body(key, try value(depth: depth + 1))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}' in an object") }
             index += 1
-            return .object(members)
+            return
         }
     }
 

@@ -10,7 +10,8 @@ extension JSONValue {
     /// The value as compact JSON text.
     public var jsonString: String { String(decoding: serialized, as: UTF8.self) }
 
-    private func write(to output: inout [UInt8]) {
+    /// Appends the value's compact JSON text to `output`.
+    func write(to output: inout [UInt8]) {
         switch self {
         case .null: output.append(contentsOf: "null".utf8)
         case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
@@ -42,7 +43,8 @@ extension JSONValue {
         }
     }
 
-    private static func writeString(_ text: String, to output: inout [UInt8]) {
+    /// Appends `text` as a JSON string to `output`.
+    static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         // Most strings (ids, types, times, keys) need no escape: copied in one go.
         if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {

@@ -15,24 +15,43 @@ public struct JSONFieldError: Error, CustomStringConvertible {
 
 /// Typed access to the members of a JSON object, with errors that name the field.
 public struct JSONFields {
-    private let members: [String: JSONValue]
+    private enum Members {
+        case dictionary([String: JSONValue])
+        /// In the order written; looked up from the end, so the last of a repeated name counts, as in a
+        /// dictionary parsed from the same text.
+        case list([(name: String, value: JSONValue)])
+    }
+
+    private let members: Members
 
     /// The members of `value`, which must be an object.
     public init(_ value: JSONValue) throws(JSONFieldError) {
         guard case .object(let members) = value else { throw JSONFieldError("the document: expected a JSON object") }
-        self.members = members
+        self.members = .dictionary(members)
+    }
+
+    /// The members of an object read by ``JSONValue/parseMembers(_:)``: a few, looked up by a scan.
+    init(members: [(name: String, value: JSONValue)]) {
+        self.members = .list(members)
+    }
+
+    private func member(_ key: String) -> JSONValue? {
+        switch members {
+        case .dictionary(let members): members[key]
+        case .list(let members): members.last { $0.name == key }?.value
+        }
     }
 
     /// A required member (any JSON value, null included).
     public func value(_ key: String) throws(JSONFieldError) -> JSONValue {
-        guard let value = members[key] else { throw JSONFieldError("missing field '\(key)'") }
+        guard let value = member(key) else { throw JSONFieldError("missing field '\(key)'") }
         return value
     }
 
     /// A member that may be absent or null.
     public func optional(_ key: String) -> JSONValue? {
-        if case .null? = members[key] { return nil }
-        return members[key]
+        if case .null? = member(key) { return nil }
+        return member(key)
     }
 
     /// A required string.
@@ -65,8 +84,8 @@ public struct JSONFields {
 
     /// A required whole number.
     public func integer(_ key: String) throws(JSONFieldError) -> Int {
-        guard case .number(let number)? = members[key], number == number.rounded(), abs(number) < 1e15 else {
-            throw JSONFieldError(members[key] == nil ? "missing field '\(key)'" : "field '\(key)': expected a whole number")
+        guard case .number(let number)? = member(key), number == number.rounded(), abs(number) < 1e15 else {
+            throw JSONFieldError(member(key) == nil ? "missing field '\(key)'" : "field '\(key)': expected a whole number")
         }
         return Int(number)
     }

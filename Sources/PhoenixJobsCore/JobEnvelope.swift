@@ -134,7 +134,7 @@ extension JobEnvelope {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(iso8601))
+            try container.encode(ISO8601Timestamp.format(date))
         }
         return encoder
     }

@@ -59,44 +59,80 @@ public final class JobQueue: Sendable {
         try await enqueue([job])[0]
     }
 
-    /// Enqueues many jobs, one script call per queue and per batch of 500; results are in input order.
-    /// Every job is validated before any is stored.
+    /// Enqueues many jobs, one script call per partition and per batch of 500; results are in input order.
+    /// Every job is validated before any is stored. The calls go one after the other, so the jobs of a queue
+    /// line up in input order, but each batch is written while Redis runs the one before. After a call fails
+    /// no other is sent and its error is thrown; the batches stored stay stored (sending the same jobs again
+    /// adds them once).
     @discardableResult
     public func enqueue(_ jobs: [JobEnvelope]) async throws(QueueError) -> [EnqueueResult] {
         for job in jobs {
             do { try job.validate() } catch { throw .invalidJob(id: error.id, reason: error.reason) }
         }
-        var results = [EnqueueResult?](repeating: nil, count: jobs.count)
         let byPartition = Dictionary(grouping: jobs.indices) { partition(of: jobs[$0]) }
-        for (partition, indices) in byPartition {
-            let queue = partition.queue
-            for chunk in indices.chunked(into: Self.scriptBatchSize) {
-                var arguments: [any RedisArgumentConvertible] = [keys.base(queue, partition: partition.index), queue, idempotencyRetention.wholeSeconds]
-                var declared = declaredKeys(partition, jobs: chunk.map { jobs[$0].idString })
-                for index in chunk {
-                    let job = jobs[index]
-                    let envelope = job.jsonValue.serialized
-                    arguments += [
-                        job.idString, envelope, job.type, job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0,
-                        job.priority, job.idempotencyKey ?? "", job.maxAttempts, fairnessKey(of: job) ?? "",
-                    ]
-                    if let key = job.idempotencyKey { declared.append(keys.idempotency(key, in: queue, partition: partition.index)) }
-                }
-                try await register(queue: queue)
-                let reply = try await runEnqueue(keys: declared, arguments)
-                let pairs = try Self.elements(of: reply, script: "enqueue")
-                guard pairs.count == chunk.count * 2 else {
-                    throw .unexpectedReply(script: "enqueue", detail: "\(pairs.count) values for \(chunk.count) jobs")
-                }
-                for (offset, index) in chunk.enumerated() {
-                    guard let idText = pairs[offset * 2].string, let id = UUIDText.parse(idText) else {
-                        throw .unexpectedReply(script: "enqueue", detail: "job id \(pairs[offset * 2])")
-                    }
-                    results[index] = EnqueueResult(id: id, created: pairs[offset * 2 + 1].int == 1)
+        for partition in byPartition.keys { try await register(queue: partition.queue) }
+        var results = [EnqueueResult?](repeating: nil, count: jobs.count)
+        let failure = await withTaskGroup(of: Result<[(Int, EnqueueResult)], QueueError>.self) { group -> QueueError? in
+            var failure: QueueError?
+            func record(_ outcome: Result<[(Int, EnqueueResult)], QueueError>) {
+                switch outcome {
+                case .success(let answered): for (index, result) in answered { results[index] = result }
+                case .failure(let error): failure = failure ?? error
                 }
             }
+            sending: for (partition, indices) in byPartition {
+                for chunk in indices.chunked(into: Self.scriptBatchSize) {
+                    let call = enqueueCall(partition, jobs: chunk.map { jobs[$0] })
+                    // The call before has run by the time this one goes.
+                    if let outcome = await group.next() { record(outcome) }
+                    guard failure == nil else { break sending }
+                    group.addTask {
+                        do throws(QueueError) {
+                            let created = try await self.sendEnqueue(call)
+                            return .success(Array(zip(chunk, created)))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
+            }
+            while let outcome = await group.next() { record(outcome) }
+            return failure
         }
+        if let failure { throw failure }
         return results.compactMap { $0 }
+    }
+
+    /// The keys and arguments of one enqueue script call: `jobs`, all of `partition`.
+    private func enqueueCall(_ partition: QueuePartition, jobs: [JobEnvelope]) -> (keys: [String], arguments: [any RedisArgumentConvertible]) {
+        let queue = partition.queue
+        var arguments: [any RedisArgumentConvertible] = [keys.base(queue, partition: partition.index), queue, idempotencyRetention.wholeSeconds]
+        arguments.reserveCapacity(3 + jobs.count * 8)
+        var declared = declaredKeys(partition, jobs: jobs.map(\.idString))
+        for job in jobs {
+            arguments += [
+                job.idString, job.serializedJSON, job.type, job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0,
+                job.priority, job.idempotencyKey ?? "", job.maxAttempts, fairnessKey(of: job) ?? "",
+            ]
+            if let key = job.idempotencyKey { declared.append(keys.idempotency(key, in: queue, partition: partition.index)) }
+        }
+        return (declared, arguments)
+    }
+
+    /// Runs one enqueue call; per job, whether it was created and the id it has (the first job's, for a
+    /// repeated idempotency key).
+    private func sendEnqueue(_ call: (keys: [String], arguments: [any RedisArgumentConvertible])) async throws(QueueError) -> [EnqueueResult] {
+        let count = (call.arguments.count - 3) / 8
+        let pairs = try Self.elements(of: try await runEnqueue(keys: call.keys, call.arguments), script: "enqueue")
+        guard pairs.count == count * 2 else {
+            throw .unexpectedReply(script: "enqueue", detail: "\(pairs.count) values for \(count) jobs")
+        }
+        return try (0..<count).map { (offset: Int) throws(QueueError) -> EnqueueResult in
+            guard let idText = pairs[offset * 2].string, let id = UUIDText.parse(idText) else {
+                throw .unexpectedReply(script: "enqueue", detail: "job id \(pairs[offset * 2])")
+            }
+            return EnqueueResult(id: id, created: pairs[offset * 2 + 1].int == 1)
+        }
     }
 
     // MARK: - Fetch and finish

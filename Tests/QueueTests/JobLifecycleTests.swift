@@ -165,6 +165,40 @@ import TestSupport
         #expect(fetched.map(\.envelope.id) == [later.id])
     }
 
+    /// An ack batch checks every lease in one read and completes each job once: the same delivery named twice
+    /// counts once, a stale delivery is refused, and the events and counters say so.
+    @Test func anAckBatchCompletesEachCurrentDeliveryOnce() async throws {
+        let queue = try makeQueue()
+        try await queue.enqueue((0..<3).map { _ in job() })
+        let leased = try await queue.fetch(queue: "letters", limit: 3, lease: .seconds(30), worker: "w1")
+        #expect(leased.count == 3)
+        let stale = JobLease(id: leased[2].lease.id, queue: "letters", token: "an-earlier-delivery")
+        let answers = try await queue.ack([leased[0].lease, leased[1].lease, leased[0].lease, stale])
+        #expect(answers == [true, true, true, false])
+        let stats = try await queue.stats(queue: "letters")
+        #expect((stats.completed, stats.leased, stats.completedPerMinute.reduce(0, +)) == (2, 1, 2))
+        let events = try await queue.events(in: JobEventStream(queue: "letters"), after: .start)
+        #expect(events.filter { $0.kind == .completed }.map(\.jobID).sorted() == [leased[0].lease.id, leased[1].lease.id].sorted())
+        #expect(try await queue.job(id: leased[2].lease.id)?.state == .leased)
+    }
+
+    /// A batch of several script calls (over 500 jobs) keeps its order in line, plain and priority jobs mixed.
+    @Test func aLargeBatchLinesUpInInputOrderWithItsPriorityJobsFirst() async throws {
+        let queue = try makeQueue()
+        let jobs = (0..<1_234).map { index in job(priority: index % 100 == 7 ? 1 : 0) }
+        let results = try await queue.enqueue(jobs)
+        #expect(results.map(\.id) == jobs.map(\.id))
+        #expect(results.allSatisfy { $0.created })
+        var fetched: [UUID] = []
+        while case let page = try await queue.fetch(queue: "letters", limit: 500, lease: .seconds(30), worker: "w1"), !page.isEmpty {
+            fetched += page.map(\.envelope.id)
+        }
+        let urgent = jobs.filter { $0.priority > 0 }.map(\.id), plain = jobs.filter { $0.priority == 0 }.map(\.id)
+        // Priority jobs go to the front as they come, so the last one sent is fetched first.
+        #expect(fetched == urgent.reversed() + plain)
+        #expect(try await queue.stats(queue: "letters").enqueued == 1_234)
+    }
+
     @Test func priorityJobsAreFetchedFirstAndOthersInOrder() async throws {
         let queue = try makeQueue()
         let a = job(), b = job(), urgent = job(priority: 10)

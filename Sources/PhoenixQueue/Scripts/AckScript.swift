@@ -17,21 +17,41 @@ extension QueueScripts {
     flow()
     local now = now_ms()
     local now_text, leased = int_text(now), queue_key('leased')
-    local out, done, wake = {}, 0, false
+    -- Reads first: each job's hash, then, in one ZMSCORE, whether the jobs whose hash names the token are
+    -- still in `leased`; the lease is held when both hold.
+    local jobs, named = {}, {}
     for i = 4, #ARGV, 2 do
-      local id, token = ARGV[i], ARGV[i + 1]
-      local key = job_key(id)
-      -- The lease is held when the hash names the token and the job is still in the leased set (ZREM says so).
-      local fields = job_fields(id, 'lease', 'state', 'counted', 'fairKey')
-      if fields and fields[1] == token and redis.call('ZREM', leased, id) == 1 then
-        if end_lease(id, fields[3], fields[4]) then wake = true end
+      local id = ARGV[i]
+      local fields = job_fields(id, 'lease', 'counted', 'fairKey')
+      local job = {id = id, fields = fields, named = fields ~= nil and fields[1] == ARGV[i + 1]}
+      jobs[#jobs + 1] = job
+      if job.named then named[#named + 1] = id end
+    end
+    local held = {}
+    if #named > 0 then
+      local scores = redis.call('ZMSCORE', leased, unpack(named))
+      for i, id in ipairs(named) do
+        if scores[i] then held[id] = true end
+      end
+    end
+    local completing = {}
+    for id in pairs(held) do completing[#completing + 1] = id end
+    if #completing > 0 then redis.call('ZREM', leased, unpack(completing)) end
+    local out, done, wake = {}, 0, false
+    for _, job in ipairs(jobs) do
+      local id, fields = job.id, job.fields
+      if job.named and held[id] then
+        -- Completed once, even when the batch names the same delivery twice.
+        held[id] = nil
+        local key = job_key(id)
+        if end_lease(id, fields[2], fields[3]) then wake = true end
         -- 'worker' stays: the worker that completed the job.
         redis.call('HSET', key, 'state', 'completed', 'finishedAt', now_text)
         redis.call('EXPIRE', key, retention)
-        emit(id, 'completed', fields[4])
+        emit(id, 'completed', fields[3])
         done = done + 1
         out[#out + 1] = 1
-      elseif fields and fields[1] == token and fields[2] == 'completed' then
+      elseif job.named and redis.call('HGET', job_key(id), 'state') == 'completed' then
         out[#out + 1] = 1
       else
         out[#out + 1] = 0

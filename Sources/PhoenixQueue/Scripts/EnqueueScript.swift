@@ -23,7 +23,7 @@ extension QueueScripts {
     end
     local now = now_ms()
     local now_text = int_text(now)
-    local out, ready, created = {}, false, 0
+    local out, ready, created, back, fair = {}, false, 0, {}, flow().fair
     for i = 4, #ARGV, 8 do
       local id, envelope, jobType, runAt = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
       local priority, idem, maxAttempts, fairKey = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
@@ -47,7 +47,9 @@ extension QueueScripts {
           redis.call('ZADD', queue_key('delayed'), at, id)
           emit(id, 'queued', fairKey, 'type', jobType, 'runAt', at)
         else
-          line_up(id, priority, fairKey)
+          -- Plain jobs (no fair share, no priority) join the back of the line together, in one LPUSH at the
+          -- end: the same order as one LPUSH each, one command instead of one per job.
+          if fair or (tonumber(priority) or 0) > 0 then line_up(id, priority, fairKey) else back[#back + 1] = id end
           ready = true
           emit(id, 'queued', fairKey, 'type', jobType)
         end
@@ -55,6 +57,7 @@ extension QueueScripts {
         out[#out + 1] = id; out[#out + 1] = 1
       end
     end
+    if #back > 0 then redis.call('LPUSH', queue_key('ready'), unpack(back)) end
     if created > 0 then
       redis.call('HINCRBY', queue_key('counters'), 'enqueued', created)
     end

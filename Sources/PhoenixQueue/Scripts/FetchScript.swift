@@ -184,17 +184,18 @@ extension QueueScripts {
     -- Leased jobs count against their key only while a limit per key is set: without one nothing reads the
     -- counts, and a limit set later counts the jobs leased from then on.
     local taken, counts, counting = {}, {}, settings.fair and settings.keyConcurrency ~= nil
+    -- One ZADD leases every job of the call. It is the call's first write after RPOP: a foreign value at
+    -- `leased` fails it, and the ids go back untouched.
+    local scored = {}
+    for _, job in ipairs(jobs) do
+      if job.kind == 'lease' then scored[#scored + 1] = deadline; scored[#scored + 1] = job.id end
+    end
+    if #scored > 0 and not pcall(redis.call, 'ZADD', leased, unpack(scored)) then
+      undo('WRONGTYPE key ' .. leased .. ' does not hold a sorted set; nothing was changed')
+    end
     for i, job in ipairs(jobs) do
       local id, fields, key = job.id, job.fields, job_key(job.id)
       if job.kind == 'lease' then
-        -- The first ZADD is the call's first write after RPOP: a foreign value at `leased` fails it, and the
-        -- ids go back untouched.
-        if #taken == 0 then
-          local ok = pcall(redis.call, 'ZADD', leased, deadline, id)
-          if not ok then undo('WRONGTYPE key ' .. leased .. ' does not hold a sorted set; nothing was changed') end
-        else
-          redis.call('ZADD', leased, deadline, id)
-        end
         local attempt = tonumber(fields[2]) or 0
         if fields[4] then
           redis.call('HDEL', key, 'handedBack')
