@@ -5,6 +5,8 @@ final class JobSlots: Sendable {
     private struct State {
         var free: Int
         var waiter: CheckedContinuation<Void, Never>?
+        /// Free slots the waiter waits for.
+        var wanted = 1
         var stopped = false
     }
 
@@ -29,10 +31,11 @@ final class JobSlots: Sendable {
         }
     }
 
-    /// Gives `count` slots back, waking the waiter.
+    /// Gives `count` slots back, waking the waiter once as many are free as it waits for.
     func put(_ count: Int = 1) {
-        let waiter = state.withLock { state in
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.free += count
+            guard state.free >= state.wanted else { return nil }
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -41,14 +44,40 @@ final class JobSlots: Sendable {
 
     /// Returns once a slot is free or ``stop()`` was called. One waiter at a time (the fetch loop).
     func waitForFreeSlot() async {
+        await waitUntil(free: 1)
+    }
+
+    /// Returns once a slot is free, and then, while jobs run, once `batch` slots are free or `linger` has
+    /// passed (or at ``stop()``): a worker whose jobs end one by one fetches them in batches rather than
+    /// one job per fetch, each fetch costing Redis a script call, at the price of starting a job at most
+    /// `linger` later while it is busy. An idle worker fetches at once.
+    func waitForFreeSlots(batch: Int, linger: Duration) async {
+        await waitForFreeSlot()
+        guard state.withLock({ $0.free < batch && $0.free < capacity && !$0.stopped }) else { return }
+        let deadline = DeadlineWatch.shared.add(at: .now + linger) { [self] in wake() }
+        await waitUntil(free: batch)
+        DeadlineWatch.shared.remove(deadline)
+    }
+
+    private func waitUntil(free wanted: Int) async {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state in
-                if state.free > 0 || state.stopped { return true }
+                if state.free >= wanted || state.stopped { return true }
                 state.waiter = continuation
+                state.wanted = wanted
                 return false
             }
             if ready { continuation.resume() }
         }
+    }
+
+    /// Wakes the waiter whatever is free (its linger is over).
+    private func wake() {
+        let waiter = state.withLock { state in
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
     }
 
     /// Wakes the waiter for good: the worker is stopping.

@@ -133,13 +133,17 @@ public final class Worker: Service, Sendable {
 
     // MARK: - Fetch loop
 
+    /// How long a busy worker waits for half its slots to come free before it fetches for fewer
+    /// (``JobSlots/waitForFreeSlots(batch:linger:)``).
+    static let fetchLinger = Duration.milliseconds(2)
+
     private func fetchAndRun() async {
         // Discarding: a finished job's task is freed at once (a plain task group keeps every child's result
         // until it is awaited, which grew a busy worker's memory by kilobytes per job).
         await withDiscardingTaskGroup { jobs in
             var schedule = FetchSchedule<ContinuousClock.Instant>(queues: configuration.queues)
             while !isStopping {
-                await slots.waitForFreeSlot()
+                await slots.waitForFreeSlots(batch: max(1, configuration.concurrency / 2), linger: Self.fetchLinger)
                 let free = slots.take(upTo: configuration.concurrency)
                 guard free > 0, !isStopping else {
                     slots.put(free)

@@ -2,28 +2,33 @@ import Synchronization
 import Testing
 @testable import PhoenixWorker
 
-/// Every race's deadline is watched by one sleeper (``DeadlineWatch``): a race ended by its work leaves no
-/// deadline behind, and a deadline added after a later one still fires first.
+/// Every race's deadline is watched by one sleeper (``DeadlineWatch``): a deadline removed in time never
+/// fires and leaves nothing behind, and a deadline added after a later one still fires first.
 @Suite struct DeadlineTests {
-    @Test func racesEndedByTheirWorkLeaveNoDeadlineAndTimeoutsFireInDeadlineOrder() async throws {
-        let before = DeadlineWatch.shared.pending
-        for _ in 0..<200 {
-            guard case .finished(7) = await race(.seconds(60), { 7 }) else { Issue.record("a finished race did not say so"); return }
-        }
-        // Other suites race too, so only this suite's share is counted: none of its 200 is left.
-        #expect(DeadlineWatch.shared.pending <= before)
+    @Test func removedDeadlinesLeaveNothingAndDeadlinesFireInTheirOrder() async throws {
+        let watch = DeadlineWatch()
+        let fired = Mutex<[String]>([])
+        let tickets = (0..<200).map { _ in watch.add(at: .now + .seconds(60)) { fired.withLock { $0.append("removed") } } }
+        tickets.forEach(watch.remove)
+        #expect(watch.pending == 0)
 
-        let longEnded = Mutex(false)
-        let long = Task {
-            let result = await race(.seconds(2)) { try? await Task.sleep(for: .seconds(30)) }
-            longEnded.withLock { $0 = true }
-            return result
-        }
-        try await Task.sleep(for: .milliseconds(50))
+        let (ends, end) = AsyncStream<Void>.makeStream()
+        _ = watch.add(at: .now + .seconds(2)) { fired.withLock { $0.append("long") }; end.yield() }
         // Added after the 2 s deadline but due sooner: the sleeper must wake for it, not at the 2 s one.
-        let short = await race(.milliseconds(100)) { try? await Task.sleep(for: .seconds(30)) }
-        guard case .timedOut = short else { Issue.record("the short race did not time out"); return }
-        #expect(!longEnded.withLock { $0 }, "the short deadline fired only with the long one")
-        guard case .timedOut = await long.value else { Issue.record("the long race did not time out"); return }
+        _ = watch.add(at: .now + .milliseconds(100)) { fired.withLock { $0.append("short") }; end.yield() }
+        var iterator = ends.makeAsyncIterator()
+        await iterator.next()
+        #expect(fired.withLock { $0 } == ["short"], "the short deadline fired only with the long one")
+        await iterator.next()
+        #expect(fired.withLock { $0 } == ["short", "long"])
+        #expect(watch.pending == 0)
+    }
+
+    @Test func aRaceEndsWithItsWorkOrItsTimeout() async {
+        guard case .finished(7) = await race(.seconds(60), { 7 }) else { Issue.record("a finished race did not say so"); return }
+        guard case .timedOut = await race(.milliseconds(50), { try? await Task.sleep(for: .seconds(30)) }) else {
+            Issue.record("a race outlived its timeout")
+            return
+        }
     }
 }
