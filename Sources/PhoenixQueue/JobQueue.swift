@@ -71,6 +71,10 @@ public final class JobQueue: Sendable {
         }
         let byPartition = Dictionary(grouping: jobs.indices) { partition(of: jobs[$0]) }
         for partition in byPartition.keys { try await register(queue: partition.queue) }
+        if byPartition.count == 1, let (partition, indices) = byPartition.first, indices.count <= Self.scriptBatchSize {
+            // One call (a single job, most often): sent from here, without a task to overlap with.
+            return try await sendEnqueue(enqueueCall(partition, jobs: indices.map { jobs[$0] }))
+        }
         var results = [EnqueueResult?](repeating: nil, count: jobs.count)
         let failure = await withTaskGroup(of: Result<[(Int, EnqueueResult)], QueueError>.self) { group -> QueueError? in
             var failure: QueueError?
@@ -108,13 +112,21 @@ public final class JobQueue: Sendable {
         let queue = partition.queue
         var arguments: [any RedisArgumentConvertible] = [keys.base(queue, partition: partition.index), queue, idempotencyRetention.wholeSeconds]
         arguments.reserveCapacity(3 + jobs.count * 8)
-        var declared = declaredKeys(partition, jobs: jobs.map(\.idString))
+        var declared = declaredKeys(partition)
+        declared.reserveCapacity(declared.count + jobs.count)
         for job in jobs {
-            arguments += [
-                job.idString, job.serializedJSON, job.type, job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0,
-                job.priority, job.idempotencyKey ?? "", job.maxAttempts, fairnessKey(of: job) ?? "",
-            ]
+            let id = job.idString
+            declared.append(keys.job(id, in: queue, partition: partition.index))
             if let key = job.idempotencyKey { declared.append(keys.idempotency(key, in: queue, partition: partition.index)) }
+            // One append each: an array literal of the eight would be allocated per job.
+            arguments.append(id)
+            arguments.append(job.serializedJSON)
+            arguments.append(job.type)
+            arguments.append(job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0)
+            arguments.append(job.priority)
+            arguments.append(job.idempotencyKey ?? "")
+            arguments.append(job.maxAttempts)
+            arguments.append(fairnessKey(of: job) ?? "")
         }
         return (declared, arguments)
     }

@@ -27,11 +27,11 @@ extension QueueScripts {
     for i = 4, #ARGV, 8 do
       local id, envelope, jobType, runAt = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
       local priority, idem, maxAttempts, fairKey = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-      local existing = false
+      local existing, key = false, job_key(id)
       if idem ~= '' then existing = redis.call('GET', idempotency_key(idem)) end
       if existing then
         out[#out + 1] = existing; out[#out + 1] = 0
-      elseif redis.call('EXISTS', job_key(id)) == 1 then
+      elseif redis.call('EXISTS', key) == 1 then
         out[#out + 1] = id; out[#out + 1] = 0
       else
         local state, since, at = 'ready', 'readyAt', now_text
@@ -41,7 +41,7 @@ extension QueueScripts {
           if runAt > now then keep = ttl + math.ceil((runAt - now) / 1000) end
           redis.call('SET', idempotency_key(idem), id, 'EX', keep)
         end
-        redis.call('HSET', job_key(id), 'envelope', envelope, 'queue', queue, 'type', jobType, 'attempt', '0',
+        redis.call('HSET', key, 'envelope', envelope, 'queue', queue, 'type', jobType, 'attempt', '0',
           'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now_text, 'idempotencyKey', idem, 'fairKey', fairKey, 'state', state, since, at)
         if state == 'delayed' then
           redis.call('ZADD', queue_key('delayed'), at, id)
