@@ -11,6 +11,7 @@ extension QueueScripts {
     /// period; the completed counters grow by exactly the number of jobs completed. A job a fair fetch counted
     /// leaves its key's running count (``end_lease``), and workers are woken when that gives a parked key its
     /// turn back or the queue's concurrency limit held ready jobs.
+    /// A batch naming the same delivery twice completes it once and answers 1 for both.
     /// Replay: the job already left `leased`; the replay answers 1 again and changes nothing.
     static let ack = LuaPrelude.script("ack", """
     local queue, retention = ARGV[2], ARGV[3]
