@@ -41,8 +41,13 @@ extension QueueScripts {
           if runAt > now then keep = ttl + math.ceil((runAt - now) / 1000) end
           redis.call('SET', idempotency_key(idem), id, 'EX', keep)
         end
-        redis.call('HSET', key, 'envelope', envelope, 'queue', queue, 'type', jobType, 'attempt', '0',
-          'maxAttempts', maxAttempts, 'priority', priority, 'enqueuedAt', now_text, 'idempotencyKey', idem, 'fairKey', fairKey, 'state', state, since, at)
+        -- A compact record: what a field's absence says (attempt 0, priority 0, no idempotency or fairness
+        -- key) is not written; every reader takes the absence so.
+        local record = {'envelope', envelope, 'type', jobType, 'maxAttempts', maxAttempts, 'enqueuedAt', now_text, 'state', state, since, at}
+        if priority ~= '0' then record[#record + 1] = 'priority'; record[#record + 1] = priority end
+        if idem ~= '' then record[#record + 1] = 'idempotencyKey'; record[#record + 1] = idem end
+        if fairKey ~= '' then record[#record + 1] = 'fairKey'; record[#record + 1] = fairKey end
+        redis.call('HSET', key, unpack(record))
         if state == 'delayed' then
           redis.call('ZADD', queue_key('delayed'), at, id)
           emit(id, 'queued', fairKey, 'type', jobType, 'runAt', at)

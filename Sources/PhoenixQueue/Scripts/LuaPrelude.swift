@@ -82,12 +82,16 @@ enum LuaPrelude {
       return flow_settings
     end
     -- Appends a job's event to the queue's event stream (what `JobEvent` reads): the job, what happened to it,
-    -- its fairness key (its user; '' for none), then pairs of further fields. The stream keeps about the last
-    -- 10,000 events (trimmed by whole nodes, `MAXLEN ~`, which costs next to nothing). Only a script that
-    -- changed a job calls it, so a replay, which changes nothing, adds no event. Callers checked the stream's
-    -- type first (``flow``).
+    -- its fairness key (its user; no `user` field for none), then pairs of further fields. The stream keeps
+    -- about the last 10,000 events (trimmed by whole nodes, `MAXLEN ~`, which costs next to nothing). Only a
+    -- script that changed a job calls it, so a replay, which changes nothing, adds no event. Callers checked
+    -- the stream's type first (``flow``).
     local function emit(id, kind, user, ...)
-      redis.call('XADD', queue_key('events'), 'MAXLEN', '~', '10000', '*', 'job', id, 'event', kind, 'user', user or '', ...)
+      if user and user ~= '' then
+        redis.call('XADD', queue_key('events'), 'MAXLEN', '~', '10000', '*', 'job', id, 'event', kind, 'user', user, ...)
+      else
+        redis.call('XADD', queue_key('events'), 'MAXLEN', '~', '10000', '*', 'job', id, 'event', kind, ...)
+      end
     end
     -- The list of the waiting job ids of one fairness key, in a fair queue.
     local function key_list(key) return queue_key('key:' .. key) end
