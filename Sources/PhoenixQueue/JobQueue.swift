@@ -107,8 +107,15 @@ public final class JobQueue: Sendable {
         return results.compactMap { $0 }
     }
 
-    /// The keys and arguments of one enqueue script call: `jobs`, all of `partition`.
-    private func enqueueCall(_ partition: QueuePartition, jobs: [JobEnvelope]) -> (keys: [String], arguments: [any RedisArgumentConvertible]) {
+    /// One enqueue script call: its declared keys, its arguments, and how many jobs it carries.
+    private struct EnqueueCall: Sendable {
+        var keys: [String]
+        var arguments: [any RedisArgumentConvertible]
+        var jobs: Int
+    }
+
+    /// The enqueue script call of `jobs`, all of `partition`.
+    private func enqueueCall(_ partition: QueuePartition, jobs: [JobEnvelope]) -> EnqueueCall {
         let queue = partition.queue
         var arguments: [any RedisArgumentConvertible] = [keys.base(queue, partition: partition.index), queue, idempotencyRetention.wholeSeconds]
         arguments.reserveCapacity(3 + jobs.count * 8)
@@ -128,13 +135,13 @@ public final class JobQueue: Sendable {
             arguments.append(job.maxAttempts)
             arguments.append(fairnessKey(of: job) ?? "")
         }
-        return (declared, arguments)
+        return EnqueueCall(keys: declared, arguments: arguments, jobs: jobs.count)
     }
 
     /// Runs one enqueue call; per job, whether it was created and the id it has (the first job's, for a
     /// repeated idempotency key).
-    private func sendEnqueue(_ call: (keys: [String], arguments: [any RedisArgumentConvertible])) async throws(QueueError) -> [EnqueueResult] {
-        let count = (call.arguments.count - 3) / 8
+    private func sendEnqueue(_ call: EnqueueCall) async throws(QueueError) -> [EnqueueResult] {
+        let count = call.jobs
         let pairs = try Self.elements(of: try await runEnqueue(keys: call.keys, call.arguments), script: "enqueue")
         guard pairs.count == count * 2 else {
             throw .unexpectedReply(script: "enqueue", detail: "\(pairs.count) values for \(count) jobs")
