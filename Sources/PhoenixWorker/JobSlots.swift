@@ -5,7 +5,7 @@ final class JobSlots: Sendable {
     private struct State {
         var free: Int
         var waiter: CheckedContinuation<Void, Never>?
-        /// Free slots the waiter waits for.
+        /// Free slots the waiter waits for (or the next one, until it comes).
         var wanted = 1
         var stopped = false
     }
@@ -53,27 +53,41 @@ final class JobSlots: Sendable {
     /// `linger` later while it is busy. An idle worker fetches at once.
     func waitForFreeSlots(batch: Int, linger: Duration) async {
         await waitForFreeSlot()
-        guard state.withLock({ $0.free < batch && $0.free < capacity && !$0.stopped }) else { return }
-        let deadline = DeadlineWatch.shared.add(at: .now + linger) { [self] in wake() }
-        await waitUntil(free: batch)
+        // What the wait is for is set before its linger starts, so that a linger over before the wait
+        // begins still ends it (``endLinger()`` lowers it).
+        let lingering = state.withLock { state -> Bool in
+            guard state.free < batch, state.free < capacity, !state.stopped else { return false }
+            state.wanted = batch
+            return true
+        }
+        guard lingering else { return }
+        let deadline = DeadlineWatch.shared.add(at: .now + linger) { [self] in endLinger() }
+        await waitUntilWanted()
         DeadlineWatch.shared.remove(deadline)
     }
 
     private func waitUntil(free wanted: Int) async {
+        state.withLock { $0.wanted = wanted }
+        await waitUntilWanted()
+    }
+
+    /// Returns once as many slots are free as the waiter wants, or at ``stop()``.
+    private func waitUntilWanted() async {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state in
-                if state.free >= wanted || state.stopped { return true }
+                if state.free >= state.wanted || state.stopped { return true }
                 state.waiter = continuation
-                state.wanted = wanted
                 return false
             }
             if ready { continuation.resume() }
         }
     }
 
-    /// Wakes the waiter whatever is free (its linger is over).
-    private func wake() {
-        let waiter = state.withLock { state in
+    /// The linger is over: the waiter wants one free slot, which it has.
+    private func endLinger() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.wanted = 1
+            guard state.free >= 1 else { return nil }
             defer { state.waiter = nil }
             return state.waiter
         }

@@ -27,4 +27,20 @@ import Testing
         await slots.waitForFreeSlots(batch: 2, linger: .milliseconds(20))
         #expect(slots.take(upTo: 4) == 1)
     }
+
+    /// A linger that ends before the wait for the batch has begun still ends the wait: the fetch loop must
+    /// not wait for the batch with one slot free and every other job running for minutes.
+    @Test func aLingerOverBeforeTheWaitBeganStillEndsIt() async {
+        let slots = JobSlots(capacity: 4)
+        for _ in 0..<2_000 {
+            #expect(slots.take(upTo: 4) == 4)
+            slots.put()
+            guard case .finished = await race(.seconds(10), { await slots.waitForFreeSlots(batch: 4, linger: .zero) }) else {
+                Issue.record("waited for the batch after the linger was over")
+                return
+            }
+            #expect(slots.take(upTo: 4) == 1)
+            slots.put(4)
+        }
+    }
 }
