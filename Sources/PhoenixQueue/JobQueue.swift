@@ -107,50 +107,59 @@ public final class JobQueue: Sendable {
         return results.compactMap { $0 }
     }
 
-    /// One enqueue script call: its declared keys, its arguments, and how many jobs it carries.
+    /// One enqueue script call, written out ahead of sending, and the ids of the jobs it carries.
     private struct EnqueueCall: Sendable {
-        var keys: [String]
-        var arguments: [any RedisArgumentConvertible]
-        var jobs: Int
+        var call: RedisScriptCall
+        var ids: [UUID]
     }
 
     /// The enqueue script call of `jobs`, all of `partition`.
     private func enqueueCall(_ partition: QueuePartition, jobs: [JobEnvelope]) -> EnqueueCall {
         let queue = partition.queue
         var arguments: [any RedisArgumentConvertible] = [keys.base(queue, partition: partition.index), queue, idempotencyRetention.wholeSeconds]
-        arguments.reserveCapacity(3 + jobs.count * 8)
+        arguments.reserveCapacity(3 + jobs.count * 5)
         var declared = declaredKeys(partition)
         declared.reserveCapacity(declared.count + jobs.count)
         for job in jobs {
             let id = job.idString
             declared.append(keys.job(id, in: queue, partition: partition.index))
             if let key = job.idempotencyKey { declared.append(keys.idempotency(key, in: queue, partition: partition.index)) }
-            // One append each: an array literal of the eight would be allocated per job.
+            // One append each: an array literal would be allocated per job.
             arguments.append(id)
             arguments.append(job.serializedJSON)
             arguments.append(job.type)
-            arguments.append(job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0)
-            arguments.append(job.priority)
-            arguments.append(job.idempotencyKey ?? "")
             arguments.append(job.maxAttempts)
-            arguments.append(fairnessKey(of: job) ?? "")
+            let fairKey = fairnessKey(of: job)
+            if job.runAt == nil, job.priority == 0, job.idempotencyKey == nil, fairKey == nil {
+                arguments.append("")
+            } else {
+                arguments.append("+")
+                arguments.append(job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0)
+                arguments.append(job.priority)
+                arguments.append(job.idempotencyKey ?? "")
+                arguments.append(fairKey ?? "")
+            }
         }
-        return EnqueueCall(keys: declared, arguments: arguments, jobs: jobs.count)
+        return EnqueueCall(call: QueueScripts.enqueue.call(keys: declared, arguments: arguments), ids: jobs.map(\.id))
     }
 
     /// Runs one enqueue call; per job, whether it was created and the id it has (the first job's, for a
     /// repeated idempotency key).
     private func sendEnqueue(_ call: EnqueueCall) async throws(QueueError) -> [EnqueueResult] {
-        let count = call.jobs
-        let pairs = try Self.elements(of: try await runEnqueue(keys: call.keys, call.arguments), script: "enqueue")
-        guard pairs.count == count * 2 else {
-            throw .unexpectedReply(script: "enqueue", detail: "\(pairs.count) values for \(count) jobs")
+        let answers = try Self.elements(of: try await runEnqueue(call.call), script: "enqueue")
+        guard answers.count == call.ids.count else {
+            throw .unexpectedReply(script: "enqueue", detail: "\(answers.count) answers for \(call.ids.count) jobs")
         }
-        return try (0..<count).map { (offset: Int) throws(QueueError) -> EnqueueResult in
-            guard let idText = pairs[offset * 2].string, let id = UUIDText.parse(idText) else {
-                throw .unexpectedReply(script: "enqueue", detail: "job id \(pairs[offset * 2])")
+        return try zip(call.ids, answers).map { (id: UUID, answer: RedisValue) throws(QueueError) -> EnqueueResult in
+            switch answer {
+            case .integer(1): return EnqueueResult(id: id, created: true)
+            case .integer(0): return EnqueueResult(id: id, created: false)
+            default:
+                guard let first = answer.string.flatMap(UUIDText.parse) else {
+                    throw .unexpectedReply(script: "enqueue", detail: "answer \(answer) for job \(UUIDText.lowercase(id))")
+                }
+                return EnqueueResult(id: first, created: false)
             }
-            return EnqueueResult(id: id, created: pairs[offset * 2 + 1].int == 1)
         }
     }
 
@@ -357,13 +366,13 @@ public final class JobQueue: Sendable {
     // MARK: - Helpers
 
     /// The enqueue script, followed by `WAIT` on its connection when replicas must acknowledge it.
-    private func runEnqueue(keys declared: [String], _ arguments: [any RedisArgumentConvertible]) async throws(QueueError) -> RedisValue {
-        guard let required = enqueueAcknowledgement else { return try await run(QueueScripts.enqueue, keys: declared, arguments) }
+    private func runEnqueue(_ call: RedisScriptCall) async throws(QueueError) -> RedisValue {
         let outcome: (reply: RedisValue, acknowledgedBy: Int)
+        guard let required = enqueueAcknowledgement else {
+            do { return try await redis.run(call) } catch { throw .redis(error) }
+        }
         do {
-            outcome = try await redis.runAcknowledged(
-                QueueScripts.enqueue, keys: declared, arguments: arguments, replicas: required.replicas, timeout: required.timeout
-            )
+            outcome = try await redis.runAcknowledged(call, replicas: required.replicas, timeout: required.timeout)
         } catch {
             throw .redis(error)
         }

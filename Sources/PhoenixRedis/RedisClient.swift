@@ -91,7 +91,14 @@ public final class RedisClient: Sendable {
     /// Runs a Lua script by its SHA-1, loading it first when the server does not know it.
     @discardableResult
     public func run(_ script: RedisScript, keys: [String] = [], arguments: [any RedisArgumentConvertible] = []) async throws(RedisError) -> RedisValue {
-        try await run(script, keys: keys, arguments: arguments, then: [], timeout: configuration.commandTimeout)[0].get()
+        try await run(script.call(keys: keys, arguments: arguments))
+    }
+
+    /// Runs a script call prepared beforehand (``RedisScript/call(keys:arguments:)``), loading the script first
+    /// when the server does not know it.
+    @discardableResult
+    public func run(_ call: RedisScriptCall) async throws(RedisError) -> RedisValue {
+        try await run(call, then: [], timeout: configuration.commandTimeout)[0].get()
     }
 
     /// Runs a Lua script, then waits until `replicas` replicas have acknowledged every write made before on
@@ -101,8 +108,13 @@ public final class RedisClient: Sendable {
     public func runAcknowledged(
         _ script: RedisScript, keys: [String] = [], arguments: [any RedisArgumentConvertible] = [], replicas: Int, timeout: Duration
     ) async throws(RedisError) -> (reply: RedisValue, acknowledgedBy: Int) {
+        try await runAcknowledged(script.call(keys: keys, arguments: arguments), replicas: replicas, timeout: timeout)
+    }
+
+    /// ``runAcknowledged(_:keys:arguments:replicas:timeout:)`` for a script call prepared beforehand.
+    public func runAcknowledged(_ call: RedisScriptCall, replicas: Int, timeout: Duration) async throws(RedisError) -> (reply: RedisValue, acknowledgedBy: Int) {
         let wait = RedisCommand("WAIT", replicas, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let replies = try await run(script, keys: keys, arguments: arguments, then: [wait], timeout: configuration.commandTimeout + timeout)
+        let replies = try await run(call, then: [wait], timeout: configuration.commandTimeout + timeout)
         let reply = try replies[0].get()
         guard let acknowledged = try replies[1].get().int else {
             throw .unexpectedReply("WAIT answered \(replies[1]) instead of a number of replicas")
@@ -113,12 +125,12 @@ public final class RedisClient: Sendable {
     /// Sends the script's `EVALSHA` and `extra` as one request (`SCRIPT LOAD` first when the server does not
     /// know the script); the replies of the call and of `extra`. Refused for now (`LOADING`, `READONLY`),
     /// the request is sent again as a whole, so `extra` always follows the call on its connection.
-    private func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgumentConvertible], then extra: [RedisCommand], timeout: Duration) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
-        let call = script.evalsha(keys: keys, arguments: arguments)
+    private func run(_ prepared: RedisScriptCall, then extra: [RedisCommand], timeout: Duration) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
+        let call = prepared.command
         let replies = try await execute([call] + extra, blocking: false, timeout: timeout, resendingAsOne: !extra.isEmpty)
         guard case .failure(.server(code: "NOSCRIPT", _)) = replies[0] else { return replies }
         // One request, so the load and the call go on one connection in that order.
-        let loaded = try await execute([RedisCommand("SCRIPT", "LOAD", script.source), call] + extra, blocking: false, timeout: timeout, resendingAsOne: true)
+        let loaded = try await execute([RedisCommand("SCRIPT", "LOAD", prepared.script.source), call] + extra, blocking: false, timeout: timeout, resendingAsOne: true)
         _ = try loaded[0].get()
         return Array(loaded.dropFirst())
     }

@@ -46,17 +46,17 @@ extension RedisCommand {
     /// (none when it declares none), the argument after the subcommand for `OBJECT` and `MEMORY`, nothing for
     /// server commands, else the first argument.
     public var firstKey: [UInt8]? {
-        guard let name = arguments.first.map({ String(decoding: $0, as: UTF8.self).uppercased() }) else { return nil }
+        guard let name = head.first.map({ String(decoding: $0, as: UTF8.self).uppercased() }) else { return nil }
         switch name {
         case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO":
-            guard arguments.count > 3, let declared = Int(String(decoding: arguments[2], as: UTF8.self)), declared > 0 else { return nil }
-            return arguments[3]
+            guard head.count > 3, let declared = Int(String(decoding: head[2], as: UTF8.self)), declared > 0 else { return nil }
+            return head[3]
         case "OBJECT", "MEMORY":
-            return arguments.count > 2 ? arguments[2] : nil
+            return head.count > 2 ? head[2] : nil
         case _ where Self.keyless.contains(name):
             return nil
         default:
-            return arguments.count > 1 ? arguments[1] : nil
+            return head.count > 1 ? head[1] : nil
         }
     }
 

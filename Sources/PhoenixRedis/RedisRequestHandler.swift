@@ -57,7 +57,7 @@ final class RedisRequestHandler: ChannelDuplexHandler {
             promise?.fail(failure)
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: request.commands.reduce(16) { $0 + 16 + $1.arguments.reduce(0) { $0 + $1.count + 16 } })
+        var buffer = context.channel.allocator.buffer(capacity: request.commands.reduce(0) { $0 + $1.wire.count })
         for command in request.commands { buffer.writeRedisCommand(command) }
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let timeout = context.eventLoop.scheduleTask(in: TimeAmount(request.timeout)) {

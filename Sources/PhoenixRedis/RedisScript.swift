@@ -17,8 +17,17 @@ public struct RedisScript: Sendable, Hashable {
         self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
-    /// The `EVALSHA` command for these keys and arguments.
-    func evalsha(keys: [String], arguments: [any RedisArgumentConvertible]) -> RedisCommand {
-        RedisCommand("EVALSHA", arguments: [sha1, keys.count] + keys + arguments)
+    /// A call of the script with these keys and arguments, written out now (``RedisClient/run(_:)`` sends it).
+    public func call(keys: [String], arguments: [any RedisArgumentConvertible]) -> RedisScriptCall {
+        RedisScriptCall(script: self, command: RedisCommand("EVALSHA", arguments: [sha1, keys.count] + keys + arguments))
     }
+}
+
+/// One call of a script: its `EVALSHA`, written out when the call was made, so that a caller can prepare its
+/// next call while Redis runs the one before.
+public struct RedisScriptCall: Sendable {
+    /// The script called.
+    public let script: RedisScript
+    /// The `EVALSHA` command.
+    let command: RedisCommand
 }

@@ -24,19 +24,6 @@ final class RedisReplyReader: ByteToMessageDecoder {
 extension ByteBuffer {
     /// Writes `command` as a RESP array of bulk strings, the form Redis reads every command in.
     mutating func writeRedisCommand(_ command: RedisCommand) {
-        writeInteger(UInt8(ascii: "*"))
-        writeDecimal(command.arguments.count)
-        for argument in command.arguments {
-            writeInteger(UInt8(ascii: "$"))
-            writeDecimal(argument.count)
-            writeBytes(argument)
-            writeStaticString("\r\n")
-        }
-    }
-
-    /// Writes `value` in decimal followed by CRLF.
-    private mutating func writeDecimal(_ value: Int) {
-        writeString(String(value))
-        writeStaticString("\r\n")
+        writeBytes(command.wire)
     }
 }

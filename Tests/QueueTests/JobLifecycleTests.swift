@@ -199,6 +199,24 @@ import TestSupport
         #expect(try await queue.stats(queue: "letters").enqueued == 1_234)
     }
 
+    /// One call carrying plain jobs (whose options are left out of the call) between jobs with a delay, a
+    /// priority or an idempotency key stores each as asked, and answers a repeated id or key with the first job.
+    @Test func aCallMixingPlainJobsAndJobsWithOptionsStoresEachAsAsked() async throws {
+        let queue = try makeQueue()
+        let plain = job(), delayed = job(delay: .seconds(60)), urgent = job(priority: 5), keyed = job(idempotencyKey: "k")
+        let later = job(), sameKey = job(idempotencyKey: "k")
+        let results = try await queue.enqueue([plain, delayed, urgent, keyed, later, sameKey, plain])
+        #expect(results.map(\.id) == [plain.id, delayed.id, urgent.id, keyed.id, later.id, keyed.id, plain.id])
+        #expect(results.map(\.created) == [true, true, true, true, true, false, false])
+        let stats = try await queue.stats(queue: "letters")
+        #expect((stats.ready, stats.delayed, stats.enqueued) == (4, 1, 5))
+        let fetched = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1")
+        #expect(fetched.map(\.envelope.id) == [urgent.id, plain.id, keyed.id, later.id])
+        #expect(fetched.map(\.envelope.priority) == [5, 0, 0, 0])
+        #expect(fetched.map(\.envelope.idempotencyKey) == [nil, nil, "k", nil])
+        #expect(try await queue.job(id: delayed.idString)?.state == .delayed)
+    }
+
     @Test func priorityJobsAreFetchedFirstAndOthersInOrder() async throws {
         let queue = try makeQueue()
         let a = job(), b = job(), urgent = job(priority: 10)
