@@ -46,18 +46,29 @@ public struct JobEvent: Sendable, Equatable {
     /// When it happened (the Redis server's clock, from the entry id).
     public var at: Date { Date(timeIntervalSince1970: Double(position.entry.milliseconds) / 1000) }
 
-    /// An event from a stream entry's fields (pairs of names and values); `nil` when the entry is not one the
-    /// scripts write.
-    init?(stream: JobEventStream, entry: StreamEntryID, fields: [RedisValue]) {
+    /// The events of a stream entry from its fields (pairs of names and values): one for an entry naming its
+    /// `job`, one per id for an entry listing the `jobs` that changed together (in the listed order); none for
+    /// an entry the scripts do not write.
+    static func events(stream: JobEventStream, entry: StreamEntryID, fields: [RedisValue]) -> [JobEvent] {
         var values: [String: String] = [:]
         var index = 0
         while index + 1 < fields.count {
             if let name = fields[index].string, let value = fields[index + 1].string { values[name] = value }
             index += 2
         }
-        guard let job = values["job"], let kind = values["event"].flatMap(Kind.init(rawValue:)) else { return nil }
-        position = JobEventPosition(stream: stream, entry: entry)
-        jobID = job
+        guard let kind = values["event"].flatMap(Kind.init(rawValue:)) else { return [] }
+        let ids = values["job"].map { [$0] } ?? values["jobs"].map { $0.split(separator: ",").map(String.init) } ?? []
+        return ids.indices.map { index in
+            JobEvent(
+                position: JobEventPosition(stream: stream, entry: entry, index: index, endsEntry: index == ids.count - 1),
+                jobID: ids[index], kind: kind, values: values
+            )
+        }
+    }
+
+    private init(position: JobEventPosition, jobID: String, kind: Kind, values: [String: String]) {
+        self.position = position
+        self.jobID = jobID
         self.kind = kind
         user = values["user"].flatMap { $0.isEmpty ? nil : $0 }
         type = values["type"]
@@ -119,14 +130,64 @@ public struct StreamEntryID: Hashable, Sendable, Comparable, CustomStringConvert
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.milliseconds, lhs.sequence) < (rhs.milliseconds, rhs.sequence) }
 }
 
-/// An entry of an event stream.
+/// Where an event is: its stream, its entry, and which of the entry's events it is (an entry holds the events
+/// of several jobs that changed together in one script call).
 public struct JobEventPosition: Hashable, Sendable {
     public var stream: JobEventStream
     public var entry: StreamEntryID
+    /// Which of the entry's events, from 0.
+    public var index: Int
+    /// Whether it is the entry's last event.
+    public var endsEntry: Bool
 
-    public init(stream: JobEventStream, entry: StreamEntryID) {
+    public init(stream: JobEventStream, entry: StreamEntryID, index: Int = 0, endsEntry: Bool = true) {
         self.stream = stream
         self.entry = entry
+        self.index = index
+        self.endsEntry = endsEntry
+    }
+
+    /// How far into its stream a reader that has read this event is.
+    public var mark: StreamEventMark { StreamEventMark(entry: entry, through: endsEntry ? nil : index) }
+}
+
+/// How far a reader is into an event stream: through a whole entry and every one before it, or through the
+/// first events of an entry (`through`, counted from 0) when it stopped inside one. Written `<entry>` or
+/// `<entry>.<index>`.
+public struct StreamEventMark: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public let entry: StreamEntryID
+    /// The last event of `entry` read, `nil` for all of them.
+    public let through: Int?
+
+    public init(entry: StreamEntryID, through: Int? = nil) {
+        self.entry = entry
+        self.through = through
+    }
+
+    /// Before every event.
+    public static let start = StreamEventMark(entry: .start)
+
+    /// The mark written `<entry>` or `<entry>.<index>` (as ``description`` writes it); `nil` for anything else.
+    public init?(_ text: Substring) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let entry = StreamEntryID(parts[0]) else { return nil }
+        guard parts.count == 2 else {
+            self.init(entry: entry)
+            return
+        }
+        guard let index = Int(parts[1]), index >= 0, "\(index)" == parts[1] else { return nil }
+        self.init(entry: entry, through: index)
+    }
+
+    public var description: String { through.map { "\(entry).\($0)" } ?? "\(entry)" }
+
+    /// Whether a reader at this mark has read the event at `position` (of the same stream).
+    public func covers(_ position: JobEventPosition) -> Bool {
+        position.entry < entry || (position.entry == entry && through.map { position.index <= $0 } ?? true)
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.entry, lhs.through ?? Int.max) < (rhs.entry, rhs.through ?? Int.max)
     }
 }
 
@@ -171,6 +232,19 @@ extension JobQueue {
         }
     }
 
+    /// The events of one entry of `stream` (none when the stream no longer keeps it).
+    private func events(in stream: JobEventStream, entry: StreamEntryID) async throws(QueueError) -> [JobEvent] {
+        do {
+            return try Self.events(of: stream, entries: try await redis.send("XRANGE", key(of: stream), entry.description, entry.description))
+        } catch let error as RedisError {
+            throw .redis(error)
+        } catch let error as QueueError {
+            throw error
+        } catch {
+            throw .unexpectedReply(script: "XRANGE", detail: "\(error)")
+        }
+    }
+
     /// Waits up to `block` for events of `stream` after `entry` and returns up to `limit` of them (none when
     /// the wait ended first). The call holds a connection of its own while it waits.
     public func waitForEvents(in stream: JobEventStream, after entry: StreamEntryID, limit: Int = 1000, block: Duration) async throws(QueueError) -> [JobEvent] {
@@ -192,13 +266,19 @@ extension JobQueue {
         keys.events(stream.queue, partition: stream.partition)
     }
 
-    /// The events of `stream` after `entry` up to `last` (the stream's end when `nil`) that `matching` takes,
-    /// oldest first, reading at most `scanning` entries (the streams keep about 10,000 each).
-    public func events(in stream: JobEventStream, after entry: StreamEntryID, upTo last: StreamEntryID? = nil, matching: (JobEvent) -> Bool, scanning limit: Int = 10_000) async throws(QueueError) -> [JobEvent] {
-        if let last, last <= entry { return [] }
+    /// The events of `stream` past `mark` up to the entry `last` (the stream's end when `nil`) that `matching`
+    /// takes, oldest first, reading at most about `scanning` events (the streams keep about 10,000 entries each).
+    public func events(in stream: JobEventStream, after mark: StreamEventMark, upTo last: StreamEntryID? = nil, matching: (JobEvent) -> Bool, scanning limit: Int = 10_000) async throws(QueueError) -> [JobEvent] {
+        if let last, last < mark.entry || (last == mark.entry && mark.through == nil) { return [] }
         var found: [JobEvent] = []
-        var from = entry
         var read = 0
+        if mark.through != nil {
+            // The rest of the entry the reader stopped inside.
+            let rest = try await events(in: stream, entry: mark.entry)
+            found += rest.filter { !mark.covers($0.position) && matching($0) }
+            read += rest.count
+        }
+        var from = mark.entry
         while read < limit {
             let page = try await events(in: stream, after: from, upTo: last, limit: min(1000, limit - read))
             guard let end = page.last else { break }
@@ -247,7 +327,7 @@ extension JobQueue {
             guard let parts = entry.array, parts.count == 2, let text = parts[0].string, let id = StreamEntryID(Substring(text)) else {
                 throw .unexpectedReply(script: "XRANGE", detail: "\(entry)")
             }
-            if let event = JobEvent(stream: stream, entry: id, fields: parts[1].array ?? []) { events.append(event) }
+            events += JobEvent.events(stream: stream, entry: id, fields: parts[1].array ?? [])
         }
         return events
     }

@@ -61,7 +61,7 @@ extension JobQueue {
                 [event.user, event.message, event.error].contains { $0?.lowercased().contains(needle) == true }
             }
             if !mentioning.isEmpty {
-                _ = try await send(RedisCommand("XDEL", arguments: [keys.events(stream.queue, partition: stream.partition)] + mentioning.map(\.position.entry.description)))
+                _ = try await send(RedisCommand("XDEL", arguments: [keys.events(stream.queue, partition: stream.partition)] + Set(mentioning.map(\.position.entry)).map(\.description)))
             }
             from = last.position.entry
         }

@@ -107,6 +107,33 @@ import TestSupport
         }
     }
 
+    /// Jobs submitted together share stream entries; a client that stopped inside one (its last event id marks
+    /// the event: `<stream>=<entry>.<k>`) gets the rest of the entry when it resumes, and nothing twice.
+    @Test func aStreamResumedInsideAnEntryOfJobsQueuedTogetherSendsTheRestOnce() async throws {
+        try await LiveAPI.run { api in
+            let service = try await api.minter.service()
+            #expect(try await api.call(.POST, "/v1/queues/diagnostics/pause", token: service).status == 200)
+            var stream = try await EventStreamReader.open(api, "/v1/events/stream?queue=diagnostics", token: service)
+            #expect(try await stream.next()?.name == "ready")
+            let batch = try await api.call(.POST, "/v1/jobs/batch", token: service, body: #"{"jobs": [\#(Array(repeating: #"{"type": "diagnostic.noop"}"#, count: 20).joined(separator: ","))]}"#)
+            #expect(batch.status == 202, "\(batch.json)")
+            var first: [ReceivedEvent] = []
+            for _ in 0..<5 { first.append(try #require(try await stream.next())) }
+            #expect(first.allSatisfy { $0.name == "queued" })
+            let stop = try #require(first.last?.id)
+            #expect(stop.hasSuffix(".4"), "\(stop)")
+            var resumed = try await EventStreamReader.open(api, "/v1/events/stream?queue=diagnostics", token: service, lastEventID: stop)
+            var rest: [ReceivedEvent] = []
+            for _ in 0..<15 { rest.append(try #require(try await resumed.next())) }
+            #expect(rest.allSatisfy { $0.name == "queued" })
+            let ids = (first + rest).compactMap { event -> String? in if case .string(let id)? = event["id"] { id } else { nil } }
+            #expect(Set(ids).count == 20)
+            // Nothing else waits in the stream: the next event is the first job's start, once resumed.
+            try await Self.resume(api, service: service)
+            #expect(try await resumed.next()?.name == "started")
+        }
+    }
+
     @Test func anOpenStreamCarriesOnAcrossARedisRestart() async throws {
         let server = try await RedisServerProcess()
         try await LiveAPI.run(redis: try RedisConfiguration(url: server.url)) { api in

@@ -67,14 +67,48 @@ import TestSupport
         #expect(events.first { $0.jobID == expiring.idString && $0.kind == .dead }?.error?.contains("lease expired") == true)
     }
 
-    @Test func theStreamKeepsAboutTheLastTenThousandEvents() async throws {
+    @Test func theStreamKeepsAboutTheLastTenThousandEntries() async throws {
         let queue = try makeQueue()
         for _ in 0..<11 {
-            try await queue.enqueue((0..<1000).map { _ in job() })
+            // A type of its own for each job: an entry each (jobs queued together with one type share entries).
+            try await queue.enqueue((0..<1000).map { index in job(type: "test.t\(index)") })
         }
         let length = try #require(try await queue.redis.send("XLEN", queue.keys.events("letters")).int)
         // Trimmed by whole nodes of the stream (100 entries each by default): never below the bound.
-        #expect((10_000..<10_200).contains(length), "\(length) events kept")
+        #expect((10_000..<10_200).contains(length), "\(length) entries kept")
+    }
+
+    /// Jobs that change together in one call the same way share entries of up to 16; each still reads as an
+    /// event of its own, in order, and a reader can stop inside an entry and go on from there.
+    @Test func jobsChangedTogetherShareEntriesAndReadAsOneEventEach() async throws {
+        let queue = try makeQueue()
+        let stream = JobEventStream(queue: "letters")
+        let plain = (0..<40).map { _ in job() }, other = job(type: "test.other")
+        try await queue.enqueue(plain + [other])
+        let events = try await queue.events(in: stream, after: .start)
+        #expect(events.map(\.jobID) == (plain + [other]).map(\.idString))
+        #expect(events.allSatisfy { $0.kind == .queued })
+        #expect(events.map(\.type) == Array(repeating: "test.noop", count: 40) + ["test.other"])
+        // 40 jobs of one type in entries of 16, 16 and 8; the other type's job in an entry of its own.
+        let entries = Dictionary(grouping: events, by: \.position.entry).values.map(\.count).sorted()
+        #expect(entries == [1, 8, 16, 16])
+        #expect(try await queue.redis.send("XLEN", queue.keys.events("letters")).int == 4)
+        #expect(events.filter(\.position.endsEntry).count == 4)
+        // Read through the fifth event of the first entry: the rest comes next, once.
+        let mark = events[4].position.mark
+        #expect(mark.description == "\(events[4].position.entry).4")
+        #expect(StreamEventMark(Substring(mark.description)) == mark)
+        let rest = try await queue.events(in: stream, after: mark, matching: { _ in true })
+        #expect(rest.map(\.jobID) == events.dropFirst(5).map(\.jobID))
+        // A mark at an entry's last event is the whole entry.
+        #expect(events[15].position.mark == StreamEventMark(entry: events[15].position.entry))
+        // Fetch and ack gather their `started` and `completed` events the same way.
+        let leased = try await queue.fetch(queue: "letters", limit: 41, lease: .seconds(30), worker: "w1")
+        try await queue.ack(leased.map(\.lease))
+        let later = try await queue.events(in: stream, after: events.last!.position.mark, matching: { _ in true })
+        #expect(later.filter { $0.kind == .started }.map(\.jobID).sorted() == leased.map(\.lease.id).sorted())
+        #expect(later.filter { $0.kind == .completed }.count == 41)
+        #expect(later.filter { $0.kind == .started }.allSatisfy { $0.attempt == 1 })
     }
 
     @Test func aForeignValueAtTheStreamFailsEveryScriptBeforeItWrites() async throws {

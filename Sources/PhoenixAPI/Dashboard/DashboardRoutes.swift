@@ -207,7 +207,7 @@ public struct DashboardRoutes: Sendable {
         }
         let opening = ServerSentEvent(id: nil, name: "ready", data: .object(["queues": .array(Set(streams.map(\.queue)).sorted().map(JSONValue.string))]))
         return ServerSentEvent.response(opening: [opening], cursor: EventCursor(subscription.positions), following: subscription, endsWith: { filter != .all && $0.kind.isFinal }) { event, cursor in
-            cursor.entries[event.position.stream] = event.position.entry
+            cursor.advance(past: event)
             guard case .object(var body) = event.json() else { return ServerSentEvent(id: nil, name: event.kind.rawValue, data: event.json()) }
             body["message"] = nil
             if let user = event.user { body["user"] = .string(user) }

@@ -39,7 +39,7 @@ struct EventRoutes: Sendable {
         guard let stream = try await queue.eventStream(ofJob: text) else {
             // The queue forgot the job: its run row says how it ended (or there is no such job: a 404).
             let archived = try await statuses.status(of: id, for: caller)
-            return respond(opening: [ServerSentEvent(id: nil, name: "status", data: archived.body)], cursor: EventCursor([:]), following: nil) { _ in true }
+            return respond(opening: [ServerSentEvent(id: nil, name: "status", data: archived.body)], cursor: EventCursor([JobEventStream: StreamEventMark]()), following: nil) { _ in true }
         }
         // Subscribed before the job is read (and the caller's right to it checked), so that nothing between the
         // two is missed.
@@ -112,7 +112,7 @@ struct EventRoutes: Sendable {
                 guard let from = resumeFrom.entries[stream] else { continue }
                 backlog += try await self.backlog(of: stream, after: from, upTo: subscription.positions[stream], following: filter)
             }
-            for event in backlog.sorted(by: { ($0.position.entry, $0.position.stream) < ($1.position.entry, $1.position.stream) }) {
+            for event in backlog.sorted(by: { ($0.position.entry, $0.position.index, $0.position.stream) < ($1.position.entry, $1.position.index, $1.position.stream) }) {
                 opening.append(try await sse(event, cursor: &cursor, lookUp: true))
             }
         } else {
@@ -136,16 +136,16 @@ struct EventRoutes: Sendable {
         return subscription
     }
 
-    /// The events of `stream` after `entry` up to `last` that `filter` takes, oldest first.
-    private func backlog(of stream: JobEventStream, after entry: StreamEntryID, upTo last: StreamEntryID?, following filter: JobEventFilter) async throws -> [JobEvent] {
+    /// The events of `stream` past `mark` up to the entry `last` that `filter` takes, oldest first.
+    private func backlog(of stream: JobEventStream, after mark: StreamEventMark, upTo last: StreamEntryID?, following filter: JobEventFilter) async throws -> [JobEvent] {
         guard let last else { return [] }
-        return try await queue.events(in: stream, after: entry, upTo: last, matching: filter.takes, scanning: Self.backlogLimit)
+        return try await queue.events(in: stream, after: mark, upTo: last, matching: filter.takes, scanning: Self.backlogLimit)
     }
 
     /// `event` as sent, its id the cursor moved past it. A completed job's event carries its result: the one the
     /// hub attached to a live event, or, for an event read from the stream (`lookUp`), the one read here.
     private func sse(_ event: JobEvent, cursor: inout EventCursor, lookUp: Bool = false) async throws -> ServerSentEvent {
-        cursor.entries[event.position.stream] = event.position.entry
+        cursor.advance(past: event)
         var result = event.result
         if lookUp, event.kind == .completed, let id = UUID(uuidString: event.jobID) {
             result = try await store.run(jobID: id)?.result

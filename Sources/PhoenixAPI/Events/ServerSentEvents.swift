@@ -6,16 +6,33 @@ import PhoenixJobsCore
 import PhoenixQueue
 
 /// How far a client has read the event streams it follows, as the id of the events it was sent:
-/// `<stream>=<entry>` for each stream, sorted by stream and joined by commas (`letters=1733300000000-0,
-/// letters.1=1733300000123-4`). The browser sends the last one back as `Last-Event-ID` when it reconnects.
+/// `<stream>=<mark>` for each stream, sorted by stream and joined by commas (`letters=1733300000000-0,
+/// letters.1=1733300000123-4.2`), where a mark is an entry, read whole, or `<entry>.<k>`, read through its
+/// event k (an entry holds the events of several jobs that changed together: ``StreamEventMark``). The
+/// browser sends the last one back as `Last-Event-ID` when it reconnects.
 struct EventCursor: Sendable, Equatable {
     /// Longest `Last-Event-ID` taken.
     static let maxLength = 4096
 
-    var entries: [JobEventStream: StreamEntryID]
+    var entries: [JobEventStream: StreamEventMark]
 
-    init(_ entries: [JobEventStream: StreamEntryID]) {
+    init(_ entries: [JobEventStream: StreamEventMark]) {
         self.entries = entries
+    }
+
+    /// A cursor at the end of each stream's entry `positions` names, read whole.
+    init(_ positions: [JobEventStream: StreamEntryID]) {
+        self.entries = positions.mapValues { StreamEventMark(entry: $0) }
+    }
+
+    /// Moves the cursor past `event`.
+    mutating func advance(past event: JobEvent) {
+        entries[event.position.stream] = event.position.mark
+    }
+
+    /// Whether `event` was read already.
+    func covers(_ event: JobEvent) -> Bool {
+        entries[event.position.stream]?.covers(event.position) ?? false
     }
 
     /// The cursor a client sent back.
@@ -23,11 +40,11 @@ struct EventCursor: Sendable, Equatable {
     init(lastEventID text: String) throws(APIError) {
         let invalid = APIError.badRequest("invalid_last_event_id", "Last-Event-ID must be an event id this stream sent (stream=entry pairs)")
         guard !text.isEmpty, text.utf8.count <= Self.maxLength else { throw invalid }
-        var entries: [JobEventStream: StreamEntryID] = [:]
+        var entries: [JobEventStream: StreamEventMark] = [:]
         for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
-            guard parts.count == 2, let stream = JobEventStream(name: parts[0]), let entry = StreamEntryID(parts[1]),
-                  entries.updateValue(entry, forKey: stream) == nil else { throw invalid }
+            guard parts.count == 2, let stream = JobEventStream(name: parts[0]), let mark = StreamEventMark(parts[1]),
+                  entries.updateValue(mark, forKey: stream) == nil else { throw invalid }
         }
         self.entries = entries
     }
@@ -80,7 +97,7 @@ struct ServerSentEvent: Sendable {
                         continue
                     }
                     // Already sent from the stream's backlog.
-                    if let sent = cursor.entries[event.position.stream], event.position.entry <= sent { continue }
+                    if cursor.covers(event) { continue }
                     try await writer.write(try await encode(event, &cursor).bytes)
                     if ends(event) { break }
                 }

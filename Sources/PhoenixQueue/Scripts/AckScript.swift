@@ -11,7 +11,8 @@ extension QueueScripts {
     /// period; the completed counters grow by exactly the number of jobs completed. A job a fair fetch counted
     /// leaves its key's running count (``end_lease``), and workers are woken when that gives a parked key its
     /// turn back or the queue's concurrency limit held ready jobs.
-    /// A batch naming the same delivery twice completes it once and answers 1 for both.
+    /// A batch naming the same delivery twice completes it once and answers 1 for both. Each job completed has a
+    /// `completed` event, those of one user sharing entries (``emit_together``).
     /// Replay: the job already left `leased`; the replay answers 1 again and changes nothing.
     static let ack = LuaPrelude.script("ack", """
     local queue, retention = ARGV[2], ARGV[3]
@@ -49,7 +50,7 @@ extension QueueScripts {
         -- 'worker' stays: the worker that completed the job.
         redis.call('HSET', key, 'state', 'completed', 'finishedAt', now_text)
         redis.call('EXPIRE', key, retention)
-        emit(id, 'completed', fields[3])
+        emit_together(id, 'completed', fields[3])
         done = done + 1
         out[#out + 1] = 1
       elseif job.named and redis.call('HGET', job_key(id), 'state') == 'completed' then
@@ -63,6 +64,7 @@ extension QueueScripts {
       count_minute('completed', done, now)
     end
     if wake then signal() end
+    emit_gathered()
     return out
     """)
 }

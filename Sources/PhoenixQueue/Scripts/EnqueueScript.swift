@@ -8,7 +8,8 @@ extension QueueScripts {
     /// job (ready now, priority 0, no idempotency or fairness key), which ends its arguments; else '+' and four
     /// more: runAt (ms, 0 = now), priority, idempotency key ('' for none), fairness key ('' for none: in a fair
     /// queue such jobs share one key). Plain jobs, most of a bulk enqueue, so cost Redis three arguments less.
-    /// A ready job of a fair queue waits in its key's list, with a ticket in the ready list (``line_up``).
+    /// A ready job of a fair queue waits in its key's list, with a ticket in the ready list (``line_up``). Each
+    /// new job has a `queued` event; those ready now of one type and user share entries (``emit_together``).
     /// Returns: per job, 1 if created, 0 if a job of that id already existed, or the first job's id when one
     /// with the same idempotency key already existed.
     /// Invariant: a job id is in exactly one of ready / delayed as soon as its hash exists. An idempotency key
@@ -68,7 +69,7 @@ extension QueueScripts {
           -- end: the same order as one LPUSH each, one command instead of one per job.
           if fair or (tonumber(priority) or 0) > 0 then line_up(id, priority, fairKey) else back[#back + 1] = id end
           ready = true
-          emit(id, 'queued', fairKey, 'type', jobType)
+          emit_together(id, 'queued', fairKey, 'type', jobType)
         end
         created = created + 1
         out[#out + 1] = 1
@@ -79,6 +80,7 @@ extension QueueScripts {
       redis.call('HINCRBY', queue_key('counters'), 'enqueued', created)
     end
     if ready then signal() end
+    emit_gathered()
     return out
     """)
 }

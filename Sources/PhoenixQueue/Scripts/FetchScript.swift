@@ -20,7 +20,7 @@ extension QueueScripts {
     /// anything is written, and a foreign value at `leased`, `dead` or `counters` puts the ids back and fails
     /// the call before its first other write (checked only when a popped job needs that key, so the common
     /// call costs one type look-up: the event stream's, in ``flow``, before anything is popped). Each job
-    /// leased appends a `started` event (``emit``).
+    /// leased has a `started` event, those of one attempt and user sharing entries (``emit_together``).
     /// Flow control (``FlowSettings``, read from the queue's `flow` hash):
     /// - Concurrency: the call leases no more than the queue's limit leaves room for beside `leased`.
     /// - Rate (`rpm`, jobs started per minute across every worker): no more than the rate allows now, a second's
@@ -212,7 +212,7 @@ extension QueueScripts {
             'worker', worker, 'startedAt', now_text, 'lease', token)
         end
         taken[#taken + 1] = id
-        emit(id, 'started', fields[6], 'attempt', int_text(attempt))
+        emit_together(id, 'started', fields[6], 'attempt', int_text(attempt))
         out[#out + 1] = id; out[#out + 1] = fields[1]; out[#out + 1] = attempt; out[#out + 1] = delivery
       end
     end
@@ -266,6 +266,7 @@ extension QueueScripts {
       more = redis.call('LLEN', ready) > 0
     end
     if more and (not settings.concurrency or redis.call('ZCARD', leased) < settings.concurrency) then signal() end
+    emit_gathered()
     return out
     """)
 }

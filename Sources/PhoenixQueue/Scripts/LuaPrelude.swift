@@ -83,7 +83,7 @@ enum LuaPrelude {
     end
     -- Appends a job's event to the queue's event stream (what `JobEvent` reads): the job, what happened to it,
     -- its fairness key (its user; no `user` field for none), then pairs of further fields. The stream keeps
-    -- about the last 10,000 events (trimmed by whole nodes, `MAXLEN ~`, which costs next to nothing). Only a
+    -- about the last 10,000 entries (trimmed by whole nodes, `MAXLEN ~`, which costs next to nothing). Only a
     -- script that changed a job calls it, so a replay, which changes nothing, adds no event. Callers checked
     -- the stream's type first (``flow``).
     local function emit(id, kind, user, ...)
@@ -92,6 +92,39 @@ enum LuaPrelude {
       else
         redis.call('XADD', queue_key('events'), 'MAXLEN', '~', '10000', '*', 'job', id, 'event', kind, ...)
       end
+    end
+    -- Jobs that changed the same way in one call (the same event, user and fields) share stream entries:
+    -- `emit_together` files a job's event under its group, and `emit_gathered`, at the end of the call,
+    -- appends each group, in the order the groups began, as entries of up to 16 jobs whose `jobs` field lists
+    -- their ids (comma-separated) where a lone job's entry has `job`. One XADD then stands for up to 16 jobs.
+    local gathered, gathered_order = {}, {}
+    local function emit_together(id, kind, user, ...)
+      local fields = {...}
+      local key = kind .. '\0' .. (user or '') .. '\0' .. table.concat(fields, '\0')
+      local group = gathered[key]
+      if not group then
+        group = {kind = kind, user = user, fields = fields, ids = {}}
+        gathered[key] = group
+        gathered_order[#gathered_order + 1] = group
+      end
+      group.ids[#group.ids + 1] = id
+    end
+    local function emit_gathered()
+      for _, group in ipairs(gathered_order) do
+        local ids = group.ids
+        for first = 1, #ids, 16 do
+          local last = math.min(first + 15, #ids)
+          if first == last then
+            emit(ids[first], group.kind, group.user, unpack(group.fields))
+          else
+            local entry = {'jobs', table.concat(ids, ',', first, last), 'event', group.kind}
+            if group.user and group.user ~= '' then entry[#entry + 1] = 'user'; entry[#entry + 1] = group.user end
+            for _, value in ipairs(group.fields) do entry[#entry + 1] = value end
+            redis.call('XADD', queue_key('events'), 'MAXLEN', '~', '10000', '*', unpack(entry))
+          end
+        end
+      end
+      gathered, gathered_order = {}, {}
     end
     -- The list of the waiting job ids of one fairness key, in a fair queue.
     local function key_list(key) return queue_key('key:' .. key) end
