@@ -77,7 +77,7 @@ public final class EnqueueCoalescer: Sendable {
             return .failure(.redis(.cancelled))
         }
         let others = lanes.withLock { lanes in
-            let taken = Array(lanes[partition, default: Lane()].waiting.prefix(JobQueue.scriptBatchSize - 1))
+            let taken = Array(lanes[partition, default: Lane()].waiting.prefix(JobQueue.enqueueCallSize - 1))
             lanes[partition, default: Lane()].waiting.removeFirst(taken.count)
             return taken
         }

@@ -59,11 +59,13 @@ public final class JobQueue: Sendable {
         try await enqueue([job])[0]
     }
 
-    /// Enqueues many jobs, one script call per partition and per batch of 500; results are in input order.
-    /// Every job is validated before any is stored. The calls go one after the other, so the jobs of a queue
-    /// line up in input order, but each batch is written while Redis runs the one before. After a call fails
-    /// no other is sent and its error is thrown; the batches stored stay stored (sending the same jobs again
-    /// adds them once).
+    /// Enqueues many jobs, one script call per partition and per ``enqueueCallSize`` jobs; results are in input
+    /// order. Every job is validated before any is stored. A partition's calls go out in order on one connection,
+    /// each written while Redis runs the ones before (``RedisClient/runInOrder(_:making:)``), so that the jobs of
+    /// a queue line up in input order and Redis runs the calls back to back. A call that fails does not stop the
+    /// calls sent after it: their jobs are stored, and the first failure is thrown once every call has answered
+    /// (sending the same jobs again adds them once). With replica acknowledgement the calls go one at a time,
+    /// each followed by its `WAIT`.
     @discardableResult
     public func enqueue(_ jobs: [JobEnvelope]) async throws(QueueError) -> [EnqueueResult] {
         for job in jobs {
@@ -71,41 +73,36 @@ public final class JobQueue: Sendable {
         }
         let byPartition = Dictionary(grouping: jobs.indices) { partition(of: jobs[$0]) }
         for partition in byPartition.keys { try await register(queue: partition.queue) }
-        if byPartition.count == 1, let (partition, indices) = byPartition.first, indices.count <= Self.scriptBatchSize {
-            // One call (a single job, most often): sent from here, without a task to overlap with.
-            return try await sendEnqueue(enqueueCall(partition, jobs: indices.map { jobs[$0] }))
+        if byPartition.count == 1, let (partition, indices) = byPartition.first, indices.count <= Self.enqueueCallSize {
+            // One call (a single job, most often).
+            let call = enqueueCall(partition, jobs: indices.map { jobs[$0] })
+            return try Self.enqueued(call.ids, reply: try await runEnqueue(call.call))
         }
         var results = [EnqueueResult?](repeating: nil, count: jobs.count)
-        let failure = await withTaskGroup(of: Result<[(Int, EnqueueResult)], QueueError>.self) { group -> QueueError? in
-            var failure: QueueError?
-            func record(_ outcome: Result<[(Int, EnqueueResult)], QueueError>) {
-                switch outcome {
-                case .success(let answered): for (index, result) in answered { results[index] = result }
-                case .failure(let error): failure = failure ?? error
+        var failure: QueueError?
+        for (partition, indices) in byPartition {
+            let chunks = indices.chunked(into: Self.enqueueCallSize)
+            var calls: [EnqueueCall] = []
+            let replies = await runEnqueueCalls(chunks.count) { index in
+                let call = enqueueCall(partition, jobs: chunks[index].map { jobs[$0] })
+                calls.append(call)
+                return call.call
+            }
+            for (chunk, (call, reply)) in zip(chunks, zip(calls, replies)) {
+                do throws(QueueError) {
+                    for (index, result) in zip(chunk, try Self.enqueued(call.ids, reply: try reply.get())) { results[index] = result }
+                } catch {
+                    failure = failure ?? error
                 }
             }
-            sending: for (partition, indices) in byPartition {
-                for chunk in indices.chunked(into: Self.scriptBatchSize) {
-                    let call = enqueueCall(partition, jobs: chunk.map { jobs[$0] })
-                    // The call before has run by the time this one goes.
-                    if let outcome = await group.next() { record(outcome) }
-                    guard failure == nil else { break sending }
-                    group.addTask {
-                        do throws(QueueError) {
-                            let created = try await self.sendEnqueue(call)
-                            return .success(Array(zip(chunk, created)))
-                        } catch {
-                            return .failure(error)
-                        }
-                    }
-                }
-            }
-            while let outcome = await group.next() { record(outcome) }
-            return failure
         }
         if let failure { throw failure }
         return results.compactMap { $0 }
     }
+
+    /// Most jobs one enqueue call carries. A batch's calls are written while Redis runs the ones before, so
+    /// only the first is written while Redis waits: calls smaller than a fetch's keep that wait short.
+    static let enqueueCallSize = 100
 
     /// One enqueue script call, written out ahead of sending, and the ids of the jobs it carries.
     private struct EnqueueCall: Sendable {
@@ -143,14 +140,14 @@ public final class JobQueue: Sendable {
         return EnqueueCall(call: QueueScripts.enqueue.call(keys: declared, arguments: arguments), ids: jobs.map(\.id))
     }
 
-    /// Runs one enqueue call; per job, whether it was created and the id it has (the first job's, for a
-    /// repeated idempotency key).
-    private func sendEnqueue(_ call: EnqueueCall) async throws(QueueError) -> [EnqueueResult] {
-        let answers = try Self.elements(of: try await runEnqueue(call.call), script: "enqueue")
-        guard answers.count == call.ids.count else {
-            throw .unexpectedReply(script: "enqueue", detail: "\(answers.count) answers for \(call.ids.count) jobs")
+    /// Per job of an enqueue call (`ids`), from the call's reply: whether it was created and the id it has
+    /// (the first job's, for a repeated idempotency key).
+    private static func enqueued(_ ids: [UUID], reply: RedisValue) throws(QueueError) -> [EnqueueResult] {
+        let answers = try elements(of: reply, script: "enqueue")
+        guard answers.count == ids.count else {
+            throw .unexpectedReply(script: "enqueue", detail: "\(answers.count) answers for \(ids.count) jobs")
         }
-        return try zip(call.ids, answers).map { (id: UUID, answer: RedisValue) throws(QueueError) -> EnqueueResult in
+        return try zip(ids, answers).map { (id: UUID, answer: RedisValue) throws(QueueError) -> EnqueueResult in
             switch answer {
             case .integer(1): return EnqueueResult(id: id, created: true)
             case .integer(0): return EnqueueResult(id: id, created: false)
@@ -364,6 +361,23 @@ public final class JobQueue: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Runs `count` enqueue calls of one partition, made by `make`, in order (``enqueue(_:)``); each call's reply
+    /// or error.
+    private func runEnqueueCalls(_ count: Int, making make: (Int) -> RedisScriptCall) async -> [Result<RedisValue, QueueError>] {
+        guard enqueueAcknowledgement != nil else {
+            do {
+                return try await redis.runInOrder(count, making: make).map { $0.mapError { .redis($0) } }
+            } catch {
+                return Array(repeating: .failure(.redis(error)), count: count)
+            }
+        }
+        var replies: [Result<RedisValue, QueueError>] = []
+        for index in 0..<count {
+            do throws(QueueError) { replies.append(.success(try await runEnqueue(make(index)))) } catch { replies.append(.failure(error)) }
+        }
+        return replies
+    }
 
     /// The enqueue script, followed by `WAIT` on its connection when replicas must acknowledge it.
     private func runEnqueue(_ call: RedisScriptCall) async throws(QueueError) -> RedisValue {

@@ -21,7 +21,7 @@ public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     /// Where requests go: one server's pools, or a cluster's nodes.
     let route: Route
-    private let shutDownFlag: ShutDownFlag
+    let shutDownFlag: ShutDownFlag
 
     /// A client for one server. With ``RedisConfiguration/tls`` set it reads the TLS files here (a few small
     /// files, once); settings that cannot be used fail every call with ``RedisError/connectionFailed(_:)``
@@ -197,11 +197,11 @@ public final class RedisClient: Sendable {
 
     /// Whether the server refused the command for a reason that passes: loading its dataset, or no longer
     /// the master.
-    private static func isRefusedForNow(_ reply: Result<RedisValue, RedisError>) -> Bool {
+    static func isRefusedForNow(_ reply: Result<RedisValue, RedisError>) -> Bool {
         if case .failure(.server(let code, _)) = reply { code == "LOADING" || code == "READONLY" } else { false }
     }
 
-    private static func isReadOnly(_ reply: Result<RedisValue, RedisError>) -> Bool {
+    static func isReadOnly(_ reply: Result<RedisValue, RedisError>) -> Bool {
         if case .failure(.server(code: "READONLY", _)) = reply { true } else { false }
     }
 
@@ -261,7 +261,7 @@ public final class RedisClient: Sendable {
 }
 
 /// Whether a client was shut down, shared with its connector.
-private final class ShutDownFlag: Sendable {
+final class ShutDownFlag: Sendable {
     private let value = Atomic(false)
     var isSet: Bool { value.load(ordering: .relaxed) }
     func set() { value.store(true, ordering: .relaxed) }

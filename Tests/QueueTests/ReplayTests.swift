@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PhoenixJobsCore
 @testable import PhoenixQueue
 import PhoenixRedis
@@ -38,6 +39,36 @@ struct ReplayTests {
         #expect((stats.ready, stats.leased) == (7, 3))
         #expect(try await queue.ack(fetched.map(\.lease)) == [true, true, true])
         #expect(try await queue.stats(queue: "letters").leased == 0)
+    }
+
+    /// A batch's calls go out together on one connection; when it breaks after the second call ran (its reply
+    /// lost), that call and the ones after it go again in order: every job stored once, in input order.
+    @Test func aBatchWhoseConnectionBreaksMidwayIsSentAgainInOrderAndStoredOnce() async throws {
+        let (queue, proxy) = try await proxiedQueue()
+        defer { proxy.stop() }
+        let sha = QueueScripts.enqueue.sha1
+        let seen = Mutex(0)
+        proxy.inject(.dropReply) { command in
+            guard command.count > 1, command[0].uppercased() == "EVALSHA", command[1] == sha else { return false }
+            return seen.withLock { count in
+                count += 1
+                return count == 2
+            }
+        }
+        let jobs = (0..<(3 * JobQueue.enqueueCallSize + 50)).map { _ in job() }
+        let results = try await queue.enqueue(jobs)
+        #expect(proxy.injected == 1)
+        #expect(results.map(\.id) == jobs.map(\.id))
+        // The second call ran and lost its reply (and so may the calls around it that Redis had read before the
+        // connection closed): sent again, it finds its jobs and answers that they existed.
+        let size = JobQueue.enqueueCallSize
+        #expect(results[size..<(2 * size)].filter(\.created).isEmpty)
+        #expect(try await queue.stats(queue: "letters").enqueued == jobs.count)
+        var fetched: [UUID] = []
+        while case let page = try await queue.fetch(queue: "letters", limit: 500, lease: .seconds(30), worker: "w1"), !page.isEmpty {
+            fetched += page.map(\.envelope.id)
+        }
+        #expect(fetched == jobs.map(\.id))
     }
 
     @Test func aFetchRepeatedWithItsTokenReturnsWhatItStillHolds() async throws {

@@ -72,6 +72,21 @@ import TestSupport
         #expect(refusal.map { "\($0)" }?.contains("Redis error OOM") == true)
     }
 
+    /// A batch's calls are all sent before the first answers: one refused (a foreign value at an idempotency
+    /// key) fails the batch, and the calls before and after it store their jobs, in order.
+    @Test func aCallRefusedInABatchLeavesTheOtherCallsJobsStored() async throws {
+        let queue = try makeQueue()
+        let size = JobQueue.enqueueCallSize
+        try await queue.redis.send("RPUSH", queue.keys.idempotency("taken", in: "letters"), "foreign")
+        let jobs = (0..<(2 * size + 30)).map { index in job(idempotencyKey: index == size ? "taken" : nil) }
+        let refusal = await #expect(throws: QueueError.self) { try await queue.enqueue(jobs) }
+        #expect(refusal.map { "\($0)" }?.contains("WRONGTYPE") == true)
+        let stored = Array(jobs[..<size] + jobs[(2 * size)...])
+        #expect(try await queue.stats(queue: "letters").enqueued == stored.count)
+        let fetched = try await queue.fetch(queue: "letters", limit: 500, lease: .seconds(30), worker: "w1")
+        #expect(fetched.map(\.envelope.id) == stored.map(\.id))
+    }
+
     @Test func theServerCheckRefusesAnEvictingRedisNamingTheSetting() async throws {
         #expect(try await RedisServerCheck.verify(try TestRedis.client()).maxmemoryPolicy == "noeviction")
         let server = try await RedisServerProcess()
