@@ -218,24 +218,20 @@ extension JobQueue {
         return id
     }
 
-    /// Up to `limit` events of `stream` after `entry`, oldest first (those the stream still keeps).
+    /// The events of up to `limit` entries of `stream` after `entry`, oldest first (those the stream still keeps).
     public func events(in stream: JobEventStream, after entry: StreamEntryID, upTo last: StreamEntryID? = nil, limit: Int = 1000) async throws(QueueError) -> [JobEvent] {
-        do {
-            let reply = try await redis.send("XRANGE", key(of: stream), "(\(entry)", last.map(\.description) ?? "+", "COUNT", limit)
-            return try Self.events(of: stream, entries: reply)
-        } catch let error as RedisError {
-            throw .redis(error)
-        } catch let error as QueueError {
-            throw error
-        } catch {
-            throw .unexpectedReply(script: "XRANGE", detail: "\(error)")
-        }
+        try await events(in: stream, from: "(\(entry)", to: last.map(\.description) ?? "+", limit: limit)
     }
 
     /// The events of one entry of `stream` (none when the stream no longer keeps it).
     private func events(in stream: JobEventStream, entry: StreamEntryID) async throws(QueueError) -> [JobEvent] {
+        try await events(in: stream, from: entry.description, to: entry.description, limit: 1)
+    }
+
+    /// The events of up to `limit` entries of `stream` between the `XRANGE` bounds `start` and `end`.
+    private func events(in stream: JobEventStream, from start: String, to end: String, limit: Int) async throws(QueueError) -> [JobEvent] {
         do {
-            return try Self.events(of: stream, entries: try await redis.send("XRANGE", key(of: stream), entry.description, entry.description))
+            return try Self.events(of: stream, entries: try await redis.send("XRANGE", key(of: stream), start, end, "COUNT", limit))
         } catch let error as RedisError {
             throw .redis(error)
         } catch let error as QueueError {
