@@ -100,7 +100,8 @@ enum LuaPrelude {
     local gathered, gathered_order = {}, {}
     local function emit_together(id, kind, user, ...)
       local fields = {...}
-      local key = kind .. '\0' .. (user or '') .. '\0' .. table.concat(fields, '\0')
+      -- The user's length goes first: a user holding the separator cannot make two groups' keys equal.
+      local key = kind .. '\0' .. #(user or '') .. ':' .. (user or '') .. '\0' .. table.concat(fields, '\0')
       local group = gathered[key]
       if not group then
         group = {kind = kind, user = user, fields = fields, ids = {}}
