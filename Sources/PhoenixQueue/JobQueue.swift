@@ -82,15 +82,14 @@ public final class JobQueue: Sendable {
         var failure: QueueError?
         for (partition, indices) in byPartition {
             let chunks = indices.chunked(into: Self.enqueueCallSize)
-            var calls: [EnqueueCall] = []
+            // One reply per chunk, whether or not its call was ever made (a client that cannot send fails them all).
             let replies = await runEnqueueCalls(chunks.count) { index in
-                let call = enqueueCall(partition, jobs: chunks[index].map { jobs[$0] })
-                calls.append(call)
-                return call.call
+                enqueueCall(partition, jobs: chunks[index].map { jobs[$0] }).call
             }
-            for (chunk, (call, reply)) in zip(chunks, zip(calls, replies)) {
+            for (chunk, reply) in zip(chunks, replies) {
                 do throws(QueueError) {
-                    for (index, result) in zip(chunk, try Self.enqueued(call.ids, reply: try reply.get())) { results[index] = result }
+                    let answered = try Self.enqueued(chunk.map { jobs[$0].id }, reply: try reply.get())
+                    for (index, result) in zip(chunk, answered) { results[index] = result }
                 } catch {
                     failure = failure ?? error
                 }

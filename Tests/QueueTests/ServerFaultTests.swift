@@ -72,6 +72,16 @@ import TestSupport
         #expect(refusal.map { "\($0)" }?.contains("Redis error OOM") == true)
     }
 
+    /// A batch whose calls cannot go out at all (here the client was shut down) fails as a whole, rather than
+    /// answering for none of its jobs.
+    @Test func aBatchThatCannotBeSentThrows() async throws {
+        let queue = try makeQueue()
+        try await queue.enqueue(job())
+        queue.redis.shutdown()
+        let jobs = (0..<(JobQueue.enqueueCallSize + 50)).map { _ in job() }
+        await #expect(throws: QueueError.self) { try await queue.enqueue(jobs) }
+    }
+
     /// A batch's calls are all sent before the first answers: one refused (a foreign value at an idempotency
     /// key) fails the batch, and the calls before and after it store their jobs, in order.
     @Test func aCallRefusedInABatchLeavesTheOtherCallsJobsStored() async throws {
