@@ -81,18 +81,27 @@ public struct JobEnvelope: Codable, Sendable, Equatable {
 
     /// Whether `text` is a queue name: 1-64 characters of a-z, 0-9, '_', '-'.
     public static func isQueueName<S: StringProtocol>(_ text: S) -> Bool {
-        text.count <= 64 && isName(String(text), allowing: "_-")
+        isName(text.utf8, longest: 64, allowingDot: false)
     }
 
     /// Whether `text` is a job type name: 1-100 characters of a-z, 0-9, '.', '_', '-'.
     public static func isTypeName<S: StringProtocol>(_ text: S) -> Bool {
-        text.count <= 100 && isName(String(text), allowing: "._-")
+        isName(text.utf8, longest: 100, allowingDot: true)
     }
 
-    private static func isName(_ text: String, allowing extra: String) -> Bool {
-        !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
-            ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || extra.unicodeScalars.contains(scalar)
+    /// Byte by byte: every allowed character is one ASCII byte, so the byte count is the character count of a
+    /// name, and any other byte (a multi-byte character's included) makes it not one.
+    private static func isName(_ bytes: some Collection<UInt8>, longest: Int, allowingDot: Bool) -> Bool {
+        var length = 0
+        for byte in bytes {
+            length += 1
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"): continue
+            case UInt8(ascii: ".") where allowingDot: continue
+            default: return false
+            }
         }
+        return (1...longest).contains(length)
     }
 }
 

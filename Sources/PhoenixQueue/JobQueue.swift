@@ -59,7 +59,8 @@ public final class JobQueue: Sendable {
         try await enqueue([job])[0]
     }
 
-    /// Enqueues many jobs, one script call per partition and per ``enqueueCallSize`` jobs; results are in input
+    /// Enqueues many jobs, a partition's jobs in one script call when they are at most ``enqueueCallSize``, else
+    /// in calls that start at ``firstEnqueueCallSize`` and double up to ``enqueueCallSize``; results are in input
     /// order. Every job is validated before any is stored. A partition's calls go out in order on one connection,
     /// each written while Redis runs the ones before (``RedisClient/runInOrder(_:making:)``), so that the jobs of
     /// a queue line up in input order and Redis runs the calls back to back. A call that fails does not stop the
@@ -81,7 +82,7 @@ public final class JobQueue: Sendable {
         var results = [EnqueueResult?](repeating: nil, count: jobs.count)
         var failure: QueueError?
         for (partition, indices) in byPartition {
-            let chunks = indices.chunked(into: Self.enqueueCallSize)
+            let chunks = indices.chunked(growingFrom: Self.firstEnqueueCallSize, to: Self.enqueueCallSize)
             // One reply per chunk, whether or not its call was ever made (a client that cannot send fails them all).
             let replies = await runEnqueueCalls(chunks.count) { index in
                 enqueueCall(partition, jobs: chunks[index].map { jobs[$0] }).call
@@ -102,6 +103,11 @@ public final class JobQueue: Sendable {
     /// Most jobs one enqueue call carries. A batch's calls are written while Redis runs the ones before, so
     /// only the first is written while Redis waits: calls smaller than a fetch's keep that wait short.
     static let enqueueCallSize = 100
+
+    /// Jobs in the first call of a batch of more than ``enqueueCallSize``: each next call doubles, up to
+    /// ``enqueueCallSize``. Redis runs a job's enqueue in about twice the time the caller takes to write it,
+    /// so each call is written while Redis runs the one before, and Redis waits only for the first, small one.
+    static let firstEnqueueCallSize = 8
 
     /// One enqueue script call, written out ahead of sending, and the ids of the jobs it carries.
     private struct EnqueueCall: Sendable {
@@ -422,7 +428,9 @@ public final class JobQueue: Sendable {
     /// The partition `job` is enqueued to: picked by its fairness key (so a key's jobs, and its concurrency
     /// limit, live in one partition), else its idempotency key, else its id.
     func partition(of job: JobEnvelope) -> QueuePartition {
-        QueuePartition(job.queue, keys.partition(placedBy: fairnessKey(of: job) ?? job.idempotencyKey ?? job.idString, in: job.queue))
+        // A queue of one partition: no placement to work out.
+        guard keys.partitionCount(job.queue) > 1 else { return QueuePartition(job.queue, 0) }
+        return QueuePartition(job.queue, keys.partition(placedBy: fairnessKey(of: job) ?? job.idempotencyKey ?? job.idString, in: job.queue))
     }
 
     /// The partitions of `queue`.
@@ -502,6 +510,19 @@ extension Array {
     /// Consecutive slices of at most `size` elements.
     func chunked(into size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+
+    /// Consecutive slices, the first of at most `first` elements and each next one twice the one before, up to
+    /// `size`.
+    func chunked(growingFrom first: Int, to size: Int) -> [ArraySlice<Element>] {
+        var slices: [ArraySlice<Element>] = []
+        var (start, length) = (0, Swift.max(1, Swift.min(first, size)))
+        while start < count {
+            slices.append(self[start..<Swift.min(start + length, count)])
+            start += length
+            length = Swift.min(length * 2, size)
+        }
+        return slices
     }
 }
 

@@ -71,6 +71,29 @@ import Testing
         }
     }
 
+    /// Queue and type names are checked byte by byte on the enqueue path; they must be accepted exactly as the
+    /// rule reads: 1 to 64 (queue) or 100 (type) characters of a-z, 0-9, '_', '-' (and '.' in a type).
+    @Test func namesAreAcceptedExactlyAsTheRuleReads() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [String] = ["a", "z", "0", "9", "_", "-", ".", "A", " ", ":", "é", "e\u{301}", "ß", "\u{0}", "/", "{"]
+        func follows(_ name: String, longest: Int, allowing extra: Set<Unicode.Scalar>) -> Bool {
+            (1...longest).contains(name.unicodeScalars.count)
+                && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || extra.contains($0) }
+        }
+        var names = ["", String(repeating: "a", count: 64), String(repeating: "a", count: 65), String(repeating: "b", count: 100), String(repeating: "b", count: 101)]
+        for _ in 0..<2_000 {
+            let length = Int.random(in: 0...105, using: &generator)
+            // Mostly allowed characters, so that long valid names are drawn too.
+            names.append(String((0..<length).map { _ in
+                Character(Bool.random(using: &generator) ? "q" : alphabet.randomElement(using: &generator) ?? "a")
+            }))
+        }
+        for name in names {
+            #expect(JobEnvelope.isQueueName(name) == follows(name, longest: 64, allowing: ["_", "-"]), "queue \(name.debugDescription)")
+            #expect(JobEnvelope.isTypeName(name) == follows(name, longest: 100, allowing: ["_", "-", "."]), "type \(name.debugDescription)")
+        }
+    }
+
     @Test func decodingErrorsNameTheField() {
         let json = #"{"id":"6f1c1a52-3c39-4b1e-9a55-3c2f0f7e8d10","type":"cv.render","queue":"cv","payload":{},"attempt":"one"}"#
         #expect {

@@ -86,12 +86,15 @@ import TestSupport
     /// key) fails the batch, and the calls before and after it store their jobs, in order.
     @Test func aCallRefusedInABatchLeavesTheOtherCallsJobsStored() async throws {
         let queue = try makeQueue()
-        let size = JobQueue.enqueueCallSize
         try await queue.redis.send("RPUSH", queue.keys.idempotency("taken", in: "letters"), "foreign")
-        let jobs = (0..<(2 * size + 30)).map { index in job(idempotencyKey: index == size ? "taken" : nil) }
+        let count = 3 * JobQueue.enqueueCallSize
+        // The job with the foreign key is in the third of the batch's calls.
+        let calls = Array(0..<count).chunked(growingFrom: JobQueue.firstEnqueueCallSize, to: JobQueue.enqueueCallSize)
+        let refused = calls[2]
+        let jobs = (0..<count).map { index in job(idempotencyKey: index == refused.first ? "taken" : nil) }
         let refusal = await #expect(throws: QueueError.self) { try await queue.enqueue(jobs) }
         #expect(refusal.map { "\($0)" }?.contains("WRONGTYPE") == true)
-        let stored = Array(jobs[..<size] + jobs[(2 * size)...])
+        let stored = Array(jobs[..<refused.startIndex] + jobs[refused.endIndex...])
         #expect(try await queue.stats(queue: "letters").enqueued == stored.count)
         let fetched = try await queue.fetch(queue: "letters", limit: 500, lease: .seconds(30), worker: "w1")
         #expect(fetched.map(\.envelope.id) == stored.map(\.id))

@@ -38,7 +38,9 @@ import PhoenixWorker
         // miss them). A job enqueued now waits too, unless the hold is over by then.
         let heldUntil = try #require(try await queue.redis.send("HGET", queue.keys.flow("diagnostics"), "heldUntil").string.flatMap { Double($0) })
         let runAt = try #require(try await queue.redis.send("HGET", jobKey, "runAt").string.flatMap { Double($0) })
-        let enqueuedAt = try #require(try await queue.redis.send("HGET", jobKey, "enqueuedAt").string.flatMap { Double($0) })
+        // When it was enqueued, by the Redis clock: the id of its `queued` event's stream entry.
+        let queued = try await queue.events(in: JobEventStream(queue: "diagnostics"), after: .start).first { $0.jobID == throttled.idString && $0.kind == .queued }
+        let enqueuedAt = Double(try #require(queued).position.entry.milliseconds)
         #expect(enqueuedAt + 2000 <= heldUntil && heldUntil <= runAt, "enqueued at \(enqueuedAt), held until \(heldUntil), the job waits until \(runAt)")
         let other = JobEnvelope(type: DiagnosticJobs.Noop.name, queue: "diagnostics")
         try await queue.enqueue(other)

@@ -56,7 +56,7 @@ extension QueueScripts {
         end
         -- A compact record: what a field's absence says (attempt 0, priority 0, no idempotency or fairness
         -- key) is not written; every reader takes the absence so.
-        local record = {'envelope', envelope, 'type', jobType, 'maxAttempts', maxAttempts, 'enqueuedAt', now_text, 'state', state, since, at}
+        local record = {'envelope', envelope, 'type', jobType, 'maxAttempts', maxAttempts, 'state', state, since, at}
         if priority ~= '0' then record[#record + 1] = 'priority'; record[#record + 1] = priority end
         if idem ~= '' then record[#record + 1] = 'idempotencyKey'; record[#record + 1] = idem end
         if fairKey ~= '' then record[#record + 1] = 'fairKey'; record[#record + 1] = fairKey end
