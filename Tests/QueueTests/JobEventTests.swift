@@ -111,6 +111,21 @@ import TestSupport
         #expect(later.filter { $0.kind == .started }.allSatisfy { $0.attempt == 1 })
     }
 
+    /// Jobs of a call that change in different ways, interleaved, still go each to its own group: a job
+    /// filed like the one before joins that group at once, any other finds its group by its key.
+    @Test func interleavedGroupsKeepEachJobInItsOwnGroup() async throws {
+        let queue = try makeQueue()
+        let stream = JobEventStream(queue: "letters")
+        let jobs = (0..<12).map { index in job(type: ["test.noop", "test.other", "test.noop", "test.third"][index % 4]) }
+        try await queue.enqueue(jobs)
+        let events = try await queue.events(in: stream, after: .start)
+        // One entry per type, in the order the types first came, each listing its jobs in input order.
+        let expected = ["test.noop", "test.other", "test.third"].flatMap { type in jobs.filter { $0.type == type } }
+        #expect(events.map(\.jobID) == expected.map(\.idString))
+        #expect(events.map(\.type) == expected.map(\.type))
+        #expect(try await queue.redis.send("XLEN", queue.keys.events("letters")).int == 3)
+    }
+
     @Test func aForeignValueAtTheStreamFailsEveryScriptBeforeItWrites() async throws {
         let queue = try makeQueue()
         let waiting = job()

@@ -98,7 +98,18 @@ enum LuaPrelude {
     -- appends each group, in the order the groups began, as entries of up to 16 jobs whose `jobs` field lists
     -- their ids (comma-separated) where a lone job's entry has `job`. One XADD then stands for up to 16 jobs.
     local gathered, gathered_order = {}, {}
+    -- The group the last job joined and what it was filed under (at most two fields): most jobs of a call
+    -- change the same way as the one before, and join its group without building the group's key.
+    local last_group, last_kind, last_user, last_count, last_first, last_second
     local function emit_together(id, kind, user, ...)
+      local count = select('#', ...)
+      if last_group and kind == last_kind and user == last_user and count == last_count then
+        local first, second = ...
+        if first == last_first and second == last_second then
+          last_group.ids[#last_group.ids + 1] = id
+          return
+        end
+      end
       local fields = {...}
       -- The user's length goes first: a user holding the separator cannot make two groups' keys equal.
       local key = kind .. '\0' .. #(user or '') .. ':' .. (user or '') .. '\0' .. table.concat(fields, '\0')
@@ -109,6 +120,11 @@ enum LuaPrelude {
         gathered_order[#gathered_order + 1] = group
       end
       group.ids[#group.ids + 1] = id
+      if count <= 2 then
+        last_group, last_kind, last_user, last_count, last_first, last_second = group, kind, user, count, fields[1], fields[2]
+      else
+        last_group = nil
+      end
     end
     local function emit_gathered()
       for _, group in ipairs(gathered_order) do
@@ -125,7 +141,7 @@ enum LuaPrelude {
           end
         end
       end
-      gathered, gathered_order = {}, {}
+      gathered, gathered_order, last_group = {}, {}, nil
     end
     -- The list of the waiting job ids of one fairness key, in a fair queue.
     local function key_list(key) return queue_key('key:' .. key) end
