@@ -31,6 +31,8 @@ if [ $# -eq 0 ]; then
   scripts/check-clients.sh || status=$?
   # The probe routes of Benchmarks/bench-http-floor.sh still apply to the sources.
   git apply --check Benchmarks/http-floor-routes.patch || status=$?
+  # The variants of Benchmarks/enqueue-script-cost.py still apply to the enqueue script.
+  python3 Benchmarks/enqueue-script-cost.py --check || status=$?
 fi
 # Every test is written with Swift Testing; XCTest would only add an empty "Executed 0 tests" run.
 export PHOENIX_TEST_TLS_DIR="$PHOENIX_RUN_DIR/tls" PHOENIX_TEST_REDIS_URL="$PHOENIX_REDIS_URL" PHOENIX_TEST_DATABASE_URL="$PHOENIX_DATABASE_URL"
