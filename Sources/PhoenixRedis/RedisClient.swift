@@ -312,22 +312,29 @@ private final class PendingCall<T: Sendable>: Sendable {
     }
 
     /// Decides the call with ``RedisError/cancelled``; a request still on an exclusive connection is stopped
-    /// by closing it (a shared connection's later replies are matched and dropped).
+    /// by closing it (a shared connection's later replies are matched and dropped). The call is decided and
+    /// its connection taken in one step: a connection attached between the two would carry its request out
+    /// with nothing to stop it (a `BLPOP` left blocking on the server, taking a later signal).
     func cancel() {
-        let channel = state.withLock { $0.channel }
-        finish(.failure(.cancelled))
+        guard let (continuation, channel) = decide(.failure(.cancelled)) else { return }
+        continuation?.resume(returning: .failure(.cancelled))
         if closesConnectionOnCancel { channel?.close(promise: nil) }
     }
 
     /// Decides the call; later decisions are ignored.
     func finish(_ outcome: Result<T, RedisError>) {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<T, RedisError>, Never>? in
+        guard let (continuation, _) = decide(outcome) else { return }
+        continuation?.resume(returning: outcome)
+    }
+
+    /// Records `outcome` unless the call was decided already; the waiting continuation and the attached
+    /// connection, both let go, or `nil` when it was decided before.
+    private func decide(_ outcome: Result<T, RedisError>) -> (CheckedContinuation<Result<T, RedisError>, Never>?, (any Channel)?)? {
+        state.withLock { state in
             guard state.outcome == nil else { return nil }
             state.outcome = outcome
-            state.channel = nil
-            defer { state.continuation = nil }
-            return state.continuation
+            defer { state.continuation = nil; state.channel = nil }
+            return (state.continuation, state.channel)
         }
-        continuation?.resume(returning: outcome)
     }
 }

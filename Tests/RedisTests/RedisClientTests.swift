@@ -201,6 +201,27 @@ import TestSupport
         #expect(try await redis.send("PING") == .status("PONG"))
     }
 
+    /// A blocking call cancelled just as its connection is handed to it must not go out: a cancellation that
+    /// looked for the connection before it was attached, and closed nothing, left the BLPOP blocking on the
+    /// server, where it took the next signal token meant for a live waiter (the cluster wake-up flake).
+    @Test func blockingCallsCancelledWhileTheyStartLeaveNothingBlocked() async throws {
+        let server = try await RedisServerProcess()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url), poolSize: 1)
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<1_500 {
+            let blocked = Task { try await redis.sendBlocking(RedisCommand("BLPOP", "never", 300), timeout: .seconds(300)) }
+            // Cancelled at once, after a yield, or a little later: across the moment the connection is attached.
+            switch round % 3 {
+            case 0: break
+            case 1: await Task.yield()
+            default: try await Task.sleep(for: .microseconds(Int.random(in: 0...1_500, using: &generator)))
+            }
+            blocked.cancel()
+            _ = try? await blocked.value
+        }
+        #expect(try await blockedClients(of: redis, becomes: 0), "a cancelled BLPOP still blocks on the server")
+    }
+
     /// Whether the server's `blocked_clients` reaches `count` within 30 s (a full parallel run on 2 cores once
     /// took longer than 10 s to show it).
     private func blockedClients(of redis: RedisClient, becomes count: Int) async throws -> Bool {
