@@ -16,17 +16,28 @@ import TestSupport
             try? FileManager.default.removeItem(at: data)
             try? FileManager.default.removeItem(at: log)
         }
-        let port = LoopbackPort.free()
-        let dev = try ChildProcess(PhoenixCLI.executable, ["dev", "--demo", "--data", data.path, "--port", "\(port)"], environment: [
+        // Port 0: the server binds a port of the kernel's choice and the guide prints it, so that no other test
+        // can take the port between its choice and the bind.
+        let dev = try ChildProcess(PhoenixCLI.executable, ["dev", "--demo", "--data", data.path, "--port", "0"], environment: [
             "REDIS_URL": "", "DATABASE_URL": "", "SUPABASE_DB_URL": "", "LOG_LEVEL": "warning", "DASHBOARD_PASSWORD": "e2e-dashboard-password",
         ], outputPath: log.path)
         let output = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        try await eventually("phoenix dev is running", timeout: .seconds(180), interval: .milliseconds(250)) { output().contains("Phoenix Jobs is running") }
+        do {
+            try await eventually("phoenix dev is running", timeout: .seconds(180), interval: .milliseconds(250)) {
+                if dev.hasExited { throw DevExited() }
+                return output().contains("Phoenix Jobs is running")
+            }
+        } catch {
+            // Ctrl-C stops its servers too; a run stuck past 30 s more is killed.
+            dev.send(SIGINT)
+            if (try? await eventually("phoenix dev stopped", timeout: .seconds(30), { dev.hasExited })) == nil { dev.send(SIGKILL) }
+            Issue.record("\(error); phoenix dev printed:\n\(output())")
+            return
+        }
         for line in ["event (event.publish) → completed", "profile sync (profile.sync) → completed", "letter (letter.generate) → completed", "CV (cv.render) → completed"] {
             #expect(output().contains("demo: \(line)"), "missing: \(line)\n\(output())")
         }
-        let base = "http://127.0.0.1:\(port)"
-        #expect(output().contains("dashboard:  \(base)/dashboard"))
+        let base = try #require(output().firstMatch(of: /dashboard:  (http:\/\/127\.0\.0\.1:\d+)\/dashboard/)?.1).description
 
         // The dashboard, through a service token the guide printed.
         let token = try #require(output().firstMatch(of: /Bearer ([A-Za-z0-9_.-]+)/)?.1).description
@@ -57,6 +68,11 @@ import TestSupport
         let status = await dev.exited()
         #expect(ChildProcess.exitCode(ofStatus: status) == 0)
         #expect(output().contains("stopped PostgreSQL") && output().contains("stopped redis-server"))
+    }
+
+    /// `phoenix dev` ended before it said it was running.
+    struct DevExited: Error, CustomStringConvertible {
+        var description: String { "phoenix dev exited before it was running" }
     }
 
     /// Every queue has its row, and each demo job's queue shows it completed.
