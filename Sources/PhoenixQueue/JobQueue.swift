@@ -336,34 +336,47 @@ public final class JobQueue: Sendable {
 
     /// Blocks on the signal keys `signals` (each with the queue it belongs to) until one is pushed or `timeout`
     /// passes. One BLPOP takes keys of one slot only on a cluster: keys in several slots are waited on at once,
-    /// one BLPOP each, and the first to signal ends the others (their connections are closed).
+    /// one BLPOP each (``waitForFirst(of:timeout:)``).
     private func waitForSignal(on signals: [(queue: String, key: String)], timeout: Duration) async throws(QueueError) -> String? {
         if redis.isCluster, Set(signals.map { RedisClusterSlot.of($0.key) }).count > 1 {
             return try await waitForFirst(of: signals, timeout: timeout)
         }
-        let seconds = String(format: "%.3f", max(0.001, Double(timeout.wholeMilliseconds) / 1000))
-        let command = RedisCommand("BLPOP", arguments: signals.map(\.key) + [seconds])
         let reply: RedisValue
-        do { reply = try await redis.sendBlocking(command, timeout: timeout) } catch { throw .redis(error) }
+        do { reply = try await redis.sendBlocking(Self.blpop(signals.map(\.key), timeout: timeout), timeout: timeout) } catch { throw .redis(error) }
         guard let key = reply.array?.first?.string else { return nil }
         return signals.first { $0.key == key }?.queue
     }
 
+    /// One BLPOP per signal key; the first to take a token ends the others on the server, and a token one of
+    /// them took as well is given back, so that no wake-up is lost to a wait that was over (one left blocking
+    /// would take the next token, and a closed connection's BLPOP can still be served before the server sees
+    /// it closed).
     private func waitForFirst(of signals: [(queue: String, key: String)], timeout: Duration) async throws(QueueError) -> String? {
-        let first = await withTaskGroup(of: Result<String?, QueueError>.self) { group -> Result<String?, QueueError> in
-            for signal in signals {
-                group.addTask {
-                    do throws(QueueError) { return .success(try await self.waitForSignal(on: [signal], timeout: timeout)) } catch { return .failure(error) }
-                }
+        let replies = await redis.sendBlockingUntilFirstAnswer(signals.map { Self.blpop([$0.key], timeout: timeout) }, timeout: timeout)
+        var woken: String?
+        var failure: RedisError?
+        for (signal, reply) in zip(signals, replies) {
+            switch reply {
+            case .success(let value) where !value.isNull:
+                if woken == nil { woken = signal.queue } else { await raiseSignal(signal.key) }
+            case .success: break
+            case .failure(let error): failure = failure ?? error
             }
-            for await outcome in group {
-                if case .success(nil) = outcome { continue }
-                group.cancelAll()
-                return outcome
-            }
-            return .success(nil)
         }
-        return try first.get()
+        if let woken { return woken }
+        if let failure { throw .redis(failure) }
+        return nil
+    }
+
+    /// `BLPOP keys… timeout` (seconds, at least a millisecond).
+    private static func blpop(_ keys: [String], timeout: Duration) -> RedisCommand {
+        RedisCommand("BLPOP", arguments: keys + [String(format: "%.3f", max(0.001, Double(timeout.wholeMilliseconds) / 1000))])
+    }
+
+    /// Puts a signal token back (as the scripts' `signal()` does: at most one in the list). Best effort: a token
+    /// that cannot be given back costs an idle worker at most its idle wait, after which it looks anyway.
+    private func raiseSignal(_ key: String) async {
+        _ = try? await redis.pipeline([RedisCommand("LPUSH", key, "1"), RedisCommand("LTRIM", key, 0, 0)])
     }
 
     // MARK: - Helpers

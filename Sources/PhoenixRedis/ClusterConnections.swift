@@ -64,10 +64,8 @@ final class ClusterConnections: Sendable {
             guard !state.isShutDown else { throw .shutdown }
             if let node = state.nodes[address] { return node }
             let nodeConnector = connector(address)
-            let node = Node(
-                shared: SharedConnections(count: poolSize, connector: nodeConnector),
-                exclusive: ExclusiveConnections(maxIdle: maxBlockingConnections, connector: nodeConnector)
-            )
+            let shared = SharedConnections(count: poolSize, connector: nodeConnector)
+            let node = Node(shared: shared, exclusive: ExclusiveConnections(maxIdle: maxBlockingConnections, connector: nodeConnector, companion: shared))
             state.nodes[address] = node
             return node
         }

@@ -11,7 +11,8 @@ extension RedisClient {
     /// reached (a master that died) makes it learn the slot map again and retry with backoff until the
     /// reconnect timeout: the cluster promotes a replica in the meantime.
     func executeInCluster(
-        _ commands: [RedisCommand], _ cluster: ClusterConnections, blocking: Bool, timeout: Duration, resendingAsOne: Bool
+        _ commands: [RedisCommand], _ cluster: ClusterConnections, blocking: Bool, timeout: Duration, resendingAsOne: Bool,
+        unblockable: UnblockableCall? = nil
     ) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
         let slot = commands.lazy.compactMap(\.slot).first
         var replies = [Result<RedisValue, RedisError>](repeating: .failure(.connectionFailed("not sent")), count: commands.count)
@@ -28,7 +29,7 @@ extension RedisClient {
             let answered: [Result<RedisValue, RedisError>]
             do {
                 answered = blocking
-                    ? try await execute(batch, on: node.exclusive, timeout: timeout, resendingAsOne: resendingAsOne)
+                    ? try await execute(batch, on: node.exclusive, timeout: timeout, resendingAsOne: resendingAsOne, unblockable: unblockable)
                     : try await execute(batch, on: node.shared, timeout: timeout, resendingAsOne: resendingAsOne)
             } catch .connectionFailed(let reason) {
                 // The node is gone or not yet reachable: learn where its slots went, then try again.

@@ -57,10 +57,8 @@ public final class RedisClient: Sendable {
             })
         } else {
             let single = connector(configuration)
-            route = .single(
-                shared: SharedConnections(count: poolSize, connector: single),
-                exclusive: ExclusiveConnections(maxIdle: maxBlockingConnections, connector: single)
-            )
+            let shared = SharedConnections(count: poolSize, connector: single)
+            route = .single(shared: shared, exclusive: ExclusiveConnections(maxIdle: maxBlockingConnections, connector: single, companion: shared))
         }
     }
 
@@ -164,14 +162,17 @@ public final class RedisClient: Sendable {
     }
 
     /// Sends `commands` as one request, on an exclusive connection when `blocking`, to the server or, in a
-    /// cluster, to the master of the slot of the first command that names a key.
-    func execute(_ commands: [RedisCommand], blocking: Bool, timeout: Duration, resendingAsOne: Bool = false) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
+    /// cluster, to the master of the slot of the first command that names a key. A blocking request with an
+    /// `unblockable` handle can be ended early by ``unblock(_:)``.
+    func execute(
+        _ commands: [RedisCommand], blocking: Bool, timeout: Duration, resendingAsOne: Bool = false, unblockable: UnblockableCall? = nil
+    ) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
         switch route {
         case .single(let shared, let exclusive):
-            if blocking { return try await execute(commands, on: exclusive, timeout: timeout, resendingAsOne: resendingAsOne) }
+            if blocking { return try await execute(commands, on: exclusive, timeout: timeout, resendingAsOne: resendingAsOne, unblockable: unblockable) }
             return try await execute(commands, on: shared, timeout: timeout, resendingAsOne: resendingAsOne)
         case .cluster(let cluster):
-            return try await executeInCluster(commands, cluster, blocking: blocking, timeout: timeout, resendingAsOne: resendingAsOne)
+            return try await executeInCluster(commands, cluster, blocking: blocking, timeout: timeout, resendingAsOne: resendingAsOne, unblockable: unblockable)
         }
     }
 
@@ -181,16 +182,17 @@ public final class RedisClient: Sendable {
     /// connection after `READONLY`, to the master found again) until they run or `reconnectTimeout` has
     /// passed: only those commands, or with `resendingAsOne` the whole request.
     func execute(
-        _ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration, resendingAsOne: Bool = false
+        _ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration, resendingAsOne: Bool = false,
+        unblockable: UnblockableCall? = nil
     ) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
-        var replies = try await request(commands, on: source, timeout: timeout)
+        var replies = try await request(commands, on: source, timeout: timeout, unblockable: unblockable)
         var backoff = Backoff(limit: configuration.reconnectTimeout)
         while true {
             let refused = replies.indices.filter { Self.isRefusedForNow(replies[$0]) }
             guard !refused.isEmpty else { return replies }
             let resent = resendingAsOne ? Array(replies.indices) : refused
             guard try await backoff.wait() else { return replies }
-            let retried = try await request(resent.map { commands[$0] }, on: source, timeout: timeout)
+            let retried = try await request(resent.map { commands[$0] }, on: source, timeout: timeout, unblockable: unblockable)
             for (index, reply) in zip(resent, retried) { replies[index] = reply }
         }
     }
@@ -207,13 +209,15 @@ public final class RedisClient: Sendable {
 
     /// One request on a connection of `source`, resumed at once with ``RedisError/cancelled`` when the calling
     /// task is cancelled first.
-    private func request(_ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
+    private func request(
+        _ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration, unblockable: UnblockableCall?
+    ) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
         if shutDownFlag.isSet { throw .shutdown }
         let call = PendingCall<[Result<RedisValue, RedisError>]>(closesConnectionOnCancel: source is ExclusiveConnections)
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 guard call.start(continuation) else { return }
-                attempt(commands, on: source, timeout: timeout, call: call, triedAgain: false)
+                attempt(commands, on: source, timeout: timeout, call: call, unblockable: unblockable, triedAgain: false)
             }
         } onCancel: {
             call.cancel()
@@ -223,8 +227,12 @@ public final class RedisClient: Sendable {
 
     /// Sends the request on a connection of `source`; sends it once more on a new connection when the first
     /// broke before any reply came (the server closed it, or, rarely, ran the commands and died before
-    /// answering, which is why the queue's scripts are safe to replay).
-    private func attempt(_ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration, call: PendingCall<[Result<RedisValue, RedisError>]>, triedAgain: Bool) {
+    /// answering, which is why the queue's scripts are safe to replay). An `unblockable` request first asks
+    /// for its connection's client id (`CLIENT ID`), by which ``unblock(_:)`` ends it on the server.
+    private func attempt(
+        _ commands: [RedisCommand], on source: some RedisConnectionSource, timeout: Duration, call: PendingCall<[Result<RedisValue, RedisError>]>,
+        unblockable: UnblockableCall?, triedAgain: Bool
+    ) {
         source.connection().whenComplete { connection in
             let channel: any Channel
             switch connection {
@@ -239,21 +247,43 @@ public final class RedisClient: Sendable {
                 source.release(channel, healthy: true)
                 return
             }
-            channel.sendRedisRequest(commands, timeout: timeout).whenComplete { outcome in
-                switch outcome {
-                case .success(let replies):
-                    // A replica answering READONLY was the master once: the next request opens a connection to
-                    // the master as it is now.
-                    source.release(channel, healthy: !replies.contains(where: Self.isReadOnly))
-                    call.finish(.success(replies))
-                case .failure(let error):
-                    source.release(channel, healthy: false)
-                    let failure = error as? RedisRequestFailure ?? .afterReply(.connectionLost("\(error)"))
-                    if case .beforeReply(.connectionLost) = failure, !triedAgain, !self.shutDownFlag.isSet, call.isWaiting {
-                        self.attempt(commands, on: source, timeout: timeout, call: call, triedAgain: true)
-                    } else {
-                        call.finish(.failure(self.shutDownFlag.isSet ? .shutdown : failure.redisError))
-                    }
+            guard let unblockable, let exclusive = source as? ExclusiveConnections else {
+                self.send(commands, on: channel, of: source, timeout: timeout, call: call, unblockable: nil, triedAgain: triedAgain)
+                return
+            }
+            channel.sendRedisRequest([RedisCommand("CLIENT", "ID")], timeout: timeout).whenComplete { identified in
+                // Without an id (a server that refuses CLIENT ID), ``unblock(_:)`` closes the connection instead.
+                let id = (try? identified.get().first?.get())?.int
+                guard unblockable.willBlock(clientID: id, channel: channel, companion: exclusive.companion) else {
+                    source.release(channel, healthy: true)
+                    call.finish(.success(commands.map { _ in .success(.null) }))
+                    return
+                }
+                self.send(commands, on: channel, of: source, timeout: timeout, call: call, unblockable: unblockable, triedAgain: triedAgain)
+            }
+        }
+    }
+
+    /// Sends the request on `channel`, taken from `source`, and decides `call` with its replies (see ``attempt``).
+    private func send(
+        _ commands: [RedisCommand], on channel: any Channel, of source: some RedisConnectionSource, timeout: Duration,
+        call: PendingCall<[Result<RedisValue, RedisError>]>, unblockable: UnblockableCall?, triedAgain: Bool
+    ) {
+        channel.sendRedisRequest(commands, timeout: timeout).whenComplete { outcome in
+            unblockable?.answered()
+            switch outcome {
+            case .success(let replies):
+                // A replica answering READONLY was the master once: the next request opens a connection to
+                // the master as it is now.
+                source.release(channel, healthy: !replies.contains(where: Self.isReadOnly))
+                call.finish(.success(replies))
+            case .failure(let error):
+                source.release(channel, healthy: false)
+                let failure = error as? RedisRequestFailure ?? .afterReply(.connectionLost("\(error)"))
+                if case .beforeReply(.connectionLost) = failure, !triedAgain, !self.shutDownFlag.isSet, call.isWaiting {
+                    self.attempt(commands, on: source, timeout: timeout, call: call, unblockable: unblockable, triedAgain: true)
+                } else {
+                    call.finish(.failure(self.shutDownFlag.isSet ? .shutdown : failure.redisError))
                 }
             }
         }

@@ -117,10 +117,14 @@ final class ExclusiveConnections: RedisConnectionSource {
     private let maxIdle: Int
     /// Guards the idle and lent connections and the shut-down flag.
     private let state = Mutex(State())
+    /// Shared connections to the same server, which carry the `CLIENT UNBLOCK` that ends a call blocked on one
+    /// of these early (``RedisClient/unblock(_:)``).
+    let companion: SharedConnections
 
-    init(maxIdle: Int, connector: RedisConnector) {
+    init(maxIdle: Int, connector: RedisConnector, companion: SharedConnections) {
         self.maxIdle = maxIdle
         self.connector = connector
+        self.companion = companion
     }
 
     func connection() -> EventLoopFuture<any Channel> {
