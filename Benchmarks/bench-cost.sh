@@ -2,7 +2,8 @@
 # The cost per job (issue 21), measured side by side on one private Redis, ROUNDS times alternated:
 #   phoenix bench  — JOBS no-op jobs enqueued in batches of 1,000 (and 2,000 one by one) while the queue is
 #                    paused, then processed by WORKERS `phoenix work` processes × CONCURRENCY; then the
-#                    enqueue-to-lease latency of 1,000 jobs at 200/s (release build);
+#                    enqueue-to-lease latency of 1,000 jobs at 200/s (the release build the image ships,
+#                    by scripts/build.sh);
 #   Sidekiq        — Debian's ruby-sidekiq: the same jobs with push_bulk, processed by WORKERS
 #                    `sidekiq -c CONCURRENCY/2` processes (Benchmarks/peers/sidekiq_bench.rb);
 #   redis-benchmark -c 50 -t lpush,rpop (no pipelining): the ceiling of a queue spending one push and one pop
@@ -21,17 +22,19 @@ workers=${3:-2}
 concurrency=${4:-50}
 ensure_packages redis-server redis-tools libhiredis-dev python3 ruby-sidekiq
 build=${BUILD:-release}
-swift build -c "$build" --product phoenix >&2
 
 PHOENIX_RUN_DIR=$(mktemp -d /tmp/phoenix-bench-cost.XXXXXX)
 trap stop_services EXIT
+# The binary as the image holds it: the workers' RSS is one of the goals, and it depends on how it is linked.
+scripts/build.sh "$build" "$PHOENIX_RUN_DIR/image" >&2
+phoenix="$PHOENIX_RUN_DIR/image/bin/phoenix"
 start_redis
 results="$PHOENIX_RUN_DIR/results.jsonl"
 
 for round in $(seq 1 "$rounds"); do
   echo "round $round of $rounds" >&2
   # Phoenix Jobs: database 0 under a key prefix of its own; Sidekiq: database 1, flushed first.
-  REDIS_URL="$PHOENIX_REDIS_URL" ".build/$build/phoenix" bench --jobs "$jobs" --single 2000 --workers "$workers" \
+  REDIS_URL="$PHOENIX_REDIS_URL" "$phoenix" bench --jobs "$jobs" --single 2000 --workers "$workers" \
     --concurrency "$concurrency" --latency-jobs 1000 --json |
     python3 -c 'import json, sys; print(json.dumps({"round": int(sys.argv[1]), "peer": "phoenix", **json.load(sys.stdin)}))' "$round" >>"$results"
   REDIS_URL="redis://127.0.0.1:$PHOENIX_REDIS_PORT/1" ruby Benchmarks/peers/sidekiq_bench.rb "$jobs" "$workers" $((concurrency / 2)) |

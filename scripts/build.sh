@@ -3,7 +3,8 @@
 #
 #   scripts/build.sh                 debug build, .build/debug/phoenix (what `make dev` runs)
 #   scripts/build.sh release DIR     release build with the Swift runtime linked in (--static-swift-stdlib),
-#                                    staged as the container image holds it (what Dockerfile.worker runs):
+#                                    linked by lld with packed relative relocations (below), staged as the
+#                                    container image holds it (what Dockerfile.worker runs):
 #                                    DIR/bin/phoenix, its resource bundles beside it (Foundation looks for
 #                                    them next to the executable), DIR/migrations.
 #   scripts/build.sh debug DIR       the debug build staged the same way (scripts/check-image-layout.sh in
@@ -33,7 +34,12 @@ case "${1:-debug}" in
     ;;
   release)
     staging=${2:?"scripts/build.sh release needs the folder to stage the build in"}
-    swift build -c release --product phoenix --static-swift-stdlib
+    # With the Swift runtime linked in, the executable holds about 150,000 relative relocations. gold writes
+    # them as 3.6 MB of RELA entries, which the loader reads, and keeps resident, in every process; lld's
+    # packed form (DT_RELR, read by glibc 2.36 and later: bookworm's) is 50 KB, and an idle worker's RSS
+    # is about 2 MB smaller (docs/BENCHMARKS.md, "Worker RSS").
+    swift build -c release --product phoenix --static-swift-stdlib \
+      -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
     stage "$(swift build -c release --show-bin-path)" "$staging"
     ;;
   *)
