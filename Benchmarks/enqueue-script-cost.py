@@ -46,7 +46,7 @@ def variant(name, replacements):
 
 CALL_SETUP = "local out, ready, created, back, fair = {}, false, 0, {}, flow().fair"
 EXISTS = "elseif redis.call('EXISTS', key) == 1 then"
-HSET = "redis.call('HSET', key, unpack(record))"
+HSET = "redis.call('HSET', key, 'envelope', envelope, 'type', jobType, 'maxAttempts', maxAttempts, 'state', state, since, at)"
 VARIANTS = [
     ("the script as the queue runs it", BODY),
     variant("without the EXISTS per job", [(EXISTS, "elseif false then")]),
@@ -59,7 +59,9 @@ VARIANTS = [
     variant("envelopes in one hash per queue (layout 3, enqueue side only)", [
         (CALL_SETUP, CALL_SETUP + """
     local job_keys, ids, envelopes = {}, {}, {}
-    for _, i in ipairs(starts) do job_keys[#job_keys + 1] = job_key(ARGV[i]); ids[#ids + 1] = ARGV[i] end
+    for _, group in ipairs(groups) do
+      for j = group.first, group.first + 2 * group.count - 1, 2 do job_keys[#job_keys + 1] = job_key(ARGV[j]); ids[#ids + 1] = ARGV[j] end
+    end
     local none = redis.call('EXISTS', unpack(job_keys)) == 0
     local had = redis.call('HMGET', queue_key('envelopes'), unpack(ids))"""),
         (EXISTS, "elseif not none and redis.call('EXISTS', key) == 1 then"),
@@ -101,9 +103,10 @@ def run(port, body, calls):
     requests = []
     for _ in range(calls):
         ids = [str(uuid.uuid4()) for _ in range(100)]
-        arguments = [base, "diagnostics", 604800]
+        # One group of 100 plain jobs of one type: its header, then each job's id and envelope.
+        arguments = [base, "diagnostics", 604800, len(ids), "diagnostics.noop", 3, ""]
         for job in ids:
-            arguments += [job, envelope % job, "diagnostics.noop", 3, ""]
+            arguments += [job, envelope % job]
         keys = queue_keys + [f"{base}:job:{job}" for job in ids]
         requests.append(resp(["EVALSHA", sha, len(keys)] + keys + arguments))
     before = redis_cpu(sock)

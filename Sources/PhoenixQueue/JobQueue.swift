@@ -116,33 +116,45 @@ public final class JobQueue: Sendable {
         var ids: [UUID]
     }
 
-    /// The enqueue script call of `jobs`, all of `partition`.
+    /// The enqueue script call of `jobs`, all of `partition`: plain jobs of one type and maxAttempts in a row
+    /// share one group header, a job with options has one of its own (``QueueScripts/enqueue``).
     private func enqueueCall(_ partition: QueuePartition, jobs: [JobEnvelope]) -> EnqueueCall {
         let queue = partition.queue
         var arguments: [any RedisArgumentConvertible] = [keys.base(queue, partition: partition.index), queue, idempotencyRetention.wholeSeconds]
-        arguments.reserveCapacity(3 + jobs.count * 5)
+        arguments.reserveCapacity(3 + jobs.count * 2 + 4)
         var declared = declaredKeys(partition)
         declared.reserveCapacity(declared.count + jobs.count)
+        // Where the open group's job count goes, and what its jobs share; nil while none is open.
+        var group: (countIndex: Int, count: Int, type: String, maxAttempts: Int, plain: Bool)?
         for job in jobs {
             let id = job.idString
             declared.append(keys.job(id, in: queue, partition: partition.index))
             if let key = job.idempotencyKey { declared.append(keys.idempotency(key, in: queue, partition: partition.index)) }
-            // One append each: an array literal would be allocated per job.
+            let fairKey = fairnessKey(of: job)
+            let plain = job.runAt == nil && job.priority == 0 && job.idempotencyKey == nil && fairKey == nil
+            if let open = group, plain, open.plain, open.type == job.type, open.maxAttempts == job.maxAttempts {
+                group?.count += 1
+            } else {
+                if let open = group { arguments[open.countIndex] = open.count }
+                group = (arguments.count, 1, job.type, job.maxAttempts, plain)
+                // One append each: an array literal would be allocated per group.
+                arguments.append(1)
+                arguments.append(job.type)
+                arguments.append(job.maxAttempts)
+                if plain {
+                    arguments.append("")
+                } else {
+                    arguments.append("+")
+                    arguments.append(job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0)
+                    arguments.append(job.priority)
+                    arguments.append(job.idempotencyKey ?? "")
+                    arguments.append(fairKey ?? "")
+                }
+            }
             arguments.append(id)
             arguments.append(job.serializedJSON)
-            arguments.append(job.type)
-            arguments.append(job.maxAttempts)
-            let fairKey = fairnessKey(of: job)
-            if job.runAt == nil, job.priority == 0, job.idempotencyKey == nil, fairKey == nil {
-                arguments.append("")
-            } else {
-                arguments.append("+")
-                arguments.append(job.runAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0)
-                arguments.append(job.priority)
-                arguments.append(job.idempotencyKey ?? "")
-                arguments.append(fairKey ?? "")
-            }
         }
+        if let open = group { arguments[open.countIndex] = open.count }
         return EnqueueCall(call: QueueScripts.enqueue.call(keys: declared, arguments: arguments), ids: jobs.map(\.id))
     }
 

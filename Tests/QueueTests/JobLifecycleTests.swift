@@ -217,6 +217,24 @@ import TestSupport
         #expect(try await queue.job(id: delayed.idString)?.state == .delayed)
     }
 
+    /// Plain jobs in a row share their type and maxAttempts in the call (one group header); a job of another
+    /// type or maxAttempts starts a new group, and each job's record keeps its own.
+    @Test func plainJobsOfSeveralTypesInOneCallKeepEachTheirTypeAndAttempts() async throws {
+        let queue = try makeQueue()
+        let jobs = [job(type: "a"), job(type: "a"), job(type: "b"), job(type: "a", maxAttempts: 5), job(type: "a", maxAttempts: 5),
+                    job(type: "a", priority: 2), job(type: "a"), job(type: "c", maxAttempts: 1)]
+        let results = try await queue.enqueue(jobs)
+        #expect(results.map(\.id) == jobs.map(\.id))
+        #expect(results.allSatisfy { $0.created })
+        for job in jobs {
+            let stored = try await queue.redis.send("HMGET", queue.keys.job(job.idString, in: "letters"), "type", "maxAttempts", "state")
+            #expect(stored.array?.map(\.string) == [job.type, String(job.maxAttempts), "ready"], "job of type \(job.type)")
+        }
+        let fetched = try await queue.fetch(queue: "letters", limit: 10, lease: .seconds(30), worker: "w1")
+        #expect(fetched.map(\.envelope.id) == [jobs[5].id] + jobs.enumerated().filter { $0.offset != 5 }.map(\.element.id))
+        #expect(fetched.map(\.envelope.type) == ["a", "a", "a", "b", "a", "a", "a", "c"])
+    }
+
     @Test func priorityJobsAreFetchedFirstAndOthersInOrder() async throws {
         let queue = try makeQueue()
         let a = job(), b = job(), urgent = job(priority: 10)
