@@ -1,7 +1,8 @@
 # Sidekiq's side of Benchmarks/bench-cost.sh: the same workload as `phoenix bench` on the same Redis server
 # (REDIS_URL, a database of its own). Enqueues JOBS no-op jobs with push_bulk (batches of 1,000) into a staging
-# list while WORKERS `sidekiq -c CONCURRENCY` processes start on an empty queue, then renames the list onto the
-# queue they wait on, so that processing is timed from the moment every job is there and every worker is ready,
+# list (timed alone: no other process of the run is busy then), then starts WORKERS `sidekiq -c CONCURRENCY`
+# processes on an empty queue and, once they are all up, renames the list onto the queue they wait on, so that
+# processing is timed from the moment every job is there and every worker is ready,
 # as `phoenix bench` times it from resuming a paused queue. Each job increments one counter; the run ends when it
 # reaches JOBS. Prints one line of JSON: version, enqueue and processing rates (jobs/s), the workers' peak RSS.
 # Usage: ruby sidekiq_bench.rb JOBS WORKERS CONCURRENCY   (also loaded by each worker: `sidekiq -r` this file)
