@@ -36,6 +36,22 @@ import PhoenixWorker
         #expect(catalog.entry(PhoenixJobs.eventType)?.userField == "stream_id", "events are published by users for their own stream")
     }
 
+    /// The database's copy of the user job types (what `phoenix_enqueue_job` lets a user ask for, and which
+    /// payload field must be their id) is the manifest's.
+    @Test func theOutboxsUserJobTypesAreTheManifests() async throws {
+        let declared = Dictionary(uniqueKeysWithValues: PhoenixJobs.declarations.compactMap { declaration in
+            declaration.userField.map { (declaration.name, $0) }
+        })
+        let stored = try await TestPostgres.withMigratedDatabase { client in
+            var rows: [String: String] = [:]
+            for try await (type, field) in try await client.query("SELECT job_type, user_field FROM public.phoenix_user_job_types").decode((String, String).self) {
+                rows[type] = field
+            }
+            return rows
+        }
+        #expect(stored == declared)
+    }
+
     @Test func aWorkerBuildsOnlyTheHandlersOfTheJobTypesOfItsQueues() async throws {
         for type in WorkerType.allCases {
             let registry = try await PhoenixJobs.registry(servedBy: [type.queue], dependencies: HandlerDependencies(store: Self.store, environment: [:]))

@@ -21,7 +21,8 @@ import TestSupport
         }
         rights.formUnion(["authenticated INSERT letter_generations", "authenticated INSERT cv_generations"])
         for column in ["full_name", "avatar_url", "preferences", "last_login"] { rights.insert("authenticated UPDATE profiles.\(column)") }
-        rights.formUnion(["authenticated EXECUTE check_usage_limit", "authenticated EXECUTE get_user_app_tier"])
+        rights.formUnion(["authenticated EXECUTE check_usage_limit", "authenticated EXECUTE get_user_app_tier",
+                          "authenticated EXECUTE phoenix_enqueue_job"])
         return rights
     }()
 

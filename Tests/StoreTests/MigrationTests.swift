@@ -11,7 +11,7 @@ import TestSupport
     @Test func migrationsApplyOnAnEmptyDatabaseAndASecondRunIsANoOp() async throws {
         let url = try await TestPostgres.freshDatabase()
         let migrator = try Migrator(directory: TestPostgres.migrations)
-        #expect(migrator.migrations.count == 11)
+        #expect(migrator.migrations.count == 12)
         try await TestPostgres.withClient(url) { client in
             #expect(try await migrator.appliedVersions(client).isEmpty)
             let first = try await migrator.apply(client, logger: logger)
@@ -22,7 +22,7 @@ import TestSupport
             let recorded = try await client.query("SELECT name, cardinality(statements) FROM supabase_migrations.schema_migrations ORDER BY version")
             var rows: [(String, Int)] = []
             for try await row in recorded.decode((String, Int).self) { rows.append(row) }
-            #expect(rows.map(\.0) == ["auth_shim", "event_store", "users_subscriptions", "documents_activity", "phoenix_job_runs", "user_exports", "cv_outputs", "erasure_and_retention", "explicit_grants", "cancelled_job_runs", "job_run_search"])
+            #expect(rows.map(\.0) == ["auth_shim", "event_store", "users_subscriptions", "documents_activity", "phoenix_job_runs", "user_exports", "cv_outputs", "erasure_and_retention", "explicit_grants", "cancelled_job_runs", "job_run_search", "job_outbox"])
             #expect(rows.allSatisfy { $0.1 > 0 })
         }
     }
@@ -54,7 +54,7 @@ import TestSupport
         let restrictedURL = url.replacingOccurrences(of: "postgres@", with: "\(role)@")
         try await TestPostgres.withClient(restrictedURL) { client in
             let applied = try await migrator.apply(client, logger: logger)
-            #expect(applied.count == 11)
+            #expect(applied.count == 12)
             #expect(try await migrator.apply(client, logger: logger).isEmpty)
         }
     }
