@@ -103,6 +103,17 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        // Transactional enqueue: the relay from the database's outbox into Redis.
+        .target(
+            name: "PhoenixOutbox",
+            dependencies: [
+                "PhoenixJobsCore", "PhoenixQueue",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
         // The HTTP front (Hummingbird 2): jobs API, Supabase JWT auth, rate limits, health.
         .target(
             name: "PhoenixAPI",
@@ -190,6 +201,7 @@ let package = Package(
         .executableTarget(
             name: "phoenix",
             dependencies: [
+                "PhoenixOutbox",
                 "PhoenixJobsCore",
                 "PhoenixQueue",
                 "PhoenixRedis",
@@ -264,6 +276,15 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "OutboxRelayTests",
+            dependencies: [
+                "PhoenixOutbox", "PhoenixJobsCore", "PhoenixQueue", "PhoenixRedis", "PhoenixPlatform", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcomingFeatures
         ),

@@ -8,6 +8,7 @@ import PostgresNIO
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
+import PhoenixOutbox
 import PhoenixPlatform
 import PhoenixSupabase
 import PhoenixWorker
@@ -32,7 +33,8 @@ struct Serve: AsyncParsableCommand {
         let (auth, verifier) = try await settings.tokenVerifier()
         let queue = try makeQueue(settings, poolSize: 8)
         defer { queue.redis.shutdown() }
-        let client = PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres"))
+        let database = try settings.database()
+        let client = PostgresClient(configuration: database, backgroundLogger: Logger(label: "phoenix.postgres"))
         let logger = Logger(label: "phoenix.api")
         try await checkRedisServer(queue, logger: logger)
         await applyDefaultFlow(queue, logger: logger)
@@ -47,14 +49,23 @@ struct Serve: AsyncParsableCommand {
         }
         // Every queue keeps its delayed jobs and expired leases moving, even with no worker of its type running.
         let maintainer = QueueMaintainer(queue: queue, alwaysMaintained: WorkerType.servedQueues, logger: Logger(label: "phoenix.maintenance"))
+        // Jobs that committed transactions asked for (phoenix_enqueue_job) go into Redis; every replica relays,
+        // each taking other rows. Supabase's transaction pooler (port 6543) cannot LISTEN: the relay polls there.
+        let relay = OutboxRelay(
+            database: client, queue: queue, catalog: PhoenixJobs.catalog(), listens: database.port != Self.transactionPoolerPort,
+            logger: Logger(label: "phoenix.outbox")
+        )
         // Services stop in reverse order: the event streams end (their responses with them), the server drains,
-        // then PostgreSQL closes.
+        // the relay ends its pass, then PostgreSQL closes.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: client), .init(service: maintainer), .init(service: app), .init(service: events)],
+            services: [.init(service: client), .init(service: relay), .init(service: maintainer), .init(service: app), .init(service: events)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
         ))
         try await group.run()
     }
+
+    /// The port of Supabase's transaction pooler (Supavisor), through which `LISTEN` hears nothing.
+    static let transactionPoolerPort = 6543
 }
 
 /// The HTTP front of the Phoenix platform: the manifest's catalogue and user rules (the user job types, each

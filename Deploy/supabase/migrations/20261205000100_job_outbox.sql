@@ -20,9 +20,14 @@ CREATE TABLE IF NOT EXISTS public.phoenix_job_outbox (
   correlation_id varchar(200),
   -- Who asked: 'user:<id>' or 'service' (the job's enqueuedBy).
   enqueued_by varchar(100) NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now()
+  created_at timestamptz NOT NULL DEFAULT now(),
+  -- Set by the relay for a row it cannot turn into a job (an unknown type, a payload its type refuses): the row
+  -- stays, for an operator to read, and is not tried again.
+  error text,
+  failed_at timestamptz
 );
-CREATE INDEX IF NOT EXISTS phoenix_job_outbox_created_at_idx ON public.phoenix_job_outbox (created_at);
+-- The relay's order: the waiting rows, oldest first.
+CREATE INDEX IF NOT EXISTS phoenix_job_outbox_waiting_idx ON public.phoenix_job_outbox (created_at) WHERE error IS NULL;
 
 -- Only the function (as its owner) and the back-end services touch the outbox: row-level security on, and no
 -- policy for anon or authenticated.
@@ -31,7 +36,7 @@ REVOKE ALL ON public.phoenix_job_outbox FROM PUBLIC, anon, authenticated;
 GRANT ALL ON public.phoenix_job_outbox TO service_role;
 
 -- The job types a user may ask for, each with the payload field that must hold the user's own id: the job
--- catalog's user fields (JobDeclaration.userField). StoreTests' OutboxTests keeps this list equal to the catalog.
+-- catalog's user fields (JobDeclaration.userField). StoreTests' OutboxFunctionTests keeps this list equal to the catalog.
 CREATE TABLE IF NOT EXISTS public.phoenix_user_job_types (
   job_type varchar(100) PRIMARY KEY,
   user_field varchar(100) NOT NULL

@@ -6,7 +6,7 @@ import TestSupport
 
 /// Issue 22 (1): `public.phoenix_enqueue_job` asks for a job inside the caller's transaction, under the HTTP
 /// front's rules, enforced in SQL.
-@Suite struct OutboxTests {
+@Suite struct OutboxFunctionTests {
     let logger = Logger(label: "test.outbox")
 
     /// Who calls: the session role (`SET LOCAL ROLE`, as PostgREST does) and the JWT claims it carries.
