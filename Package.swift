@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "PhoenixOutbox",
             dependencies: [
-                "PhoenixJobsCore", "PhoenixQueue",
+                "PhoenixJobsCore", "PhoenixQueue", "PhoenixSupabase",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -311,7 +311,7 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         // End-to-end tests: real `phoenix` processes against the test Redis.
-        .testTarget(name: "EndToEndTests", dependencies: ["PhoenixJobsCore", "PhoenixQueue", "PhoenixRedis", "PhoenixSupabase", "PhoenixPlatform", "TestSupport", "LocalServers"], swiftSettings: upcomingFeatures),
+        .testTarget(name: "EndToEndTests", dependencies: ["PhoenixJobsCore", "PhoenixQueue", "PhoenixRedis", "PhoenixSupabase", "PhoenixPlatform", "TestSupport", "LocalServers", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcomingFeatures),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import PhoenixJobsCore
 public import PhoenixQueue
+import PhoenixSupabase
 public import PostgresNIO
 public import ServiceLifecycle
 
@@ -66,30 +67,44 @@ public struct OutboxRelay: Service {
 
     private func relayLoop(_ bell: RelayBell) async {
         await cancelWhenGracefulShutdown {
+            // One line when passes start failing (a database down, an outbox not migrated yet), one when they work
+            // again: not one a second.
+            var failing = false
             while !Task.isCancelled {
                 do {
                     while try await relayOnce() == batchSize, !Task.isCancelled {}
-                } catch {
-                    logger.warning("outbox relay pass failed; trying again", metadata: ["error": "\(error)"])
-                }
+                    if failing { logger.notice("outbox relay works again") }
+                    failing = false
+                } catch where !Task.isCancelled {
+                    if !failing {
+                        logger.warning("outbox relay pass failed; trying again every \(pollInterval)", metadata: ["error": "\(DatabaseError.readable(error))"])
+                    }
+                    failing = true
+                } catch {}
                 await bell.wait(upTo: pollInterval)
             }
         } ?? ()
     }
 
     /// Holds a connection that listens on ``channel`` and rings `bell` on each notification; on a lost
-    /// connection it listens again after a second (the relay polls meanwhile).
+    /// connection it listens again after a second (the relay polls meanwhile), and says so once per outage.
     private func listen(ringing bell: RelayBell) async {
+        var listening = true
         while !Task.isCancelled {
             do {
                 try await database.withConnection { connection in
                     try await connection.listen(on: Self.channel) { notifications in
+                        if !listening { logger.notice("outbox relay listens again") }
+                        listening = true
                         bell.ring()  // Rows committed before the LISTEN took effect.
                         for try await _ in notifications { bell.ring() }
                     }
                 }
             } catch where !Task.isCancelled {
-                logger.warning("outbox relay lost its LISTEN connection; polling until it is back", metadata: ["error": "\(error)"])
+                if listening {
+                    logger.warning("outbox relay lost its LISTEN connection; polling until it is back", metadata: ["error": "\(DatabaseError.readable(error))"])
+                }
+                listening = false
             } catch {
                 return
             }
