@@ -58,7 +58,8 @@ public enum APIServer {
             queue: queue, store: store, hub: events, verifier: verifier, password: configuration.dashboardPassword, sessionSecret: sessionSecret,
             knownQueues: catalog.servedQueues, bodyLimit: configuration.bodyLimit, secureCookie: configuration.production
         ).add(to: router)
-        MetricsRoute(queue: queue, registry: metrics, knownQueues: catalog.servedQueues, workerHeartbeats: WorkerHeartbeatMetrics(workerTypes: workerTypes)).add(to: router)
+        MetricsRoute(queue: queue, registry: metrics, knownQueues: catalog.servedQueues, workerHeartbeats: WorkerHeartbeatMetrics(workerTypes: workerTypes),
+                     outbox: store.client).add(to: router)
         let submitter = JobSubmitter(queue: queue, metricsFactory: PrometheusMetricsFactory(registry: metrics))
         StripeWebhookRoute(submitter: submitter, catalog: catalog, eventType: rules.eventType, secret: configuration.stripeWebhookSecret, bodyLimit: configuration.bodyLimit).add(to: router)
         let limiter = RateLimiter(redis: queue.redis, prefix: queue.keys.prefix, limit: configuration.rateLimitPerMinute)

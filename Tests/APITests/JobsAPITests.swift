@@ -185,6 +185,12 @@ import TestSupport
             for _ in 0..<3 { _ = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop"}"#) }
             _ = try await api.call(.POST, "/v1/jobs", token: service, body: #"{"type": "diagnostic.noop", "delaySeconds": 600}"#)
             try await eventually("three jobs completed") { try await api.queue.stats(queue: "diagnostics").completed == 3 }
+            // The outbox: two rows waiting (no relay runs here) and one the relay refused.
+            try await api.client.query("SELECT public.phoenix_enqueue_job('diagnostic.noop', '{}'::jsonb) FROM generate_series(1, 2)")
+            try await api.client.query("""
+                INSERT INTO public.phoenix_job_outbox (job_type, enqueued_by, created_at, error, failed_at)
+                VALUES ('no.such_type', 'service', now() - interval '1 hour', 'unknown job type', now())
+                """)
             let metrics = try await api.call(.GET, "/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
@@ -204,6 +210,11 @@ import TestSupport
             }
             #expect(lines.contains { $0.hasPrefix(#"phoenix_worker_last_heartbeat_timestamp_seconds{worker_type="diagnostics"} "#) })
             #expect(lines.contains { $0.hasPrefix(#"phoenix_queue_oldest_ready_timestamp_seconds{queue="events"} "#) })
+            #expect(lines.contains(#"phoenix_outbox_rows{state="waiting"} 2.0"#))
+            #expect(lines.contains(#"phoenix_outbox_rows{state="refused"} 1.0"#))
+            // The waiting rows' age, not the refused row's hour.
+            let age = lines.first { $0.hasPrefix("phoenix_outbox_oldest_waiting_age_seconds ") }.flatMap { Double($0.split(separator: " ")[1]) }
+            #expect(age.map { $0 >= 0 && $0 < 600 } == true, "\(String(describing: age))")
         }
     }
 

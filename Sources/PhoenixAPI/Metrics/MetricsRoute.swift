@@ -3,6 +3,8 @@ import Foundation
 public import Hummingbird
 public import Prometheus
 public import PhoenixQueue
+public import PostgresNIO
+import PhoenixSupabase
 
 /// `GET /metrics`: the process's metrics in the Prometheus text format, after refreshing the queue gauges
 /// from Redis (`phoenix_queue_depth{queue,state}`, `phoenix_queue_oldest_ready_timestamp_seconds{queue}`,
@@ -11,18 +13,26 @@ public import PhoenixQueue
 /// (0 for none), `phoenix_queue_keys_waiting{queue,
 /// on="turn"|"limit"}`), so any API process or worker reports the shared queues' state, the
 /// process's own figures (``ProcessSample``), and, where `workerHeartbeats` is given (the API), each worker
-/// type's live workers and heartbeat age (``WorkerHeartbeatMetrics``).
+/// type's live workers and heartbeat age (``WorkerHeartbeatMetrics``), and where `outbox` is given (the API,
+/// whose processes relay it), the transactional-enqueue outbox: `phoenix_outbox_rows{state="waiting"|"refused"}`
+/// and `phoenix_outbox_oldest_waiting_age_seconds` (0 when none waits). A database that does not answer within
+/// 2 seconds leaves those gauges out of the scrape rather than failing it.
 public struct MetricsRoute: Sendable {
     let queue: JobQueue
     let registry: PrometheusCollectorRegistry
     let knownQueues: [String]
     let workerHeartbeats: WorkerHeartbeatMetrics?
+    let outbox: PostgresClient?
 
-    public init(queue: JobQueue, registry: PrometheusCollectorRegistry, knownQueues: [String], workerHeartbeats: WorkerHeartbeatMetrics? = nil) {
+    public init(
+        queue: JobQueue, registry: PrometheusCollectorRegistry, knownQueues: [String], workerHeartbeats: WorkerHeartbeatMetrics? = nil,
+        outbox: PostgresClient? = nil
+    ) {
         self.queue = queue
         self.registry = registry
         self.knownQueues = knownQueues
         self.workerHeartbeats = workerHeartbeats
+        self.outbox = outbox
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
@@ -57,6 +67,12 @@ public struct MetricsRoute: Sendable {
             }
         }
         try await workerHeartbeats?.refresh(from: queue, into: registry)
+        if let outbox, case .success(let status)? = await within(.seconds(2), { try await OutboxStatus.read(outbox) }) {
+            for (state, count) in [("waiting", status.waiting), ("refused", status.refused)] {
+                Gauge(label: "phoenix_outbox_rows", dimensions: [("state", state)], factory: factory).record(count)
+            }
+            Gauge(label: "phoenix_outbox_oldest_waiting_age_seconds", factory: factory).record(status.oldestWaitingSeconds)
+        }
         ProcessSample.current()?.export(to: registry)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

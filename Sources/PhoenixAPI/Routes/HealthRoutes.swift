@@ -58,16 +58,10 @@ public struct HealthRoutes: Sendable {
 
     /// nil when `probe` succeeds within 2 seconds, else why not.
     private func check(_ probe: @escaping @Sendable () async throws -> some Sendable) async -> String? {
-        do {
-            return try await withThrowingTaskGroup(of: String?.self) { group in
-                group.addTask { _ = try await probe(); return nil }
-                group.addTask { try await Task.sleep(for: .seconds(2)); return "no answer within 2 s" }
-                let first = try await group.next() ?? nil
-                group.cancelAll()
-                return first
-            }
-        } catch {
-            return "\(error)"
+        switch await within(.seconds(2), probe) {
+        case .success: nil
+        case .failure(let error): "\(error)"
+        case nil: "no answer within 2 s"
         }
     }
 }
