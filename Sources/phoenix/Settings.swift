@@ -113,6 +113,9 @@ struct Settings {
         return ReplicaAcknowledgement(replicas: replicas, timeout: .milliseconds(timeout))
     }
 
+    /// Whether `DATABASE_URL` or `SUPABASE_DB_URL` is set.
+    var hasDatabase: Bool { environment.nonEmpty(.databaseURL) != nil || environment.nonEmpty(.supabaseDatabaseURL) != nil }
+
     /// `DATABASE_URL`, else `SUPABASE_DB_URL`: required by commands that use PostgreSQL.
     func database() throws -> PostgresClient.Configuration {
         let variable: EnvironmentVariable = environment[.databaseURL] == nil ? .supabaseDatabaseURL : .databaseURL

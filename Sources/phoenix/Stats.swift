@@ -1,12 +1,18 @@
 import ArgumentParser
 import Foundation
+import Logging
+import PhoenixAPI
 import PhoenixPlatform
 import PhoenixQueue
 import PhoenixRedis
+import PhoenixSupabase
+import PostgresNIO
 
-/// `phoenix stats`: queues and live workers.
+/// `phoenix stats`: queues, live workers and, when a database is configured, the transactional-enqueue outbox.
 struct Stats: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show every queue's counts and the live workers.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show every queue's counts, the live workers and, with DATABASE_URL set, the outbox of transactional enqueue."
+    )
 
     @Flag(name: .long, help: "Print JSON instead of tables.")
     var json = false
@@ -22,19 +28,68 @@ struct Stats: AsyncParsableCommand {
         try bootstrapLogging(settings)
         let engine = try makeQueue(settings)
         defer { engine.redis.shutdown() }
-        repeat {
-            let snapshot = try await collect(engine)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                encoder.dateEncodingStrategy = .iso8601
-                print(String(decoding: try encoder.encode(snapshot), as: UTF8.self))
-            } else {
-                if watch { print("\u{1B}[2J\u{1B}[H", terminator: "") }
-                print(render(snapshot))
+        let database = settings.hasDatabase ? PostgresClient(configuration: try settings.database(), backgroundLogger: Logger(label: "phoenix.postgres")) : nil
+        try await withThrowingDiscardingTaskGroup { group in
+            if let database { group.addTask { await database.run() } }
+            repeat {
+                let report = Report(overview: try await collect(engine), outbox: await outbox(database))
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    encoder.dateEncodingStrategy = .iso8601
+                    print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                } else {
+                    if watch { print("\u{1B}[2J\u{1B}[H", terminator: "") }
+                    print(render(report.overview) + report.outboxLine)
+                }
+                if watch { try await Task.sleep(for: .seconds(2)) }
+            } while watch
+            group.cancelAll()
+        }
+    }
+
+    /// What `phoenix stats` shows: the queues and workers (as `QueueOverview` encodes them) and the outbox.
+    struct Report: Encodable {
+        var overview: QueueOverview
+        /// nil without a database; else the outbox's status or why it could not be read.
+        var outbox: Result<OutboxStatus, OutboxUnreadable>?
+
+        func encode(to encoder: any Encoder) throws {
+            try overview.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            switch outbox {
+            case .success(let status)?: try container.encode(status, forKey: .outbox)
+            case .failure(let problem)?: try container.encode(["error": problem.description], forKey: .outbox)
+            case nil: break
             }
-            if watch { try await Task.sleep(for: .seconds(2)) }
-        } while watch
+        }
+
+        enum Keys: String, CodingKey { case outbox }
+
+        /// One line under the tables; empty without a database.
+        var outboxLine: String {
+            switch outbox {
+            case .success(let status)?:
+                "\n\noutbox: \(status.waiting) waiting" + (status.waiting > 0 ? String(format: " (oldest %.1fs)", status.oldestWaitingSeconds) : "")
+                    + ", \(status.refused) refused"
+            case .failure(let problem)?: "\n\noutbox: unavailable (\(problem.description))"
+            case nil: ""
+            }
+        }
+    }
+
+    /// Why the outbox could not be read.
+    struct OutboxUnreadable: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private func outbox(_ database: PostgresClient?) async -> Result<OutboxStatus, OutboxUnreadable>? {
+        guard let database else { return nil }
+        switch await within(.seconds(5), { try await OutboxStatus.read(database) }) {
+        case .success(let status)?: return .success(status)
+        case .failure(let error)?: return .failure(OutboxUnreadable(description: "\(error)"))
+        case nil: return .failure(OutboxUnreadable(description: "the database did not answer within 5 s"))
+        }
     }
 
     private func collect(_ engine: JobQueue) async throws -> QueueOverview {

@@ -75,6 +75,27 @@ import TestSupport
         }
     }
 
+    /// `phoenix stats` shows the outbox when a database is configured, and says so when it cannot read it.
+    @Test func statsShowTheOutboxWithADatabase() async throws {
+        let cli = try PhoenixCLI()
+        let url = try await TestPostgres.freshDatabase()
+        try await TestPostgres.withClient(url) { client in
+            try await Migrator(directory: TestPostgres.migrations).apply(client, logger: Logger(label: "test.outbox"))
+            try await client.query("SELECT public.phoenix_enqueue_job('diagnostic.noop', '{}'::jsonb) FROM generate_series(1, 2)")
+            let (status, output) = try await cli.run(["stats", "--json"], extraEnvironment: ["DATABASE_URL": url])
+            #expect(status == 0, "\(output)")
+            let json = try JSONValue.parse(Array(output.split(separator: "\n").last(where: { $0.hasPrefix("{") }).map { Array($0.utf8) } ?? []))
+            #expect(json.objectValue?["outbox"]?.objectValue?["waiting"] == .number(2), "\(output)")
+            #expect(json.objectValue?["queues"] != nil)
+            let (_, table) = try await cli.run(["stats"], extraEnvironment: ["DATABASE_URL": url])
+            #expect(table.contains("outbox: 2 waiting (oldest "), "\(table)")
+            let (_, without) = try await cli.run(["stats", "--json"])
+            #expect(!without.contains("outbox"), "\(without)")
+            let (_, down) = try await cli.run(["stats"], extraEnvironment: ["DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"])
+            #expect(down.contains("outbox: unavailable ("), "\(down)")
+        }
+    }
+
     private func waiting(_ client: PostgresClient) async throws -> Int {
         for try await count in try await client.query("SELECT count(*)::int FROM public.phoenix_job_outbox").decode(Int.self) { return count }
         return 0

@@ -3,7 +3,7 @@ public import PostgresNIO
 
 /// How the transactional-enqueue outbox (`phoenix_job_outbox`) stands: what `/metrics`, `phoenix stats` and
 /// the dashboard show of it.
-public struct OutboxStatus: Sendable, Equatable {
+public struct OutboxStatus: Sendable, Equatable, Codable {
     /// Rows waiting for a relay.
     public var waiting: Int
     /// Rows the relay could not turn into a job; they keep their error.
