@@ -4,6 +4,7 @@ import EnvironmentVariables
 import Foundation
 import Logging
 import LocalServers
+import PhoenixOutbox
 import PostgresNIO
 import ServiceLifecycle
 import UnixSignals
@@ -101,11 +102,12 @@ struct Dev: AsyncParsableCommand {
             queue: queue, store: store, demo: demo, base: base.stream,
             environment: environment, serviceToken: runSecret.map(DevGuide.serviceToken(secret:))
         )
+        let relay = OutboxRelay(database: client, queue: queue, catalog: PhoenixJobs.catalog(), logger: Logger(label: "phoenix.outbox"))
         // Services stop in reverse order: the guide, then the worker (running jobs finish), the event streams (so
-        // that their responses end), the server, PostgreSQL.
+        // that their responses end), the server, the outbox relay, PostgreSQL.
         let group = ServiceGroup(configuration: .init(
             services: [
-                .init(service: client), .init(service: app), .init(service: events), .init(service: worker),
+                .init(service: client), .init(service: relay), .init(service: app), .init(service: events), .init(service: worker),
                 .init(service: guide, successTerminationBehavior: .ignore),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger

@@ -50,8 +50,15 @@ enum DashboardView {
                 "error": run.error ?? "",
             ]
         }
+        // The outbox of transactional enqueue; a database that does not answer in 2 s leaves a note, not an error page.
+        let outbox: [String: Any] = switch await within(.seconds(2), { try await OutboxStatus.read(store.client) }) {
+        case .success(let status)?:
+            ["waiting": status.waiting, "refused": status.refused, "oldest": status.waiting > 0 ? age(status.oldestWaitingSeconds) : "–"]
+        case .failure(let error)?: ["unavailable": "\(error)"]
+        case nil: ["unavailable": "the database did not answer within 2 s"]
+        }
         return [
-            "generated": now.formatted(.iso8601), "csrf": csrf, "queues": queues, "workers": workers, "hasWorkers": !workers.isEmpty,
+            "generated": now.formatted(.iso8601), "csrf": csrf, "queues": queues, "outbox": outbox, "workers": workers, "hasWorkers": !workers.isEmpty,
             "dead": dead, "hasDead": !dead.isEmpty, "running": running, "hasRunning": !running.isEmpty, "runs": runs, "hasRuns": !runs.isEmpty,
             "chart": chart(completed: completed, failed: failed),
             "completedHour": completed.reduce(0, +), "failedHour": failed.reduce(0, +),
