@@ -215,7 +215,7 @@ struct Bench: AsyncParsableCommand {
         return kilobytes / 1024
     }
 
-    private static func redisVersion(_ redis: RedisClient) async throws -> String {
+    static func redisVersion(_ redis: RedisClient) async throws -> String {
         let info = try await redis.send("INFO", "server").string ?? ""
         let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }
         return line.map { String($0.dropFirst("redis_version:".count)) } ?? "unknown"

@@ -6,7 +6,8 @@ import TestSupport
 
 /// `phoenix bench` end to end, on a small scale: it runs its phases with real worker processes, reports
 /// every figure, and leaves nothing behind in Redis. (Its figures are for docs/BENCHMARKS.md, not asserted.)
-@Suite struct BenchCommandTests {
+/// Serialized: each bench checks that no `bench-*` key is left, which another bench running meanwhile would have.
+@Suite(.serialized) struct BenchCommandTests {
     struct Report: Decodable {
         struct Latency: Decodable { var samples: Int; var p50: Double; var p99: Double }
         var jobs: Int
@@ -33,6 +34,17 @@ import TestSupport
         #expect(report.workerPeakRSSMegabytes.count == 2 && report.workerPeakRSSMegabytes.allSatisfy { $0 > 1 })
         let left = try await cli.queue.redis.send("KEYS", "bench-*").array ?? []
         #expect(left.isEmpty, "bench left \(left.count) keys")
+    }
+
+    /// `phoenix bench-outbox` on a small scale: its own PostgreSQL, both figures, nothing left in Redis.
+    @Test func outboxBenchReportsThroughputAndLatencyAndCleansUp() async throws {
+        let cli = try PhoenixCLI()
+        let (status, output) = try await cli.run(["bench-outbox", "--rows", "300", "--relays", "2", "--latency-rows", "20", "--rate", "100"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("relayed 300 rows with 2 relays: "), "\(output)")
+        #expect(output.contains("commit → ready, 20 rows at 100/s: p50 "), "\(output)")
+        let left = try await cli.queue.redis.send("KEYS", "bench-*").array ?? []
+        #expect(left.isEmpty, "bench-outbox left \(left.count) keys")
     }
 
     @Test func badArgumentsNameTheOption() async throws {
