@@ -65,14 +65,16 @@ public struct OutboxRelay: Service {
         }
     }
 
+    /// Passes until graceful shutdown (a pass under way finishes: its rows are relayed and deleted, not left
+    /// for the next process) or cancellation.
     private func relayLoop(_ bell: RelayBell) async {
-        await cancelWhenGracefulShutdown {
+        await withGracefulShutdownHandler {
             // One line when passes start failing (a database down, an outbox not migrated yet), one when they work
             // again: not one a second.
             var failing = false
-            while !Task.isCancelled {
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 do {
-                    while try await relayOnce() == batchSize, !Task.isCancelled {}
+                    while try await relayOnce() == batchSize, !Task.isCancelled, !Task.isShuttingDownGracefully {}
                     if failing { logger.notice("outbox relay works again") }
                     failing = false
                 } catch where !Task.isCancelled {
@@ -81,9 +83,12 @@ public struct OutboxRelay: Service {
                     }
                     failing = true
                 } catch {}
+                if Task.isShuttingDownGracefully { break }
                 await bell.wait(upTo: pollInterval)
             }
-        } ?? ()
+        } onGracefulShutdown: {
+            bell.ring()
+        }
     }
 
     /// Holds a connection that listens on ``channel`` and rings `bell` on each notification; on a lost

@@ -21,18 +21,18 @@ struct OutboxRow: Sendable {
         priority = Int(columns.4)
     }
 
-    /// The job the row asks for, with the row's id: checked against its type in `catalog` and by the
-    /// envelope's own rules, as the HTTP front checks a submission. `phoenix_enqueue_job` already applied the
-    /// caller's rules and namespaced the idempotency key.
+    /// The job the row asks for, with the row's id: checked as the HTTP front checks a submission (its type in
+    /// `catalog`, the envelope's rules). `phoenix_enqueue_job` already applied the caller's rules and namespaced
+    /// the idempotency key.
     /// - Throws: what the catalogue or the envelope refuses, or a payload that is not JSON.
     func job(catalog: JobCatalog) throws -> JobEnvelope {
-        var job = try catalog.makeJob(type: type, payload: try JSONValue.parse(Array(payload.utf8)), queue: queue)
+        let submission = JobSubmission(
+            type: type, payload: try JSONValue.parse(Array(payload.utf8)), queue: queue, priority: priority,
+            idempotencyKey: idempotencyKey, correlationId: correlationId
+        )
+        var job = try submission.envelope(catalog: catalog, enqueuedBy: enqueuedBy)
         job.id = id
         job.runAt = runAt
-        job.priority = priority
-        job.idempotencyKey = idempotencyKey
-        job.correlationId = correlationId
-        job.enqueuedBy = enqueuedBy
         try job.validate()
         return job
     }
