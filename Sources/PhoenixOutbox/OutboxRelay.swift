@@ -65,16 +65,17 @@ public struct OutboxRelay: Service {
         }
     }
 
-    /// Passes until graceful shutdown (a pass under way finishes: its rows are relayed and deleted, not left
-    /// for the next process) or cancellation.
+    /// Passes until graceful shutdown or cancellation, either of which ends a pass under way: its transaction
+    /// rolls back, and rows it had enqueued already are enqueued again by the next pass, which creates nothing.
+    /// (Waiting for the pass instead would hold shutdown for as long as an unreachable database keeps it.)
     private func relayLoop(_ bell: RelayBell) async {
-        await withGracefulShutdownHandler {
+        await cancelWhenGracefulShutdown {
             // One line when passes start failing (a database down, an outbox not migrated yet), one when they work
             // again: not one a second.
             var failing = false
-            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            while !Task.isCancelled {
                 do {
-                    while try await relayOnce() == batchSize, !Task.isCancelled, !Task.isShuttingDownGracefully {}
+                    while try await relayOnce() == batchSize, !Task.isCancelled {}
                     if failing { logger.notice("outbox relay works again") }
                     failing = false
                 } catch where !Task.isCancelled {
@@ -83,12 +84,9 @@ public struct OutboxRelay: Service {
                     }
                     failing = true
                 } catch {}
-                if Task.isShuttingDownGracefully { break }
                 await bell.wait(upTo: pollInterval)
             }
-        } onGracefulShutdown: {
-            bell.ring()
-        }
+        } ?? ()
     }
 
     /// Holds a connection that listens on ``channel`` and rings `bell` on each notification; on a lost

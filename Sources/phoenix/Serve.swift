@@ -56,7 +56,7 @@ struct Serve: AsyncParsableCommand {
             logger: Logger(label: "phoenix.outbox")
         )
         // Services stop in reverse order: the event streams end (their responses with them), the server drains,
-        // the relay finishes its pass, then PostgreSQL closes.
+        // the relay stops, then PostgreSQL closes.
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: client), .init(service: relay), .init(service: maintainer), .init(service: app), .init(service: events)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger

@@ -33,6 +33,19 @@ import TestSupport
         _ = await serve.exited()
     }
 
+    /// Through Supabase's transaction pooler (port 6543) `LISTEN` hears nothing: the outbox relay says at start
+    /// that it polls instead.
+    @Test func serveThroughTheTransactionPoolerSaysItsRelayPolls() async throws {
+        let cli = try PhoenixCLI()
+        let serve = try cli.start(["serve", "--host", "127.0.0.1", "--port", "0"], name: "pooler",
+                                  extraEnvironment: Self.serveEnvironment.merging(["DATABASE_URL": "postgres://nobody@127.0.0.1:6543/none"]) { $1 })
+        defer { serve.send(SIGTERM) }
+        try await eventually("serve is up") { cli.output(of: "pooler").contains("Phoenix Jobs API listening") }
+        #expect(cli.output(of: "pooler").contains("outbox relay polls every 1.0 seconds without LISTEN"), "\(cli.output(of: "pooler").suffix(2_000))")
+        serve.send(SIGTERM)
+        #expect(ChildProcess.exitCode(ofStatus: await serve.exited()) == 0)
+    }
+
     /// `ENABLE_EVENT_PROCESSING=false`: an event bridge keeps running (and beating) for its other queues and
     /// takes no events; a malformed value stops start-up with one line naming the variable.
     @Test func disabledEventProcessingKeepsEventsQueuedWhileTheOtherQueuesRun() async throws {
