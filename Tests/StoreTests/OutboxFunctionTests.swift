@@ -117,6 +117,39 @@ import TestSupport
         }
     }
 
+    /// The HTTP front's per-caller limit holds here too: 600 jobs a minute per user (counted in the minute each
+    /// transaction began); other users and services are not held by it.
+    @Test func aUserMayAskForAtMostSixHundredJobsAMinute() async throws {
+        try await TestPostgres.withMigratedDatabase { client in
+            let alice = try await createUser(client), bob = try await createUser(client)
+            /// Asks for `count` jobs as `user` in one transaction; nil, or the SQLSTATE of the refusal.
+            func ask(_ count: Int, as user: UUID) async throws -> String? {
+                let caller = Caller.user(user)
+                do {
+                    try await client.withTransaction(logger: logger) { connection in
+                        try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL ROLE \(caller.role)"), logger: logger)
+                        try await connection.query("SELECT set_config('request.jwt.claims', \(caller.claims ?? ""), true)", logger: logger)
+                        // Read to the end: an error after the row description comes with the rows.
+                        _ = try await connection.query("""
+                            SELECT count(public.phoenix_enqueue_job('profile.sync', jsonb_build_object('user_id', \(user.uuidString.lowercased()))))
+                            FROM generate_series(1, \(count))
+                            """, logger: logger).collect()
+                    }
+                    return nil
+                } catch let error as PostgresTransactionError {
+                    return (error.closureError as? PSQLError)?.serverInfo?[.sqlState] ?? "\(error)"
+                }
+            }
+            let refused = try await ask(601, as: alice)
+            #expect(refused == "54000", "\(String(describing: refused))")
+            #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_job_outbox") == 0)
+            #expect(try await ask(600, as: alice) == nil)
+            #expect(try await ask(1, as: bob) == nil)
+            #expect(try await enqueue(client, as: .service, type: "profile.sync", payload: #"{"user_id": "\#(bob)"}"#).state == nil)
+            #expect(try await count(client, "SELECT count(*)::int FROM public.phoenix_job_outbox") == 602)
+        }
+    }
+
     @Test func serviceRoleAsksForAnyJobWithAQueueAndAPriority() async throws {
         try await TestPostgres.withMigratedDatabase { client in
             let answer = try await enqueue(client, as: .service, type: "subscription.apply", payload: #"{"user_id": "\#(UUID())"}"#,

@@ -53,6 +53,19 @@ INSERT INTO public.phoenix_user_job_types (job_type, user_field) VALUES
   ('cv.render', 'user_id')
 ON CONFLICT (job_type) DO UPDATE SET user_field = EXCLUDED.user_field;
 
+-- Jobs each user asked for through the function, per minute: the HTTP front's per-caller rate limit (600 a
+-- minute by default) holds on this path too, counted in the minute each transaction began. One row per user that asked this minute; older rows go as the user
+-- asks again.
+CREATE TABLE IF NOT EXISTS public.phoenix_outbox_rate (
+  subject varchar(100) NOT NULL,
+  minute timestamptz NOT NULL,
+  asked int NOT NULL,
+  PRIMARY KEY (subject, minute)
+);
+ALTER TABLE public.phoenix_outbox_rate ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON public.phoenix_outbox_rate FROM PUBLIC, anon, authenticated;
+GRANT ALL ON public.phoenix_outbox_rate TO service_role;
+
 -- Asks for a job in the caller's transaction; returns its id (the job id it will have in Redis).
 -- options: {"queue", "delaySeconds", "priority", "idempotencyKey", "correlationId"}, the HTTP front's names.
 -- Errors (SQLSTATE 42501 for what the caller may not do, 22023 for a malformed request) name the problem.
@@ -70,6 +83,7 @@ DECLARE
   v_priority numeric;
   v_key text;
   v_enqueued_by text := 'service';
+  v_asked int;
   v_id uuid;
 BEGIN
   IF v_session_role = 'anon' OR v_claim_role = 'anon' THEN
@@ -156,6 +170,14 @@ BEGIN
       RAISE EXCEPTION 'billing and system events come only from the Stripe webhook or a service_role caller' USING ERRCODE = '42501';
     END IF;
     v_enqueued_by := 'user:' || v_user::text;
+    DELETE FROM public.phoenix_outbox_rate r WHERE r.subject = v_enqueued_by AND r.minute < date_trunc('minute', now());
+    INSERT INTO public.phoenix_outbox_rate AS r (subject, minute, asked)
+      VALUES (v_enqueued_by, date_trunc('minute', now()), 1)
+      ON CONFLICT (subject, minute) DO UPDATE SET asked = r.asked + 1
+      RETURNING r.asked INTO v_asked;
+    IF v_asked > 600 THEN
+      RAISE EXCEPTION 'a user may ask for at most 600 jobs a minute; try again in the next minute' USING ERRCODE = '54000';
+    END IF;
   END IF;
 
   INSERT INTO public.phoenix_job_outbox (job_type, payload, queue, priority, run_at, idempotency_key, correlation_id, enqueued_by)
