@@ -41,6 +41,8 @@ import EventBridge
         ("usage", "SELECT public.check_usage_limit($1, 'letters_generated', 1)"),
         ("job run", "INSERT INTO public.phoenix_job_runs (job_id, type, queue, status, attempt, user_id, error) VALUES (gen_random_uuid(), 'cv.render', 'cv', 'failed', 1, $1, 'boom')"),
         ("export", "INSERT INTO public.phoenix_user_exports (export_id, user_id, document) VALUES (gen_random_uuid(), $1, jsonb_build_object('user_id', $1))"),
+        // A job asked for through the outbox that no relay has taken yet (none runs here).
+        ("outbox", "SELECT public.phoenix_enqueue_job('letter.generate', jsonb_build_object('user_id', $1::text, 'job_offer_text', 'Offre'))"),
     ]
 
     /// Issue 14 (5): the erase works for every kind of row a user can have, alone and all together (a paying

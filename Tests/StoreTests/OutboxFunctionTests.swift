@@ -172,6 +172,7 @@ import TestSupport
                 ("diagnostic.noop", "{}", #"{"idempotencyKey": ""}"#, "1-200 bytes"),
                 ("diagnostic.noop", "{}", #"{"idempotencyKey": "route:x"}"#, "reserved"),
                 ("diagnostic.noop", "{}", #"{"queue": 3}"#, "queue must be a string"),
+                ("diagnostic.noop", #"{"text": "\#(String(repeating: "a", count: 131_072))"}"#, "{}", "payload must be at most 131072 bytes"),
             ]
             for bad in cases {
                 let answer = try await enqueue(client, as: .service, type: bad.type, payload: bad.payload, options: bad.options)

@@ -97,6 +97,10 @@ BEGIN
   IF jsonb_typeof(payload) <> 'object' THEN
     RAISE EXCEPTION 'payload must be a JSON object' USING ERRCODE = '22023';
   END IF;
+  -- A relay holds up to 500 rows at once: their payloads stay small.
+  IF octet_length(payload::text) > 131072 THEN
+    RAISE EXCEPTION 'payload must be at most 131072 bytes of JSON, got %', octet_length(payload::text) USING ERRCODE = '22023';
+  END IF;
   IF jsonb_typeof(options) <> 'object' THEN
     RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
   END IF;

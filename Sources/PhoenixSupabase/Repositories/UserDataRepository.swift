@@ -63,6 +63,13 @@ public enum UserDataRepository {
         try await connection.query("DELETE FROM public.phoenix_events WHERE stream_id = \(userID)", logger: PhoenixStore.quiet)
         try await connection.query("DELETE FROM public.phoenix_nudges_sent WHERE user_id = \(userID)", logger: PhoenixStore.quiet)
         try await connection.query("DELETE FROM public.phoenix_user_exports WHERE user_id = \(userID)", logger: PhoenixStore.quiet)
+        // Jobs asked for through the outbox that no relay took yet, or that it refused: the user's own, and those
+        // a service asked for about them (the user job types name the user in user_id or stream_id).
+        try await connection.query("""
+            DELETE FROM public.phoenix_job_outbox WHERE enqueued_by = 'user:' || \(userID)::text
+              OR lower(payload ->> 'user_id') = \(userID)::text OR lower(payload ->> 'stream_id') = \(userID)::text
+            """, logger: PhoenixStore.quiet)
+        try await connection.query("DELETE FROM public.phoenix_outbox_rate WHERE subject = 'user:' || \(userID)::text", logger: PhoenixStore.quiet)
         try await connection.query("""
             UPDATE public.phoenix_job_runs SET user_id = NULL, result = NULL, error = NULL WHERE user_id = \(userID)
             """, logger: PhoenixStore.quiet)
